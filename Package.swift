@@ -1,0 +1,101 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Telehub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "telehub", targets: ["telehub"]),
+        .library(name: "TelehubCore", targets: ["TelehubCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // libcrypto from the system OpenSSL: token randomness, hashing and constant-time comparison.
+        .systemLibrary(
+            name: "CTelehubCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // The domain: wire messages, validation, names and tokens. No server, no database.
+        .target(
+            name: "TelehubCore",
+            dependencies: ["CTelehubCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        // The time-series store behind a narrow protocol; SQLite through GRDB.
+        .target(
+            name: "TelehubStore",
+            dependencies: [
+                "TelehubCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The hub: HTTP routes, WebSocket ingest, the ingest actor, the live hub, static files.
+        .target(
+            name: "TelehubServer",
+            dependencies: [
+                "TelehubCore",
+                "TelehubStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The `telehub` executable: argument parsing only.
+        .executableTarget(
+            name: "telehub",
+            dependencies: [
+                "TelehubCore",
+                "TelehubStore",
+                "TelehubServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TelehubCoreTests",
+            dependencies: ["TelehubCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TelehubStoreTests",
+            dependencies: ["TelehubCore", "TelehubStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TelehubServerTests",
+            dependencies: [
+                "TelehubCore",
+                "TelehubStore",
+                "TelehubServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

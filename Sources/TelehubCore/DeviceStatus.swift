@@ -1,0 +1,47 @@
+/// A device as readers see it: the object of `GET /v1/devices/{name}` and of
+/// each entry in a stream `snapshot`.
+public struct DeviceStatus: Sendable, Equatable, Codable {
+    public var name: String
+    public var online: Bool
+    public var lastSeen: Int64?
+    public var lastSeq: Int64
+    public var metrics: [String: LatestValue]
+
+    public init(name: String, online: Bool, lastSeen: Int64?, lastSeq: Int64, metrics: [String: LatestValue]) {
+        self.name = name
+        self.online = online
+        self.lastSeen = lastSeen
+        self.lastSeq = lastSeq
+        self.metrics = metrics
+    }
+
+    // Encode `lastSeen` as an explicit null so readers need not special-case a missing key.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(online, forKey: .online)
+        try container.encode(lastSeen, forKey: .lastSeen)
+        try container.encode(lastSeq, forKey: .lastSeq)
+        try container.encode(metrics, forKey: .metrics)
+    }
+}
+
+/// The newest stored value of one metric.
+public struct LatestValue: Sendable, Equatable, Codable {
+    public var ts: Int64
+    public var value: Double
+
+    public init(ts: Int64, value: Double) {
+        self.ts = ts
+        self.value = value
+    }
+}
+
+/// The body of `GET /v1/devices` and of a stream `snapshot`.
+public struct DeviceList: Sendable, Equatable, Codable {
+    public var devices: [DeviceStatus]
+
+    public init(devices: [DeviceStatus]) {
+        self.devices = devices
+    }
+}

@@ -1,0 +1,76 @@
+import GRDB
+import TelehubCore
+
+extension SQLiteStore {
+    public func deviceStatuses() async throws -> [DeviceStatus] {
+        try await pool.read { db in try Self.statuses(db, name: nil) }
+    }
+
+    public func deviceStatus(named name: String) async throws -> DeviceStatus? {
+        try await pool.read { db in try Self.statuses(db, name: name).first }
+    }
+
+    public func devices() async throws -> [DeviceRecord] {
+        let now = EpochClock.nowMs()
+        return try await pool.read { db in
+            try GRDB.Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.id, d.name, d.created_at, d.last_seen, d.last_seq,
+                           (SELECT count(*) FROM token t WHERE t.device_id = d.id AND t.revoked_at IS NULL
+                              AND (t.expires_at IS NULL OR t.expires_at > ?)) AS tokens
+                    FROM device d ORDER BY d.name
+                    """, arguments: [now]
+            ).map { row in
+                DeviceRecord(
+                    id: row["id"], name: row["name"], createdAt: row["created_at"], lastSeen: row["last_seen"],
+                    lastSeq: row["last_seq"], tokens: row["tokens"])
+            }
+        }
+    }
+
+    public func deleteDevice(named name: String) async throws -> Bool {
+        try await pool.write { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM device WHERE name = ?", arguments: [name]) else {
+                return false
+            }
+            for table in ["reading", "latest", "token"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE device_id = ?", arguments: [id])
+            }
+            try db.execute(sql: "DELETE FROM device WHERE id = ?", arguments: [id])
+            return true
+        }
+    }
+
+    /// Finds the device's id, creating the device when it does not exist yet.
+    static func deviceID(named name: String, _ db: Database, now: Int64) throws -> Int64 {
+        guard NameRules.isValidDeviceName(name) else { throw StoreError.invalidDeviceName(name) }
+        try db.execute(
+            sql: "INSERT INTO device (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            arguments: [name, now])
+        return try Int64.fetchOne(db, sql: "SELECT id FROM device WHERE name = ?", arguments: [name])!
+    }
+
+    private static func statuses(_ db: Database, name: String?) throws -> [DeviceStatus] {
+        let filter = name == nil ? "" : "WHERE d.name = ?"
+        let arguments: StatementArguments = name.map { [$0] } ?? []
+        var devices = try GRDB.Row.fetchAll(
+            db, sql: "SELECT d.id, d.name, d.last_seen, d.last_seq FROM device d \(filter) ORDER BY d.name",
+            arguments: arguments
+        ).map { row -> (Int64, DeviceStatus) in
+            (row["id"], DeviceStatus(name: row["name"], online: false, lastSeen: row["last_seen"], lastSeq: row["last_seq"], metrics: [:]))
+        }
+        let index = Dictionary(uniqueKeysWithValues: devices.enumerated().map { ($1.0, $0) })
+        let latest = try GRDB.Row.fetchCursor(
+            db,
+            sql: """
+                SELECT l.device_id, m.name, l.ts, l.value FROM latest l JOIN metric m ON m.id = l.metric_id
+                \(name == nil ? "" : "WHERE l.device_id = (SELECT id FROM device WHERE name = ?)")
+                """, arguments: arguments)
+        while let row = try latest.next() {
+            guard let position = index[row[0]] else { continue }
+            devices[position].1.metrics[row[1]] = LatestValue(ts: row[2], value: row[3])
+        }
+        return devices.map(\.1)
+    }
+}

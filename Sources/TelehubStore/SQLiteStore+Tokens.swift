@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+import TelehubCore
+
+extension SQLiteStore {
+    public func createToken(kind: TokenKind, device: String?, label: String?, expiresAt: Int64?) async throws
+        -> (TokenSecret, TokenRecord)
+    {
+        if kind == .device, device == nil { throw StoreError.deviceRequired }
+        let secret = TokenSecret.generate(kind)
+        let now = EpochClock.nowMs()
+        let id = try await pool.write { db -> Int64 in
+            let deviceID = try kind == .device ? Self.deviceID(named: device!, db, now: now) : nil
+            try db.execute(
+                sql: """
+                    INSERT INTO token (kind, device_id, label, hash, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [kind.rawValue, deviceID, label, Data(secret.hash), now, expiresAt])
+            return db.lastInsertedRowID
+        }
+        let record = TokenRecord(
+            id: id, kind: kind, device: kind == .device ? device : nil, label: label, createdAt: now,
+            lastUsedAt: nil, expiresAt: expiresAt, revoked: false)
+        return (secret, record)
+    }
+
+    public func tokens() async throws -> [TokenRecord] {
+        try await pool.read { db in
+            try GRDB.Row.fetchAll(db, sql: "\(Self.tokenQuery) ORDER BY t.id").map { Self.storedToken($0).record }
+        }
+    }
+
+    public func revokeToken(id: Int64) async throws -> Bool {
+        let now = EpochClock.nowMs()
+        return try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE token SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", arguments: [now, id])
+            return db.changesCount > 0
+        }
+    }
+
+    public func token(hash: [UInt8]) async throws -> StoredToken? {
+        try await pool.read { db in
+            try GRDB.Row.fetchOne(db, sql: "\(Self.tokenQuery) WHERE t.hash = ?", arguments: [Data(hash)])
+                .map(Self.storedToken)
+        }
+    }
+
+    public func markTokensUsed(_ usage: [Int64: Int64]) async throws {
+        guard !usage.isEmpty else { return }
+        try await pool.write { db in
+            for (id, time) in usage {
+                try db.execute(
+                    sql: "UPDATE token SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?",
+                    arguments: [time, id])
+            }
+        }
+    }
+
+    private static let tokenQuery = """
+        SELECT t.id, t.kind, t.device_id, d.name AS device, t.label, t.hash, t.created_at, t.last_used_at,
+               t.expires_at, t.revoked_at
+        FROM token t LEFT JOIN device d ON d.id = t.device_id
+        """
+
+    private static func storedToken(_ row: GRDB.Row) -> StoredToken {
+        let hash: Data = row["hash"]
+        let record = TokenRecord(
+            id: row["id"], kind: TokenKind(rawValue: row["kind"]) ?? .read, device: row["device"], label: row["label"],
+            createdAt: row["created_at"], lastUsedAt: row["last_used_at"], expiresAt: row["expires_at"],
+            revoked: (row["revoked_at"] as Int64?) != nil)
+        return StoredToken(record: record, deviceID: row["device_id"], hash: Array(hash))
+    }
+}

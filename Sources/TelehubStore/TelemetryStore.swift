@@ -1,0 +1,112 @@
+import TelehubCore
+
+/// The narrow interface between the hub and its storage.
+///
+/// Everything the server and the CLI need from a database goes through here,
+/// so a server database backend for larger fleets can replace SQLite without
+/// touching the ingest path, the routes or the CLI.
+public protocol TelemetryStore: Sendable {
+    // MARK: Ingest
+
+    /// Stores a whole flush in one transaction: the readings (last write wins
+    /// per device, metric and `ts`), the latest values, and each device's
+    /// `lastSeq` and `lastSeen`. Returns only once the data is durable.
+    func commit(_ batch: CommitBatch) async throws
+
+    /// The highest `seq` of the device that is durably stored, 0 if none.
+    func lastSeq(deviceID: Int64) async throws -> Int64
+
+    // MARK: Reading
+
+    /// Every device with its latest values; `online` is left false for the
+    /// caller, which knows the live sessions, to fill in.
+    func deviceStatuses() async throws -> [DeviceStatus]
+    func deviceStatus(named name: String) async throws -> DeviceStatus?
+
+    /// Answers whether a write can be made now, for `/healthz`.
+    func isWritable() async -> Bool
+
+    // MARK: Tokens and devices
+
+    /// Creates the device when needed and a token for it (or a read token when
+    /// `device` is nil). The secret is returned once and never stored.
+    func createToken(kind: TokenKind, device: String?, label: String?, expiresAt: Int64?) async throws
+        -> (TokenSecret, TokenRecord)
+    func tokens() async throws -> [TokenRecord]
+    /// - Returns: false when no token has this id.
+    func revokeToken(id: Int64) async throws -> Bool
+    /// The token whose SHA-256 hash this is, with its device, whatever its state.
+    func token(hash: [UInt8]) async throws -> StoredToken?
+    /// Records when tokens were last used; callers coalesce these writes.
+    func markTokensUsed(_ usage: [Int64: Int64]) async throws
+
+    func devices() async throws -> [DeviceRecord]
+    /// Deletes the device with its readings and tokens. - Returns: false when unknown.
+    func deleteDevice(named name: String) async throws -> Bool
+}
+
+/// A stored token as authentication needs it.
+public struct StoredToken: Sendable, Equatable {
+    public var record: TokenRecord
+    public var deviceID: Int64?
+    public var hash: [UInt8]
+
+    public init(record: TokenRecord, deviceID: Int64?, hash: [UInt8]) {
+        self.record = record
+        self.deviceID = deviceID
+        self.hash = hash
+    }
+}
+
+/// One flush of the ingest actor.
+public struct CommitBatch: Sendable {
+    public var points: [SeriesPoint]
+    public var progress: [DeviceProgress]
+
+    public init(points: [SeriesPoint] = [], progress: [DeviceProgress] = []) {
+        self.points = points
+        self.progress = progress
+    }
+
+    public var isEmpty: Bool { points.isEmpty && progress.isEmpty }
+}
+
+/// One value of one series. Later points with the same key win.
+public struct SeriesPoint: Sendable, Equatable {
+    public var deviceID: Int64
+    public var metric: String
+    public var ts: Int64
+    public var value: Double
+
+    public init(deviceID: Int64, metric: String, ts: Int64, value: Double) {
+        self.deviceID = deviceID
+        self.metric = metric
+        self.ts = ts
+        self.value = value
+    }
+}
+
+/// What a flush advances for a device.
+public struct DeviceProgress: Sendable, Equatable {
+    public var deviceID: Int64
+    public var lastSeq: Int64?
+    public var lastSeen: Int64
+
+    public init(deviceID: Int64, lastSeq: Int64?, lastSeen: Int64) {
+        self.deviceID = deviceID
+        self.lastSeq = lastSeq
+        self.lastSeen = lastSeen
+    }
+}
+
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    case invalidDeviceName(String)
+    case deviceRequired
+
+    public var description: String {
+        switch self {
+        case .invalidDeviceName(let name): "invalid device name \"\(name)\": use letters, digits, '.', '_' or '-' (at most 64)"
+        case .deviceRequired: "a device token needs a device name"
+        }
+    }
+}
