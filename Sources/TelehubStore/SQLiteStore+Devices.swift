@@ -29,6 +29,11 @@ extension SQLiteStore {
         }
     }
 
+    public func ensureDevice(named name: String) async throws -> Int64 {
+        let now = EpochClock.nowMs()
+        return try await pool.write { db in try Self.deviceID(named: name, db, now: now) }
+    }
+
     public func deleteDevice(named name: String) async throws -> Bool {
         try await pool.write { db in
             guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM device WHERE name = ?", arguments: [name]) else {

@@ -41,6 +41,8 @@ public protocol TelemetryStore: Sendable {
     func markTokensUsed(_ usage: [Int64: Int64]) async throws
 
     func devices() async throws -> [DeviceRecord]
+    /// The id of the named device, created when it does not exist yet.
+    func ensureDevice(named name: String) async throws -> Int64
     /// Deletes the device with its readings and tokens. - Returns: false when unknown.
     func deleteDevice(named name: String) async throws -> Bool
 }

@@ -1,0 +1,68 @@
+import Foundation
+import Hummingbird
+import TelehubCore
+
+/// An HTTP error with the contract's JSON body, `{"error":"<code>"}`, plus a
+/// human-readable `message` where it helps.
+struct APIError: HTTPResponseError {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String?
+    var headers: HTTPFields = [:]
+
+    static let unauthorized = APIError(status: .unauthorized, code: "unauthorized")
+    static let notFound = APIError(status: .notFound, code: "not_found")
+    static let methodNotAllowed = APIError(status: .methodNotAllowed, code: "method_not_allowed")
+
+    static func badRequest(_ message: String) -> APIError {
+        APIError(status: .badRequest, code: "bad_request", message: message)
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = JSONBody.response(Body(error: code, message: message), status: status)
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+
+    private struct Body: Encodable {
+        var error: String
+        var message: String?
+    }
+}
+
+/// JSON responses, encoded the same way everywhere.
+enum JSONBody {
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONEncoder.wire.encode(value)) ?? Data("{}".utf8)
+        return response(json: String(decoding: data, as: UTF8.self), status: status)
+    }
+
+    static func response(json: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+}
+
+/// Gives every error a JSON body, so `/v1` never answers with HTML or an empty page.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            switch error.status {
+            case .notFound: throw APIError.notFound
+            case .methodNotAllowed: throw APIError.methodNotAllowed
+            default: throw APIError(status: error.status, code: Self.code(error.status), message: error.body)
+            }
+        }
+    }
+
+    private static func code(_ status: HTTPResponse.Status) -> String {
+        status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+    }
+}

@@ -1,0 +1,86 @@
+import Hummingbird
+import HummingbirdCore
+import ServiceLifecycle
+import HummingbirdWebSocket
+import Logging
+import NIOHTTP1
+import TelehubCore
+import TelehubStore
+
+/// Builds the whole hub: routes, WebSocket ingest, the ingest actor, the live
+/// hub and their services. `serve`, the tests and the benchmark all run this,
+/// so they exercise the same wiring.
+/// - Parameter onServerRunning: called with the bound port once listening
+///   (port 0 picks a free one).
+public func buildApplication(
+    configuration: HubConfiguration,
+    store: any TelemetryStore,
+    logger: Logger = Logger(label: "telehub"),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let hub = Hub(configuration: configuration, store: store)
+    var services: [any Service] = [hub.live, hub.usage, hub.ingest]
+    if configuration.demo { services.append(DemoFleet(hub: hub)) }
+    return Application(
+        router: makeRouter(hub: hub),
+        server: makeServer(hub: hub),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "telehub"),
+        services: services,
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger
+    )
+}
+
+private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    let session = SessionRoutes(hub: hub, secureCookies: false)
+    router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: LoginExchangeMiddleware(hub: hub, session: session))
+    router.add(middleware: StaticFilesMiddleware(directory: hub.configuration.publicDirectory))
+    ReadRoutes(hub: hub).register(on: router)
+    StreamRoute(hub: hub).register(on: router)
+    IngestRoutes(hub: hub).register(on: router)
+    session.register(on: router)
+    let allowed: [String: [HTTPRequest.Method]] = [
+        "/healthz": [.get], "/v1/devices": [.get], "/v1/devices/{name}": [.get], "/v1/stream": [.get],
+        "/v1/ingest": [.get, .post], "/v1/session": [.post, .delete],
+    ]
+    for (path, methods) in allowed { refuseOtherMethods(on: router, path: path, allowed: methods) }
+    return router
+}
+
+/// Answers 405 (not 404) for a known path with a method it does not take.
+private func refuseOtherMethods(on router: Router<BasicRequestContext>, path: String, allowed: [HTTPRequest.Method]) {
+    let allow = allowed.map(\.rawValue).joined(separator: ", ")
+    for method: HTTPRequest.Method in [.get, .post, .put, .patch, .delete] where !allowed.contains(method) {
+        router.on(RouterPath(path), method: method) { _, _ -> Response in
+            throw APIError(status: .methodNotAllowed, code: "method_not_allowed", headers: [.allow: allow])
+        }
+    }
+}
+
+private func makeServer(hub: Hub) -> HTTPServerBuilder {
+    let webSocketRouter = Router(context: IngestRequestContext.self)
+    IngestRoutes(hub: hub).register(on: webSocketRouter)
+    let configuration = hub.configuration
+    let webSocket = WebSocketServerConfiguration(
+        maxFrameSize: configuration.limits.maxMessageBytes,
+        autoPing: .enabled(timePeriod: .seconds(configuration.heartbeatSeconds)),
+        closeTimeout: .seconds(5),
+        validateUTF8: true)
+    return .gatedWebSocketUpgrade(
+        webSocketRouter: webSocketRouter, configuration: .init(http1: .init(), ws: webSocket)
+    ) { head in
+        let uri = URI(head.uri)
+        guard uri.path == "/v1/ingest" else { return true }
+        let token = bearerToken(head.headers) ?? uri.queryParameters["token"].map(String.init)
+        return await hub.authenticator.identify(token, as: .device) != nil
+    }
+}
+
+private func bearerToken(_ headers: HTTPHeaders) -> String? {
+    guard let value = headers.first(name: "authorization") else { return nil }
+    let parts = value.split(separator: " ", maxSplits: 1)
+    guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+    return String(parts[1]).trimmingCharacters(in: .whitespaces)
+}

@@ -1,0 +1,40 @@
+import TelehubCore
+import TelehubStore
+
+/// The running parts of one hub, wired once by `buildApplication` and shared
+/// by the routes, the WebSocket handler and the demo fleet.
+struct Hub: Sendable {
+    let configuration: HubConfiguration
+    let store: any TelemetryStore
+    let authenticator: Authenticator
+    let usage: TokenUsageRecorder
+    let live: LiveHub
+    let presence: PresenceRegistry
+    let ingest: IngestActor
+
+    init(configuration: HubConfiguration, store: any TelemetryStore) {
+        self.configuration = configuration
+        self.store = store
+        self.usage = TokenUsageRecorder(store: store)
+        self.authenticator = Authenticator(store: store, usage: usage, sessionReadToken: configuration.sessionReadToken)
+        self.live = LiveHub(
+            replayEvents: configuration.replayEvents, bufferSize: configuration.streamBufferEvents,
+            keepaliveInterval: .seconds(configuration.keepaliveSeconds))
+        self.presence = PresenceRegistry(hub: live)
+        self.ingest = IngestActor(store: store, hub: live, configuration: configuration)
+    }
+
+    /// Devices from the store, with `online` from the live sessions.
+    func deviceList() async throws -> DeviceList {
+        let online = await presence.onlineDevices()
+        var devices = try await store.deviceStatuses()
+        for index in devices.indices { devices[index].online = online.contains(devices[index].name) }
+        return DeviceList(devices: devices)
+    }
+
+    func deviceStatus(named name: String) async throws -> DeviceStatus? {
+        guard var status = try await store.deviceStatus(named: name) else { return nil }
+        status.online = await presence.onlineDevices().contains(name)
+        return status
+    }
+}

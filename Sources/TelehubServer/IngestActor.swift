@@ -1,0 +1,200 @@
+import Logging
+import ServiceLifecycle
+import TelehubCore
+import TelehubStore
+
+/// The one writer of the hub. Messages from every connection queue here and
+/// are committed together: a flush starts when enough values are pending or
+/// a short interval has passed, runs in one transaction, and only then are
+/// the messages acknowledged and published to the live stream.
+public actor IngestActor: Service {
+    /// A validated message on its way to the store.
+    public struct Submission: Sendable {
+        public var deviceID: Int64
+        public var device: String
+        public var message: IngestMessage
+        public var receivedAt: Int64
+        /// Called once the message is durable (or could not be stored).
+        public var completion: @Sendable (Outcome) -> Void
+
+        public init(
+            deviceID: Int64, device: String, message: IngestMessage, receivedAt: Int64,
+            completion: @escaping @Sendable (Outcome) -> Void
+        ) {
+            self.deviceID = deviceID
+            self.device = device
+            self.message = message
+            self.receivedAt = receivedAt
+            self.completion = completion
+        }
+
+        var weight: Int { max(1, message.valueCount) }
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        /// Stored, or a duplicate of something already stored.
+        case committed(seq: Int64?)
+        case rejected(IngestRejection)
+    }
+
+    private let store: any TelemetryStore
+    private let hub: LiveHub
+    private let flushValues: Int
+    private let flushInterval: Duration
+    private let capacity: Int
+    private let logger = Logger(label: "telehub.ingest")
+
+    private var pending: [Submission] = []
+    private var pendingValues = 0
+    /// Highest `seq` accepted per device (committed or pending), for dedup.
+    private var acceptedSeq: [Int64: Int64] = [:]
+    private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+    private var sizeWaiter: (generation: Int, continuation: CheckedContinuation<Void, Never>)?
+    private var generation = 0
+    private var stopping = false
+    private nonisolated let wakeups: AsyncStream<Void>
+    private nonisolated let wake: AsyncStream<Void>.Continuation
+
+    init(store: any TelemetryStore, hub: LiveHub, configuration: HubConfiguration) {
+        self.store = store
+        self.hub = hub
+        self.flushValues = max(1, configuration.flushValues)
+        self.flushInterval = .milliseconds(max(1, configuration.flushIntervalMs))
+        self.capacity = max(configuration.queueValues, configuration.flushValues)
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Queues a message; waits while the queue is full (backpressure).
+    /// A message at or below the device's accepted `seq` is acknowledged after
+    /// the next commit and not stored again.
+    public func submit(_ submission: Submission) async {
+        while pendingValues >= capacity, !stopping {
+            await withCheckedContinuation { spaceWaiters.append($0) }
+        }
+        guard !stopping else {
+            submission.completion(.rejected(IngestRejection(.overloaded, "the hub is shutting down", seq: submission.message.seq)))
+            return
+        }
+        var submission = submission
+        if let seq = submission.message.seq {
+            let accepted = try? await acceptedSequence(of: submission.deviceID)
+            if let accepted, seq <= accepted {
+                submission.message.readings = []
+            } else {
+                acceptedSeq[submission.deviceID] = seq
+            }
+        }
+        enqueue(submission)
+    }
+
+    private func acceptedSequence(of deviceID: Int64) async throws -> Int64 {
+        if let known = acceptedSeq[deviceID] { return known }
+        let stored = try await store.lastSeq(deviceID: deviceID)
+        let known = max(stored, acceptedSeq[deviceID] ?? 0)
+        acceptedSeq[deviceID] = known
+        return known
+    }
+
+    private func enqueue(_ submission: Submission) {
+        pending.append(submission)
+        pendingValues += submission.weight
+        if pending.count == 1 { wake.yield() }
+        if pendingValues >= flushValues, let waiter = sizeWaiter {
+            sizeWaiter = nil
+            waiter.continuation.resume()
+        }
+    }
+
+    // MARK: - Flushing
+
+    public func run() async {
+        await withGracefulShutdownHandler {
+            for await _ in wakeups {
+                while !pending.isEmpty {
+                    await waitForSizeOrInterval()
+                    await flushOnce()
+                }
+            }
+        } onGracefulShutdown: {
+            self.wake.finish()
+        }
+        stopping = true
+        spaceWaiters.forEach { $0.resume() }
+        spaceWaiters = []
+        while !pending.isEmpty { await flushOnce() }
+    }
+
+    /// Returns when `flushValues` are pending or `flushInterval` has passed.
+    private func waitForSizeOrInterval() async {
+        guard pendingValues < flushValues else { return }
+        generation += 1
+        let current = generation
+        let interval = flushInterval
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: interval)
+                await self.intervalElapsed(generation: current)
+            }
+            await withCheckedContinuation { sizeWaiter = (current, $0) }
+            group.cancelAll()
+        }
+    }
+
+    private func intervalElapsed(generation: Int) {
+        guard let waiter = sizeWaiter, waiter.generation == generation else { return }
+        sizeWaiter = nil
+        waiter.continuation.resume()
+    }
+
+    /// Takes up to `flushValues` values from the queue (at least one message).
+    private func takeChunk() -> [Submission] {
+        var taken = 0
+        var count = 0
+        while count < pending.count, count == 0 || taken + pending[count].weight <= flushValues {
+            taken += pending[count].weight
+            count += 1
+        }
+        let chunk = Array(pending.prefix(count))
+        pending.removeFirst(count)
+        pendingValues -= taken
+        while pendingValues < capacity, !spaceWaiters.isEmpty {
+            spaceWaiters.removeFirst().resume()
+        }
+        return chunk
+    }
+
+    private func flushOnce() async {
+        let chunk = takeChunk()
+        let batch = Self.batch(of: chunk)
+        do {
+            try await store.commit(batch)
+        } catch {
+            logger.error("commit failed, \(chunk.count) messages refused as retryable: \(error)")
+            for deviceID in Set(chunk.map(\.deviceID)) { acceptedSeq[deviceID] = nil }
+            for item in chunk {
+                item.completion(.rejected(IngestRejection(.overloaded, "the store could not commit; send again", seq: item.message.seq)))
+            }
+            return
+        }
+        for item in chunk { item.completion(.committed(seq: item.message.seq)) }
+        await hub.publish(chunk.flatMap { item in item.message.readings.map { (item.device, $0) } })
+    }
+
+    static func batch(of chunk: [Submission]) -> CommitBatch {
+        var points: [SeriesPoint] = []
+        points.reserveCapacity(chunk.reduce(0) { $0 + $1.weight })
+        var progress: [Int64: DeviceProgress] = [:]
+        for item in chunk {
+            for reading in item.message.readings {
+                for metric in reading.metrics {
+                    points.append(SeriesPoint(deviceID: item.deviceID, metric: metric.name, ts: reading.ts, value: metric.value))
+                }
+            }
+            var entry = progress[item.deviceID] ?? DeviceProgress(deviceID: item.deviceID, lastSeq: nil, lastSeen: 0)
+            if let seq = item.message.seq { entry.lastSeq = max(entry.lastSeq ?? 0, seq) }
+            entry.lastSeen = max(entry.lastSeen, item.receivedAt)
+            progress[item.deviceID] = entry
+        }
+        return CommitBatch(points: points, progress: Array(progress.values))
+    }
+}

@@ -1,0 +1,88 @@
+import Hummingbird
+import HummingbirdWebSocket
+import TelehubCore
+
+/// `/v1/ingest`: the WebSocket session, and HTTP POST for devices that send rarely.
+struct IngestRoutes {
+    let hub: Hub
+
+    /// The upgrade route. Tokens were already checked by the upgrade gate;
+    /// this looks the device up again to hand its identity to the session.
+    func register(on router: Router<IngestRequestContext>) {
+        let socket = IngestSocket(store: hub.store, ingest: hub.ingest, presence: hub.presence, configuration: hub.configuration)
+        router.add(middleware: DeviceAuthMiddleware(hub: hub))
+        router.ws("/v1/ingest") { inbound, outbound, context in
+            guard let identity = context.requestContext.identity, let deviceID = identity.deviceID,
+                let device = identity.deviceName
+            else { return }
+            try await socket.run(device: device, deviceID: deviceID, inbound: inbound, outbound: outbound, logger: context.logger)
+        }
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/v1/ingest") { request, _ -> Response in
+            _ = try await hub.requireDevice(request)
+            throw APIError(
+                status: .upgradeRequired, code: "upgrade_required",
+                message: "open a WebSocket here, or POST messages", headers: [.upgrade: "websocket"])
+        }
+        router.post("/v1/ingest") { request, _ in
+            try await post(request)
+        }
+    }
+
+    private func post(_ request: Request) async throws -> Response {
+        let identity = try await hub.requireDevice(request)
+        var request = request
+        let body = try await request.collectBody(upTo: hub.configuration.limits.maxMessageBytes)
+        let now = EpochClock.nowMs()
+        let validator = MessageValidator(limits: hub.configuration.limits, requiresSeq: false)
+        switch validator.validate(body.readableBytesView, now: now) {
+        case .failure(let rejection):
+            return Self.response(for: rejection)
+        case .success(.ping(let id)):
+            return JSONBody.response(json: ServerMessage.pong(id: id).json)
+        case .success(.ingest(let message)):
+            let outcome = await submit(message, identity: identity, now: now)
+            switch outcome {
+            case .committed(let seq): return JSONBody.response(json: #"{"ack":\#(seq.map(String.init) ?? "null")}"#)
+            case .rejected(let rejection): return Self.response(for: rejection)
+            }
+        }
+    }
+
+    private func submit(_ message: IngestMessage, identity: TokenIdentity, now: Int64) async -> IngestActor.Outcome {
+        let (outcomes, continuation) = AsyncStream.makeStream(of: IngestActor.Outcome.self)
+        await hub.ingest.submit(
+            .init(deviceID: identity.deviceID!, device: identity.deviceName!, message: message, receivedAt: now) {
+                continuation.yield($0)
+                continuation.finish()
+            })
+        for await outcome in outcomes { return outcome }
+        return .rejected(IngestRejection(.overloaded, "the hub is shutting down", seq: message.seq))
+    }
+
+    private static func response(for rejection: IngestRejection) -> Response {
+        let json = ServerMessage.error(rejection).json
+        guard rejection.code.isRetryable else { return JSONBody.response(json: json, status: .badRequest) }
+        let status: HTTPResponse.Status = rejection.code == .rateLimited ? .tooManyRequests : .serviceUnavailable
+        var response = JSONBody.response(json: json, status: status)
+        let seconds = max(1, ((rejection.retryAfterMs ?? 1000) + 999) / 1000)
+        response.headers[.retryAfter] = String(seconds)
+        return response
+    }
+}
+
+/// Resolves the device token of an upgrade request into `context.identity`.
+struct DeviceAuthMiddleware: RouterMiddleware {
+    typealias Context = IngestRequestContext
+    let hub: Hub
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var context = context
+        context.identity = try await hub.requireDevice(request)
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import TelehubCore
+
+/// One event of the live stream, encoded once as SSE text and shared by
+/// every subscriber that wants it.
+public struct LiveEvent: Sendable {
+    public enum Kind: Sendable {
+        case reading(device: String, reading: Reading)
+        case presence(device: String, online: Bool)
+        case keepalive
+    }
+
+    /// Stream position; only reading events carry one.
+    public let id: Int64?
+    public let kind: Kind
+    /// The complete SSE frame, ending with the blank line.
+    public let frame: String
+
+    static func reading(id: Int64, device: String, reading: Reading) -> LiveEvent {
+        LiveEvent(
+            id: id, kind: .reading(device: device, reading: reading),
+            frame: SSEFrame.event("reading", id: id, data: ReadingPayload(device: device, reading: reading).json))
+    }
+
+    static func presence(device: String, online: Bool, ts: Int64) -> LiveEvent {
+        let data = #"{"device":\#(SSEFrame.quoted(device)),"online":\#(online),"ts":\#(ts)}"#
+        return LiveEvent(id: nil, kind: .presence(device: device, online: online), frame: SSEFrame.event("presence", data: data))
+    }
+
+    static let keepalive = LiveEvent(id: nil, kind: .keepalive, frame: ": keepalive\n\n")
+}
+
+/// The `data` of a reading event: `{"device":…,"ts":…,"metrics":{…}}`.
+struct ReadingPayload {
+    var device: String
+    var reading: Reading
+
+    var json: String { json(metrics: reading.metrics) }
+
+    /// The payload restricted to some metrics, for subscribers with a `metric` filter.
+    func json(metrics: [MetricValue]) -> String {
+        let values = metrics.map { "\(SSEFrame.quoted($0.name)):\(SSEFrame.number($0.value))" }.joined(separator: ",")
+        return #"{"device":\#(SSEFrame.quoted(device)),"ts":\#(reading.ts),"metrics":{\#(values)}}"#
+    }
+}
+
+/// Server-Sent Events framing.
+enum SSEFrame {
+    static func event(_ name: String, id: Int64? = nil, data: String) -> String {
+        var frame = id.map { "id: \($0)\n" } ?? ""
+        frame += "event: \(name)\ndata: \(data)\n\n"
+        return frame
+    }
+
+    /// A JSON string literal. Names are validated ASCII, but quote properly anyway.
+    static func quoted(_ text: String) -> String {
+        let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Integral values print without a fraction, like JSON written by hand.
+    static func number(_ value: Double) -> String {
+        if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}

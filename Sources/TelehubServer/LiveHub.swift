@@ -1,0 +1,119 @@
+import ServiceLifecycle
+import TelehubCore
+
+/// Fans committed readings and presence changes out to stream subscribers,
+/// and keeps the newest reading events for `Last-Event-ID` resume.
+///
+/// Each subscriber has a bounded buffer: one that falls behind is
+/// disconnected rather than growing the hub's memory, and resumes from the
+/// replay window when it reconnects.
+public actor LiveHub: Service {
+    /// What a new subscriber gets: the events it missed (or a reset), then live ones.
+    public struct Subscription: Sendable {
+        public let id: Int
+        /// The stream position the subscription starts at.
+        public let position: Int64
+        /// True when the requested position is outside the replay window.
+        public let reset: Bool
+        public let replay: [LiveEvent]
+        public let events: AsyncStream<LiveEvent>
+    }
+
+    private var subscribers: [Int: AsyncStream<LiveEvent>.Continuation] = [:]
+    private var nextSubscriberID = 0
+    private var replay: ReplayBuffer
+    private var lastID: Int64
+    private let bufferSize: Int
+    private let keepaliveInterval: Duration
+
+    /// - Parameter firstID: ids continue across restarts when seeded from the
+    ///   clock, so an id from an earlier process is always outside the window.
+    init(replayEvents: Int, bufferSize: Int, keepaliveInterval: Duration, firstID: Int64 = EpochClock.nowMs() * 1000) {
+        self.replay = ReplayBuffer(capacity: replayEvents)
+        self.bufferSize = bufferSize
+        self.keepaliveInterval = keepaliveInterval
+        self.lastID = firstID
+    }
+
+    public var subscriberCount: Int { subscribers.count }
+
+    func publish(_ readings: [(device: String, reading: Reading)]) {
+        for (device, reading) in readings {
+            lastID += 1
+            let event = LiveEvent.reading(id: lastID, device: device, reading: reading)
+            replay.append(event)
+            broadcast(event)
+        }
+    }
+
+    func publishPresence(device: String, online: Bool, at ts: Int64) {
+        broadcast(.presence(device: device, online: online, ts: ts))
+    }
+
+    /// - Parameter lastEventID: the last id the client saw, when resuming.
+    func subscribe(after lastEventID: Int64?) -> Subscription {
+        let id = nextSubscriberID
+        nextSubscriberID += 1
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: LiveEvent.self, bufferingPolicy: .bufferingOldest(bufferSize))
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.unsubscribe(id) }
+        }
+        subscribers[id] = continuation
+        let missed = lastEventID.flatMap { $0 == lastID ? [] : ($0 < lastID ? replay.events(after: $0) : nil) }
+        return Subscription(
+            id: id, position: lastID, reset: lastEventID != nil && missed == nil, replay: missed ?? [], events: stream)
+    }
+
+    private func unsubscribe(_ id: Int) {
+        subscribers[id] = nil
+    }
+
+    private func broadcast(_ event: LiveEvent) {
+        for (id, continuation) in subscribers {
+            if case .dropped = continuation.yield(event) {
+                // Too far behind: end its stream; it resumes with Last-Event-ID.
+                subscribers[id] = nil
+                continuation.finish()
+            }
+        }
+    }
+
+    /// Sends keepalives and, on graceful shutdown, ends every stream.
+    public func run() async {
+        while (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: self.keepaliveInterval) })) != nil {
+            broadcast(.keepalive)
+        }
+        for continuation in subscribers.values { continuation.finish() }
+        subscribers = [:]
+    }
+}
+
+/// A ring of the newest reading events.
+struct ReplayBuffer {
+    private var storage: [LiveEvent] = []
+    private var start = 0
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        storage.reserveCapacity(self.capacity)
+    }
+
+    mutating func append(_ event: LiveEvent) {
+        if storage.count < capacity {
+            storage.append(event)
+        } else {
+            storage[start] = event
+            start = (start + 1) % capacity
+        }
+    }
+
+    /// The events after `id`, or nil when `id` is older than the window.
+    func events(after id: Int64) -> [LiveEvent]? {
+        let ordered = Array(storage[start...] + storage[..<start])
+        guard let first = ordered.first?.id else { return nil }
+        guard id >= first - 1 else { return nil }
+        return ordered.filter { ($0.id ?? 0) > id }
+    }
+}

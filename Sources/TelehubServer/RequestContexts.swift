@@ -1,0 +1,48 @@
+import Hummingbird
+import HummingbirdWebSocket
+import TelehubCore
+
+/// The context of `/v1/ingest` upgrade requests: carries the authenticated
+/// device from the auth middleware to the WebSocket handler.
+struct IngestRequestContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    var identity: TokenIdentity?
+
+    init(source: Source) {
+        self.coreContext = .init(source: source)
+        self.webSocket = .init()
+        self.identity = nil
+    }
+}
+
+/// Where a request may carry a token.
+enum Credentials {
+    static let cookieName = "telehub_session"
+
+    /// `Authorization: Bearer <token>`.
+    static func bearer(_ request: Request) -> String? {
+        guard let value = request.headers[.authorization] else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return String(parts[1]).trimmingCharacters(in: .whitespaces)
+    }
+
+    static func query(_ request: Request) -> String? {
+        request.uri.queryParameters["token"].map(String.init)
+    }
+
+    static func cookie(_ request: Request) -> String? {
+        request.cookies[cookieName]?.value
+    }
+
+    /// Devices: the header, or `?token=` for clients that cannot set headers.
+    static func device(_ request: Request) -> String? {
+        bearer(request) ?? query(request)
+    }
+
+    /// Readers: the header, or the dashboard's session cookie.
+    static func reader(_ request: Request) -> String? {
+        bearer(request) ?? cookie(request)
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Serves the dashboard from the public directory, leaving API paths to the
+/// router without a file lookup, and adds the page's security headers.
+struct StaticFilesMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let files: FileMiddleware<Context, LocalFileSystem>
+
+    init(directory: String) {
+        files = FileMiddleware(directory, searchForIndexHtml: true)
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let path = request.uri.path
+        if path.hasPrefix("/v1/") || path == "/healthz" || path == "/metrics" {
+            return try await next(request, context)
+        }
+        var response = try await files.handle(request, context: context, next: next)
+        response.headers[.contentSecurityPolicy] = Self.policy
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        return response
+    }
+
+    /// Only the hub's own origin; no inline script.
+    static let policy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+}

@@ -1,0 +1,96 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+import TelehubCore
+
+/// `GET /v1/stream`: Server-Sent Events of committed readings and presence.
+///
+/// A new stream starts with a `snapshot` taken after subscribing, so nothing
+/// committed in between is missed; a resumed stream replays from the hub's
+/// window, or sends `reset` and a fresh snapshot when the id is too old.
+struct StreamRoute {
+    let hub: Hub
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/v1/stream") { request, _ in
+            try await hub.requireReader(request)
+            let filter = StreamFilter(request)
+            let subscription = await hub.live.subscribe(after: Self.lastEventID(request))
+            let snapshot = subscription.reset || Self.lastEventID(request) == nil ? try await hub.deviceList() : nil
+            let body = ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                if subscription.reset {
+                    try await writer.write(ByteBuffer(string: SSEFrame.event("reset", data: "{}")))
+                }
+                if let snapshot {
+                    try await writer.write(ByteBuffer(string: filter.snapshotFrame(snapshot, position: subscription.position)))
+                }
+                for event in subscription.replay {
+                    if let frame = filter.frame(for: event) { try await writer.write(ByteBuffer(string: frame)) }
+                }
+                for await event in subscription.events.cancelOnGracefulShutdown() {
+                    if let frame = filter.frame(for: event) { try await writer.write(ByteBuffer(string: frame)) }
+                }
+                try await writer.finish(nil)
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
+                body: body)
+        }
+    }
+
+    private static func lastEventID(_ request: Request) -> Int64? {
+        let header = HTTPField.Name("Last-Event-ID")!
+        let value = request.headers[header] ?? request.uri.queryParameters["lastEventId"].map(String.init)
+        return value.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+    }
+}
+
+/// The `device` and `metric` filters of one stream.
+struct StreamFilter: Sendable {
+    var devices: Set<String>?
+    var metrics: Set<String>?
+
+    init(_ request: Request) {
+        devices = Self.list(request, "device")
+        metrics = Self.list(request, "metric")
+    }
+
+    private static func list(_ request: Request, _ key: String) -> Set<String>? {
+        guard let value = request.uri.queryParameters[Substring(key)], !value.isEmpty else { return nil }
+        return Set(value.split(separator: ",").map { String($0) })
+    }
+
+    /// The frame to send for `event`, or nil when the filter excludes it.
+    func frame(for event: LiveEvent) -> String? {
+        switch event.kind {
+        case .keepalive:
+            return event.frame
+        case .presence(let device, _):
+            return accepts(device: device) ? event.frame : nil
+        case .reading(let device, let reading):
+            guard accepts(device: device) else { return nil }
+            guard let metrics, let id = event.id else { return event.frame }
+            let kept = reading.metrics.filter { metrics.contains($0.name) }
+            guard !kept.isEmpty else { return nil }
+            return SSEFrame.event("reading", id: id, data: ReadingPayload(device: device, reading: reading).json(metrics: kept))
+        }
+    }
+
+    func snapshotFrame(_ list: DeviceList, position: Int64) -> String {
+        var list = list
+        list.devices = list.devices.filter { accepts(device: $0.name) }
+        if let metrics {
+            for index in list.devices.indices { list.devices[index].metrics = list.devices[index].metrics.filter { metrics.contains($0.key) } }
+        }
+        let data = (try? JSONEncoder.wire.encode(list)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return SSEFrame.event("snapshot", id: position, data: data)
+    }
+
+    private func accepts(device: String) -> Bool {
+        devices?.contains(device) ?? true
+    }
+}

@@ -1,0 +1,38 @@
+import Logging
+import ServiceLifecycle
+import TelehubStore
+
+/// Coalesces "last used" times so that authentication never writes to the
+/// database on the request path: one small write every few seconds at most.
+public actor TokenUsageRecorder: Service {
+    private let store: any TelemetryStore
+    private let interval: Duration
+    private var pending: [Int64: Int64] = [:]
+    private let logger = Logger(label: "telehub.tokens")
+
+    init(store: any TelemetryStore, interval: Duration = .seconds(5)) {
+        self.store = store
+        self.interval = interval
+    }
+
+    func note(tokenID: Int64, at time: Int64) {
+        pending[tokenID] = max(pending[tokenID] ?? 0, time)
+    }
+
+    public func run() async {
+        while (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: self.interval) })) != nil {
+            await save()
+        }
+        await save()
+    }
+
+    private func save() async {
+        let batch = pending
+        pending = [:]
+        do {
+            try await store.markTokensUsed(batch)
+        } catch {
+            logger.warning("could not record token use: \(error)")
+        }
+    }
+}
