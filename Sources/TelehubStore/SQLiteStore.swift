@@ -6,6 +6,8 @@ import TelehubCore
 /// running hub and the admin CLI (busy timeout, one writer at a time).
 public final class SQLiteStore: TelemetryStore {
     let pool: DatabasePool
+    /// The database file.
+    public let path: String
     /// Metric name to id. Metric rows are never deleted, so cached ids stay valid.
     let metricIDs = Mutex<[String: Int64]>([:])
 
@@ -13,6 +15,7 @@ public final class SQLiteStore: TelemetryStore {
     /// - Parameter writerCacheMiB: page cache of the writing connection; a
     ///   larger cache keeps interleaved series inserts fast.
     public init(path: String, writerCacheMiB: Int = 64) throws {
+        self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TelehubCore
+import TelehubServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the hub; prints a dashboard URL holding a read token for this run.")
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: "Address to listen on (default 127.0.0.1, or TELEHUB_HOST).") var host: String?
+    @Option(help: "Port (default 8080, or TELEHUB_PORT; 0 picks a free one).") var port: Int?
+    @Option(name: .customLong("public"), help: "Dashboard folder (default ./Public, or TELEHUB_PUBLIC).")
+    var publicDirectory: String?
+    @Flag(help: "Also run a few simulated devices, to see live data at once.") var demo = false
+    @Option(help: "Largest accepted message in bytes (default 1048576).") var maxMessageBytes: Int?
+    @Option(help: "Most readings in one batch message (default 1000).") var maxBatch: Int?
+    @Option(help: "Seconds between server pings (default 20).") var heartbeatSeconds: Int?
+    @Option(help: "Values that trigger a flush (default 5000).") var flushValues: Int?
+    @Option(help: "Longest wait before a flush, in ms (default 20).") var flushIntervalMs: Int?
+    @Option(help: "Pending values before devices are slowed down (default 100000).") var queueValues: Int?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            let level = ProcessInfo.processInfo.environment["TELEHUB_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+            handler.logLevel = level ?? .info
+            return handler
+        }
+        let configuration = makeConfiguration()
+        let database = try store.open()
+        let sessionToken = configuration.sessionReadToken ?? ""
+        let host = configuration.host
+        let app = buildApplication(configuration: configuration, store: database) { port in
+            let shown = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+            let line = "Telehub is running. Dashboard: http://\(shown):\(port)/?token=\(sessionToken)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
+        }
+        try await app.runService()
+    }
+
+    private func makeConfiguration() -> HubConfiguration {
+        var configuration = HubConfiguration(environment: ProcessInfo.processInfo.environment)
+        configuration.databasePath = store.path
+        configuration.host = host ?? configuration.host
+        configuration.port = port ?? configuration.port
+        configuration.publicDirectory = publicDirectory ?? configuration.publicDirectory
+        configuration.demo = demo
+        configuration.limits.maxMessageBytes = maxMessageBytes ?? configuration.limits.maxMessageBytes
+        configuration.limits.maxBatch = maxBatch ?? configuration.limits.maxBatch
+        configuration.heartbeatSeconds = heartbeatSeconds ?? configuration.heartbeatSeconds
+        configuration.flushValues = flushValues ?? configuration.flushValues
+        configuration.flushIntervalMs = flushIntervalMs ?? configuration.flushIntervalMs
+        configuration.queueValues = queueValues ?? configuration.queueValues
+        configuration.sessionReadToken = TokenSecret.generate(.read).value
+        return configuration
+    }
+}

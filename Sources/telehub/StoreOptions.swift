@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import TelehubStore
+
+/// `--db`, shared by every subcommand: the flag, else `TELEHUB_DB`, else the default.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "Database file (default ./telehub-data/telehub.sqlite, or TELEHUB_DB).")
+    var db: String?
+
+    static let defaultPath = "./telehub-data/telehub.sqlite"
+
+    var path: String {
+        db ?? ProcessInfo.processInfo.environment["TELEHUB_DB"] ?? Self.defaultPath
+    }
+
+    /// Opens the store, creating its folder when needed.
+    func open() throws -> SQLiteStore {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return try SQLiteStore(path: path)
+    }
+}
+
+/// A failure the operator caused: printed to stderr without a stack of detail.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum Output {
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func time(_ ms: Int64?) -> String {
+        guard let ms else { return "-" }
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+
+    /// Columns padded to their widest cell.
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,96 @@
+import Testing
+import TelehubCore
+
+@Suite struct MessageValidatorTests {
+    let now: Int64 = 1_732_200_000_000
+    let validator = MessageValidator(limits: IngestLimits(maxBatch: 3, maxMetricsPerReading: 2))
+
+    func reject(_ text: String, requiresSeq: Bool = true) -> IngestRejection? {
+        var validator = self.validator
+        validator.requiresSeq = requiresSeq
+        if case .failure(let rejection) = validator.validate(text, now: now) { return rejection }
+        return nil
+    }
+
+    @Test func readingWithAndWithoutTimestamp() throws {
+        let text = #"{"type":"reading","seq":7,"ts":1732200000123,"metrics":{"temperature":21.5,"door":true,"n":3}}"#
+        let strict = MessageValidator(limits: IngestLimits(maxMetricsPerReading: 5))
+        guard case .success(.ingest(let message)) = strict.validate(text, now: now) else {
+            Issue.record("expected a valid reading")
+            return
+        }
+        #expect(message.seq == 7)
+        #expect(message.readings == [Reading(ts: 1_732_200_000_123, metrics: [
+            MetricValue(name: "door", value: 1), MetricValue(name: "n", value: 3), MetricValue(name: "temperature", value: 21.5),
+        ])])
+        guard case .success(.ingest(let stamped)) = strict.validate(#"{"type":"reading","seq":1,"metrics":{"a":false}}"#, now: now)
+        else {
+            Issue.record("expected a valid reading")
+            return
+        }
+        #expect(stamped.readings.first?.ts == now)
+        #expect(stamped.readings.first?.metrics.first?.value == 0)
+    }
+
+    @Test func batchKeepsOrder() {
+        let text = #"{"type":"batch","seq":2,"readings":[{"ts":1732199999000,"metrics":{"a":1}},{"metrics":{"a":2}}]}"#
+        guard case .success(.ingest(let message)) = validator.validate(text, now: now) else {
+            Issue.record("expected a valid batch")
+            return
+        }
+        #expect(message.readings.map(\.ts) == [1_732_199_999_000, now])
+        #expect(message.valueCount == 2)
+    }
+
+    @Test func pingEchoesID() throws {
+        let message = try validator.validate(#"{"type":"ping","id":"x1"}"#, now: now).get()
+        #expect(message == .ping(id: .string("x1")))
+    }
+
+    @Test(arguments: [
+        ("{not json", IngestErrorCode.invalidJSON, "not valid JSON"),
+        (#"[1,2]"#, .invalidMessage, "expected a JSON object"),
+        (#"{"seq":1}"#, .invalidMessage, "type: required"),
+        (#"{"type":"bogus","seq":1}"#, .invalidMessage, "type: unknown message type"),
+        (#"{"type":"reading","metrics":{"a":1}}"#, .invalidMessage, "seq: required"),
+        (#"{"type":"reading","seq":0,"metrics":{"a":1}}"#, .invalidMessage, "seq: expected a positive integer"),
+        (#"{"type":"reading","seq":"1","metrics":{"a":1}}"#, .invalidMessage, "seq: expected a positive integer"),
+        (#"{"type":"reading","seq":1,"metrics":[]}"#, .invalidMessage, "metrics: expected an object"),
+        (#"{"type":"reading","seq":1,"metrics":{}}"#, .invalidMessage, "metrics: at least one metric"),
+        (#"{"type":"reading","seq":1,"metrics":{"a":1,"b":2,"c":3}}"#, .batchTooLarge, "metrics: 3 metrics, at most 2"),
+        (#"{"type":"reading","seq":1,"metrics":{"9lives":1}}"#, .invalidName, "metrics.9lives: invalid metric name"),
+        (#"{"type":"reading","seq":1,"metrics":{"a":"warm"}}"#, .invalidValue, "metrics.a: expected a finite number"),
+        (#"{"type":"reading","seq":1,"metrics":{"a":null}}"#, .invalidValue, "metrics.a: expected a finite number"),
+        (#"{"type":"reading","seq":1,"ts":946684799999,"metrics":{"a":1}}"#, .invalidTimestamp, "ts: 946684799999 is before 2000-01-01"),
+        (#"{"type":"reading","seq":1,"ts":1732200600001,"metrics":{"a":1}}"#, .invalidTimestamp, "in the future"),
+        (#"{"type":"reading","seq":1,"ts":1.5,"metrics":{"a":1}}"#, .invalidTimestamp, "ts: expected integer milliseconds"),
+        (#"{"type":"batch","seq":1,"readings":{}}"#, .invalidMessage, "readings: expected an array"),
+        (#"{"type":"batch","seq":1,"readings":[]}"#, .invalidMessage, "readings: at least one reading"),
+        (#"{"type":"batch","seq":1,"readings":[{"metrics":{"a":1}},{"metrics":{"a":1}},{"metrics":{"a":1}},{"metrics":{"a":1}}]}"#,
+         .batchTooLarge, "readings: 4 readings, at most 3"),
+        (#"{"type":"batch","seq":1,"readings":[{"metrics":{"a":1}},{"metrics":{"temperature":"x"}}]}"#,
+         .invalidValue, "readings[1].metrics.temperature: expected a finite number"),
+        (#"{"type":"batch","seq":1,"readings":[{"metrics":{"a":1}},5]}"#, .invalidMessage, "readings[1]: expected an object"),
+    ])
+    func everyCodeWithItsPath(text: String, code: IngestErrorCode, message: String) throws {
+        let rejection = try #require(reject(text))
+        #expect(rejection.code == code)
+        #expect(rejection.message.contains(message), "\(rejection.message)")
+        #expect(!rejection.code.isRetryable)
+    }
+
+    @Test func rejectionCarriesSeqWhenReadable() throws {
+        #expect(try #require(reject(#"{"type":"reading","seq":41,"metrics":{"a":"x"}}"#)).seq == 41)
+        #expect(try #require(reject(#"{"type":"reading","metrics":{"a":1}}"#)).seq == nil)
+    }
+
+    @Test func httpMayLeaveSeqOut() {
+        var validator = self.validator
+        validator.requiresSeq = false
+        guard case .success(.ingest(let message)) = validator.validate(#"{"type":"reading","metrics":{"a":1}}"#, now: now) else {
+            Issue.record("expected a valid reading")
+            return
+        }
+        #expect(message.seq == nil)
+    }
+}
