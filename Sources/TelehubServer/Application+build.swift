@@ -43,7 +43,7 @@ private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
     session.register(on: router)
     let allowed: [String: [HTTPRequest.Method]] = [
         "/healthz": [.get], "/v1/devices": [.get], "/v1/devices/{name}": [.get], "/v1/stream": [.get],
-        "/v1/ingest": [.get, .post], "/v1/session": [.post, .delete],
+        "/v1/ingest": [.get, .post], "/v1/session": [.get, .post, .delete],
     ]
     for (path, methods) in allowed { refuseOtherMethods(on: router, path: path, allowed: methods) }
     return router
@@ -73,14 +73,7 @@ private func makeServer(hub: Hub) -> HTTPServerBuilder {
     ) { head in
         let uri = URI(head.uri)
         guard uri.path == "/v1/ingest" else { return true }
-        let token = bearerToken(head.headers) ?? uri.queryParameters["token"].map(String.init)
+        let token = Credentials.bearer(authorization: head.headers.first(name: "authorization")) ?? uri.queryParameters["token"].map(String.init)
         return await hub.authenticator.identify(token, as: .device) != nil
     }
-}
-
-private func bearerToken(_ headers: HTTPHeaders) -> String? {
-    guard let value = headers.first(name: "authorization") else { return nil }
-    let parts = value.split(separator: " ", maxSplits: 1)
-    guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-    return String(parts[1]).trimmingCharacters(in: .whitespaces)
 }

@@ -22,7 +22,12 @@ enum Credentials {
 
     /// `Authorization: Bearer <token>`.
     static func bearer(_ request: Request) -> String? {
-        guard let value = request.headers[.authorization] else { return nil }
+        bearer(authorization: request.headers[.authorization])
+    }
+
+    /// The token of an `Authorization: Bearer` header value.
+    static func bearer(authorization value: String?) -> String? {
+        guard let value else { return nil }
         let parts = value.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         return String(parts[1]).trimmingCharacters(in: .whitespaces)

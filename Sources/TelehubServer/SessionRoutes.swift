@@ -17,6 +17,11 @@ struct SessionRoutes {
             response.setCookie(cookie(value: login.token))
             return response
         }
+        // Lets the page ask "am I logged in?" without provoking a 401.
+        router.get("/v1/session") { request, _ in
+            let identity = await hub.authenticator.identify(Credentials.reader(request), as: .read)
+            return JSONBody.response(json: #"{"authenticated":\#(identity != nil)}"#)
+        }
         router.delete("/v1/session") { _, _ in
             var response = JSONBody.response(json: #"{"status":"ok"}"#)
             response.setCookie(cookie(value: "", maxAge: 0))

@@ -20,6 +20,9 @@ struct StaticFilesMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         var response = try await files.handle(request, context: context, next: next)
+        // Revalidate on every load (ETags keep it cheap), so an upgraded hub
+        // never leaves a browser with a mix of old and new modules.
+        response.headers[.cacheControl] = "no-cache"
         response.headers[.contentSecurityPolicy] = Self.policy
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"

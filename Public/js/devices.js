@@ -1,0 +1,105 @@
+// The dashboard's model of the fleet, fed by the live stream. Plain data and
+// no DOM, so every rule about which update wins lives in one place.
+
+/**
+ * @typedef {{ts: number, value: number}} MetricValue
+ * @typedef {{name: string, online: boolean, lastSeen: number|null, lastSeq: number,
+ *            metrics: Map<string, MetricValue>}} Device
+ */
+
+export class DeviceStore {
+  /** @type {Map<string, Device>} */
+  #devices = new Map();
+  /** Counts presence events, so a slower HTTP answer can't undo a newer one. */
+  #presenceClock = 0;
+  /** @type {Map<string, number>} device name → #presenceClock at its last presence event */
+  #presenceAt = new Map();
+
+  /** Devices sorted by name, with numbers in names ordered naturally (node-2 before node-10). */
+  sorted() {
+    return [...this.#devices.values()].sort((a, b) => compareNames(a.name, b.name));
+  }
+
+  get(name) {
+    return this.#devices.get(name);
+  }
+
+  counts() {
+    let online = 0;
+    for (const device of this.#devices.values()) if (device.online) online += 1;
+    return { online, offline: this.#devices.size - online };
+  }
+
+  /** A snapshot (same shape as `GET /v1/devices`) replaces everything: it is the truth as of its stream id. */
+  replace(list) {
+    this.#devices = new Map(list.devices.map((entry) => [entry.name, fromWire(entry)]));
+  }
+
+  /** A `reading` event. Returns the device, created when the hub reports a name we have not seen. */
+  applyReading({ device: name, ts, metrics }) {
+    const device = this.#ensure(name);
+    for (const [metric, value] of Object.entries(metrics)) {
+      const current = device.metrics.get(metric);
+      // Batches may deliver older readings after newer ones; the card shows the newest.
+      if (!current || ts >= current.ts) device.metrics.set(metric, { ts, value });
+    }
+    // The hub's lastSeen is its receive time, which events don't carry; a
+    // reading's own time is the closest we have. Clamp it so a device clock
+    // running ahead can't make it look seen in the future.
+    device.lastSeen = Math.max(device.lastSeen ?? 0, Math.min(ts, Date.now()));
+    return device;
+  }
+
+  /** A `presence` event flips the device's online state. */
+  applyPresence({ device: name, online }) {
+    const device = this.#ensure(name);
+    device.online = online;
+    this.#presenceClock += 1;
+    this.#presenceAt.set(name, this.#presenceClock);
+    return device;
+  }
+
+  /** A mark to pass to mergePresence, taken before requesting the device list. */
+  presenceMark() {
+    return this.#presenceClock;
+  }
+
+  /**
+   * Takes online states from a device list fetched after a stream resume
+   * (presence events are not replayed), except for devices whose presence
+   * changed on the stream since `mark`: those events are newer than the list.
+   */
+  mergePresence(list, mark) {
+    for (const entry of list.devices) {
+      const device = this.#devices.get(entry.name);
+      if (!device || (this.#presenceAt.get(entry.name) ?? 0) > mark) continue;
+      device.online = entry.online;
+    }
+  }
+
+  #ensure(name) {
+    let device = this.#devices.get(name);
+    if (!device) {
+      // A device we learn about from the stream: offline until a presence event says otherwise.
+      device = { name, online: false, lastSeen: null, lastSeq: 0, metrics: new Map() };
+      this.#devices.set(name, device);
+    }
+    return device;
+  }
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true });
+
+export function compareNames(a, b) {
+  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function fromWire(entry) {
+  return {
+    name: entry.name,
+    online: Boolean(entry.online),
+    lastSeen: entry.lastSeen ?? null,
+    lastSeq: entry.lastSeq ?? 0,
+    metrics: new Map(Object.entries(entry.metrics ?? {})),
+  };
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every Telehub test suite on a fresh machine: installs what is missing,
+# builds once (debug, with tests), runs the Swift suites, then the black-box
+# suites (Python clients and headless Chromium) against that same binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-deps.sh
+
+ensure_build_deps
+ensure_apt chromium chromium-driver
+ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest
+
+started=$(date +%s)
+echo "== build (debug, with tests)"
+swift build --build-tests
+echo "   built in $(( $(date +%s) - started )) s"
+
+echo "== Swift suites"
+swift test --skip-build
+
+echo "== black-box suites"
+export TELEHUB_BIN="$(swift build --show-bin-path)/telehub"
+export TELEHUB_ARTIFACTS="${TELEHUB_ARTIFACTS:-$PWD/.test-artifacts}"
+python3 -m pytest Tests/blackbox -q "$@"
+echo "== all suites passed in $(( $(date +%s) - started )) s; screenshots in $TELEHUB_ARTIFACTS/screenshots"
