@@ -53,11 +53,12 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
-        } catch let error as HTTPError {
+        } catch let error as any HTTPResponseError {
+            // Library errors (HTTPError, NIOTooManyBytesError for a body over the limit, ...).
             switch error.status {
             case .notFound: throw APIError.notFound
             case .methodNotAllowed: throw APIError.methodNotAllowed
-            default: throw APIError(status: error.status, code: Self.code(error.status), message: error.body)
+            default: throw APIError(status: error.status, code: Self.code(error.status), message: (error as? HTTPError)?.body)
             }
         }
     }

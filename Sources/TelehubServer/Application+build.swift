@@ -66,7 +66,7 @@ private func makeServer(hub: Hub) -> HTTPServerBuilder {
     let webSocket = WebSocketServerConfiguration(
         maxFrameSize: configuration.limits.maxMessageBytes,
         autoPing: .enabled(timePeriod: .seconds(configuration.heartbeatSeconds)),
-        closeTimeout: .seconds(5),
+        closeTimeout: .seconds(2),
         validateUTF8: true)
     return .gatedWebSocketUpgrade(
         webSocketRouter: webSocketRouter, configuration: .init(http1: .init(), ws: webSocket)

@@ -1,6 +1,7 @@
 import HummingbirdWebSocket
 import Logging
 import NIOWebSocket
+import ServiceLifecycle
 import TelehubCore
 import TelehubStore
 
@@ -40,19 +41,33 @@ struct IngestSocket: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await Self.write(replies, to: outbound) }
             defer { replyQueue.finish() }
-            var session = DeviceSessionState(device: device, limits: configuration.limits, errorLimit: configuration.errorWindow)
-            for try await message in inbound.messages(maxSize: configuration.limits.maxMessageBytes) {
-                guard case .text(let text) = message else {
-                    replyQueue.yield(.close(.unacceptableData, "binary frames are not accepted; send JSON text"))
-                    break
+            do {
+                // Stop reading when the hub shuts down: a device that never
+                // answers must not hold the shutdown open.
+                try await cancelWhenGracefulShutdown {
+                    try await read(inbound, device: device, deviceID: deviceID, replies: replyQueue)
                 }
-                let now = EpochClock.nowMs()
-                if try await handle(session.receive(text, now: now), device: device, deviceID: deviceID, now: now, replies: replyQueue) {
-                    break
-                }
+            } catch is CancellationError {
+                // Shutting down; the library closes the socket after we return.
             }
             replyQueue.finish()
             try await group.waitForAll()
+        }
+    }
+
+    private func read(
+        _ inbound: WebSocketInboundStream, device: String, deviceID: Int64, replies: AsyncStream<Outbound>.Continuation
+    ) async throws {
+        var session = DeviceSessionState(device: device, limits: configuration.limits, errorLimit: configuration.errorWindow)
+        for try await message in inbound.messages(maxSize: configuration.limits.maxMessageBytes) {
+            guard case .text(let text) = message else {
+                replies.yield(.close(.unacceptableData, "binary frames are not accepted; send JSON text"))
+                return
+            }
+            let now = EpochClock.nowMs()
+            if try await handle(session.receive(text, now: now), device: device, deviceID: deviceID, now: now, replies: replies) {
+                return
+            }
         }
     }
 

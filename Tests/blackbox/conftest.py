@@ -205,7 +205,7 @@ def open_device(hub, token, via="header", **kwargs) -> Device:
         ws = _ws_connect(hub.ws_url, additional_headers=bearer(token), open_timeout=10, **kwargs)
     else:
         ws = _ws_connect(f"{hub.ws_url}?token={token}", open_timeout=10, **kwargs)
-    return Device(ws)
+    return Device(ws.__enter__())  # context-manager use; Device.close() closes it
 
 
 def refused_upgrade(hub, token=None, via="header"):
