@@ -1,7 +1,10 @@
 import Hummingbird
 import HummingbirdCore
 import ServiceLifecycle
+import HummingbirdTLS
 import HummingbirdWebSocket
+import HummingbirdWSCompression
+import NIOCore
 import Logging
 import NIOHTTP1
 import TelehubCore
@@ -17,13 +20,13 @@ public func buildApplication(
     store: any TelemetryStore,
     logger: Logger = Logger(label: "telehub"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     let hub = Hub(configuration: configuration, store: store)
-    var services: [any Service] = [hub.live, hub.usage, hub.ingest]
+    var services: [any Service] = [hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub)]
     if configuration.demo { services.append(DemoFleet(hub: hub)) }
     return Application(
         router: makeRouter(hub: hub),
-        server: makeServer(hub: hub),
+        server: try makeServer(hub: hub),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "telehub"),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
@@ -33,7 +36,7 @@ public func buildApplication(
 
 private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    let session = SessionRoutes(hub: hub, secureCookies: false)
+    let session = SessionRoutes(hub: hub, secureCookies: hub.configuration.usesTLS)
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: LoginExchangeMiddleware(hub: hub, session: session))
     router.add(middleware: StaticFilesMiddleware(directory: hub.configuration.publicDirectory))
@@ -41,8 +44,13 @@ private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
     StreamRoute(hub: hub).register(on: router)
     IngestRoutes(hub: hub).register(on: router)
     session.register(on: router)
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: hub.metrics.render())))
+    }
     let allowed: [String: [HTTPRequest.Method]] = [
-        "/healthz": [.get], "/v1/devices": [.get], "/v1/devices/{name}": [.get], "/v1/stream": [.get],
+        "/healthz": [.get], "/metrics": [.get], "/v1/devices": [.get], "/v1/devices/{name}": [.get], "/v1/stream": [.get],
         "/v1/ingest": [.get, .post], "/v1/session": [.get, .post, .delete],
     ]
     for (path, methods) in allowed { refuseOtherMethods(on: router, path: path, allowed: methods) }
@@ -59,21 +67,30 @@ private func refuseOtherMethods(on router: Router<BasicRequestContext>, path: St
     }
 }
 
-private func makeServer(hub: Hub) -> HTTPServerBuilder {
+private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
     let webSocketRouter = Router(context: IngestRequestContext.self)
     IngestRoutes(hub: hub).register(on: webSocketRouter)
     let configuration = hub.configuration
+    let maxBytes = configuration.limits.maxMessageBytes
+    let deflate: [WebSocketExtensionFactory] =
+        configuration.deflate
+        ? [.perMessageDeflate(maxWindow: configuration.deflateWindowBits, maxDecompressedFrameSize: maxBytes)] : []
     let webSocket = WebSocketServerConfiguration(
-        maxFrameSize: configuration.limits.maxMessageBytes,
+        maxFrameSize: maxBytes,
+        extensions: deflate,
         autoPing: .enabled(timePeriod: .seconds(configuration.heartbeatSeconds)),
         closeTimeout: .seconds(2),
         validateUTF8: true)
-    return .gatedWebSocketUpgrade(
-        webSocketRouter: webSocketRouter, configuration: .init(http1: .init(), ws: webSocket)
-    ) { head in
-        let uri = URI(head.uri)
-        guard uri.path == "/v1/ingest" else { return true }
-        let token = Credentials.bearer(authorization: head.headers.first(name: "authorization")) ?? uri.queryParameters["token"].map(String.init)
-        return await hub.authenticator.identify(token, as: .device) != nil
-    }
+    let server = HTTPServerBuilder.gatedWebSocketUpgrade(
+        webSocketRouter: webSocketRouter, configuration: .init(http1: .init(), ws: webSocket),
+        decide: { head in
+            let uri = URI(head.uri)
+            guard uri.path == "/v1/ingest" else { return true }
+            let token = Credentials.bearer(authorization: head.headers.first(name: "authorization"))
+                ?? uri.queryParameters["token"].map(String.init)
+            return await hub.authenticator.identify(token, as: .device) != nil
+        },
+        onShutdown: { hub.sessions.shutDown() })
+    guard let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath else { return server }
+    return try .tls(server, tlsConfiguration: TLSFiles.configuration(certificate: certificate, key: key))
 }

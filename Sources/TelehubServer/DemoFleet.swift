@@ -16,11 +16,13 @@ struct DemoFleet: Service {
     }
 
     func run() async throws {
-        var devices: [(device: DemoDevice, id: Int64, seq: Int64)] = []
+        var devices: [(device: DemoDevice, id: Int64, seq: Int64, session: Int)] = []
         for device in DemoDevice.fleet {
             let id = try await hub.store.ensureDevice(named: device.name)
-            devices.append((device, id, try await hub.store.lastSeq(deviceID: id)))
-            await hub.presence.connected(device.name)
+            // Token id 0 is never revoked, so the watcher leaves demo sessions alone.
+            let (session, _) = hub.sessions.register(kind: .device(device.name), tokenID: 0) { _ in }
+            devices.append((device, id, try await hub.store.lastSeq(deviceID: id), session))
+            await hub.live.publishPresence(device: device.name, online: true, at: EpochClock.nowMs())
         }
         var generator = SystemRandomNumberGenerator()
         while (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: interval) })) != nil {
@@ -33,7 +35,9 @@ struct DemoFleet: Service {
                     .init(deviceID: devices[index].id, device: devices[index].device.name, message: message, receivedAt: now) { _ in })
             }
         }
-        for device in devices { await hub.presence.disconnected(device.device.name) }
+        for device in devices where hub.sessions.unregister(device.session) {
+            await hub.live.publishPresence(device: device.device.name, online: false, at: EpochClock.nowMs())
+        }
     }
 }
 

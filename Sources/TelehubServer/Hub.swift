@@ -9,24 +9,30 @@ struct Hub: Sendable {
     let authenticator: Authenticator
     let usage: TokenUsageRecorder
     let live: LiveHub
-    let presence: PresenceRegistry
+    let sessions: SessionRegistry
     let ingest: IngestActor
+    let rateLimiter: RateLimiter
+    let metrics: HubMetrics
 
     init(configuration: HubConfiguration, store: any TelemetryStore) {
         self.configuration = configuration
         self.store = store
+        self.metrics = HubMetrics()
         self.usage = TokenUsageRecorder(store: store)
         self.authenticator = Authenticator(store: store, usage: usage, sessionReadToken: configuration.sessionReadToken)
         self.live = LiveHub(
             replayEvents: configuration.replayEvents, bufferSize: configuration.streamBufferEvents,
-            keepaliveInterval: .seconds(configuration.keepaliveSeconds))
-        self.presence = PresenceRegistry(hub: live)
-        self.ingest = IngestActor(store: store, hub: live, configuration: configuration)
+            keepaliveInterval: .seconds(configuration.keepaliveSeconds), metrics: metrics)
+        self.sessions = SessionRegistry()
+        self.ingest = IngestActor(store: store, hub: live, configuration: configuration, metrics: metrics)
+        self.rateLimiter = RateLimiter(
+            readingsPerSecond: configuration.rateLimitReadingsPerSecond,
+            burst: max(configuration.rateLimitBurst, configuration.limits.maxBatch))
     }
 
     /// Devices from the store, with `online` from the live sessions.
     func deviceList() async throws -> DeviceList {
-        let online = await presence.onlineDevices()
+        let online = sessions.onlineDevices()
         var devices = try await store.deviceStatuses()
         for index in devices.indices { devices[index].online = online.contains(devices[index].name) }
         return DeviceList(devices: devices)
@@ -34,7 +40,7 @@ struct Hub: Sendable {
 
     func deviceStatus(named name: String) async throws -> DeviceStatus? {
         guard var status = try await store.deviceStatus(named: name) else { return nil }
-        status.online = await presence.onlineDevices().contains(name)
+        status.online = sessions.onlineDevices().contains(name)
         return status
     }
 }

@@ -22,6 +22,24 @@ public struct HubConfiguration: Sendable {
     /// Reading events kept for `Last-Event-ID` resume.
     public var replayEvents = 10_000
     public var keepaliveSeconds = 15
+    /// Readings per second one device may sustain (token bucket); 0 turns the limit off.
+    public var rateLimitReadingsPerSecond = 2000
+    /// Readings a device may send at once after a quiet period (at least `maxBatch`).
+    public var rateLimitBurst = 10_000
+    /// How long a message may wait for room in a full ingest queue before it
+    /// is refused with a retryable `overloaded`.
+    public var overloadWaitMs = 2000
+    /// How long shutdown waits for the acks that are due before closing device sockets.
+    public var drainTimeout: Duration = .milliseconds(1500)
+    /// How often live connections are checked against revoked and expired tokens.
+    public var tokenCheckInterval: Duration = .seconds(1)
+    /// permessage-deflate window (9 to 15 bits): smaller costs less memory per connection.
+    public var deflateWindowBits = 10
+    /// Offer permessage-deflate to clients that ask for it.
+    public var deflate = true
+    /// PEM files; with both set the hub serves https and wss on its port.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
     /// Runs simulated devices in-process, for a first look at the dashboard.
     public var demo = false
     /// An extra read token valid for this process only, printed in the dashboard URL.
@@ -46,5 +64,20 @@ public struct HubConfiguration: Sendable {
         streamBufferEvents = int("TELEHUB_STREAM_BUFFER_EVENTS") ?? streamBufferEvents
         replayEvents = int("TELEHUB_REPLAY_EVENTS") ?? replayEvents
         keepaliveSeconds = int("TELEHUB_KEEPALIVE_SECONDS") ?? keepaliveSeconds
+        limits.maxMetricsPerReading = int("TELEHUB_MAX_METRICS") ?? limits.maxMetricsPerReading
+        errorWindow.maxErrors = int("TELEHUB_MAX_ERRORS") ?? errorWindow.maxErrors
+        errorWindow.windowMs = int("TELEHUB_ERROR_WINDOW_MS").map(Int64.init) ?? errorWindow.windowMs
+        rateLimitReadingsPerSecond = int("TELEHUB_RATE_LIMIT") ?? rateLimitReadingsPerSecond
+        rateLimitBurst = int("TELEHUB_RATE_BURST") ?? rateLimitBurst
+        overloadWaitMs = int("TELEHUB_OVERLOAD_WAIT_MS") ?? overloadWaitMs
+        deflateWindowBits = int("TELEHUB_DEFLATE_WINDOW_BITS") ?? deflateWindowBits
+        deflate = environment["TELEHUB_DEFLATE"].map { $0 != "0" && $0 != "false" } ?? deflate
+        tlsCertificatePath = environment["TELEHUB_TLS_CERT"] ?? tlsCertificatePath
+        tlsKeyPath = environment["TELEHUB_TLS_KEY"] ?? tlsKeyPath
     }
+}
+
+extension HubConfiguration {
+    /// Both PEM files given: https and wss.
+    public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }
 }

@@ -42,21 +42,25 @@ public actor IngestActor: Service {
     private let flushValues: Int
     private let flushInterval: Duration
     private let capacity: Int
+    private let overloadWait: Duration
+    private let metrics: HubMetrics
     private let logger = Logger(label: "telehub.ingest")
 
     private var pending: [Submission] = []
     private var pendingValues = 0
     /// Highest `seq` accepted per device (committed or pending), for dedup.
     private var acceptedSeq: [Int64: Int64] = [:]
-    private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+    private var spaceWaiters: [(generation: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private var sizeWaiter: (generation: Int, continuation: CheckedContinuation<Void, Never>)?
     private var generation = 0
     private var stopping = false
     private nonisolated let wakeups: AsyncStream<Void>
     private nonisolated let wake: AsyncStream<Void>.Continuation
 
-    init(store: any TelemetryStore, hub: LiveHub, configuration: HubConfiguration) {
+    init(store: any TelemetryStore, hub: LiveHub, configuration: HubConfiguration, metrics: HubMetrics) {
         self.store = store
+        self.metrics = metrics
+        self.overloadWait = .milliseconds(max(1, configuration.overloadWaitMs))
         self.hub = hub
         self.flushValues = max(1, configuration.flushValues)
         self.flushInterval = .milliseconds(max(1, configuration.flushIntervalMs))
@@ -68,11 +72,19 @@ public actor IngestActor: Service {
     /// A message at or below the device's accepted `seq` is acknowledged after
     /// the next commit and not stored again.
     public func submit(_ submission: Submission) async {
+        let deadline = ContinuousClock.now + overloadWait
         while pendingValues >= capacity, !stopping {
-            await withCheckedContinuation { spaceWaiters.append($0) }
+            guard ContinuousClock.now < deadline else {
+                let message = "the ingest queue is full; send again in \(overloadWait.milliseconds) ms"
+                submission.completion(.rejected(IngestRejection(
+                    .overloaded, message, seq: submission.message.seq, retryAfterMs: Int(overloadWait.milliseconds))))
+                return
+            }
+            await waitForSpace(until: deadline)
         }
         guard !stopping else {
-            submission.completion(.rejected(IngestRejection(.overloaded, "the hub is shutting down", seq: submission.message.seq)))
+            submission.completion(.rejected(IngestRejection(
+                .overloaded, "the hub is shutting down", seq: submission.message.seq, retryAfterMs: 1000)))
             return
         }
         var submission = submission
@@ -87,6 +99,25 @@ public actor IngestActor: Service {
         enqueue(submission)
     }
 
+    /// Suspends until a flush frees room or the deadline passes.
+    private func waitForSpace(until deadline: ContinuousClock.Instant) async {
+        generation += 1
+        let current = generation
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                await self.spaceWaitExpired(generation: current)
+            }
+            await withCheckedContinuation { spaceWaiters.append((current, $0)) }
+            group.cancelAll()
+        }
+    }
+
+    private func spaceWaitExpired(generation: Int) {
+        guard let index = spaceWaiters.firstIndex(where: { $0.generation == generation }) else { return }
+        spaceWaiters.remove(at: index).continuation.resume()
+    }
+
     private func acceptedSequence(of deviceID: Int64) async throws -> Int64 {
         if let known = acceptedSeq[deviceID] { return known }
         let stored = try await store.lastSeq(deviceID: deviceID)
@@ -98,6 +129,7 @@ public actor IngestActor: Service {
     private func enqueue(_ submission: Submission) {
         pending.append(submission)
         pendingValues += submission.weight
+        metrics.queueValues.set(pendingValues)
         if pending.count == 1 { wake.yield() }
         if pendingValues >= flushValues, let waiter = sizeWaiter {
             sizeWaiter = nil
@@ -119,7 +151,7 @@ public actor IngestActor: Service {
             self.wake.finish()
         }
         stopping = true
-        spaceWaiters.forEach { $0.resume() }
+        spaceWaiters.forEach { $0.continuation.resume() }
         spaceWaiters = []
         while !pending.isEmpty { await flushOnce() }
     }
@@ -157,8 +189,9 @@ public actor IngestActor: Service {
         let chunk = Array(pending.prefix(count))
         pending.removeFirst(count)
         pendingValues -= taken
+        metrics.queueValues.set(pendingValues)
         while pendingValues < capacity, !spaceWaiters.isEmpty {
-            spaceWaiters.removeFirst().resume()
+            spaceWaiters.removeFirst().continuation.resume()
         }
         return chunk
     }
@@ -166,8 +199,13 @@ public actor IngestActor: Service {
     private func flushOnce() async {
         let chunk = takeChunk()
         let batch = Self.batch(of: chunk)
+        let started = ContinuousClock.now
         do {
             try await store.commit(batch)
+            metrics.commitLatency.record(duration: ContinuousClock.now - started)
+            metrics.flushValues.record(batch.points.count)
+            metrics.messages.increment(by: chunk.count)
+            metrics.values.increment(by: batch.points.count)
         } catch {
             logger.error("commit failed, \(chunk.count) messages refused as retryable: \(error)")
             for deviceID in Set(chunk.map(\.deviceID)) { acceptedSeq[deviceID] = nil }
@@ -196,5 +234,11 @@ public actor IngestActor: Service {
             progress[item.deviceID] = entry
         }
         return CommitBatch(points: points, progress: Array(progress.values))
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -9,13 +9,13 @@ struct IngestRoutes {
     /// The upgrade route. Tokens were already checked by the upgrade gate;
     /// this looks the device up again to hand its identity to the session.
     func register(on router: Router<IngestRequestContext>) {
-        let socket = IngestSocket(store: hub.store, ingest: hub.ingest, presence: hub.presence, configuration: hub.configuration)
+        let socket = IngestSocket(hub: hub)
         router.add(middleware: DeviceAuthMiddleware(hub: hub))
         router.ws("/v1/ingest") { inbound, outbound, context in
             guard let identity = context.requestContext.identity, let deviceID = identity.deviceID,
                 let device = identity.deviceName
             else { return }
-            try await socket.run(device: device, deviceID: deviceID, inbound: inbound, outbound: outbound, logger: context.logger)
+            try await socket.run(identity: identity, device: device, deviceID: deviceID, inbound: inbound, outbound: outbound)
         }
     }
 
@@ -39,14 +39,21 @@ struct IngestRoutes {
         let validator = MessageValidator(limits: hub.configuration.limits, requiresSeq: false)
         switch validator.validate(body.readableBytesView, now: now) {
         case .failure(let rejection):
+            hub.metrics.rejected(device: identity.deviceName ?? "", reason: rejection.code.rawValue)
             return Self.response(for: rejection)
         case .success(.ping(let id)):
             return JSONBody.response(json: ServerMessage.pong(id: id).json)
         case .success(.ingest(let message)):
+            if let limited = hub.rateLimiter.admit(deviceID: identity.deviceID!, readings: message.readings.count, seq: message.seq) {
+                hub.metrics.rejected(device: identity.deviceName ?? "", reason: limited.code.rawValue)
+                return Self.response(for: limited)
+            }
             let outcome = await submit(message, identity: identity, now: now)
             switch outcome {
             case .committed(let seq): return JSONBody.response(json: #"{"ack":\#(seq.map(String.init) ?? "null")}"#)
-            case .rejected(let rejection): return Self.response(for: rejection)
+            case .rejected(let rejection):
+                hub.metrics.rejected(device: identity.deviceName ?? "", reason: rejection.code.rawValue)
+                return Self.response(for: rejection)
             }
         }
     }

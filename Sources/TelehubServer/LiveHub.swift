@@ -17,6 +17,8 @@ public actor LiveHub: Service {
         public let reset: Bool
         public let replay: [LiveEvent]
         public let events: AsyncStream<LiveEvent>
+        /// Ends the stream from outside, e.g. when its token is revoked.
+        let finish: @Sendable () -> Void
     }
 
     private var subscribers: [Int: AsyncStream<LiveEvent>.Continuation] = [:]
@@ -25,10 +27,15 @@ public actor LiveHub: Service {
     private var lastID: Int64
     private let bufferSize: Int
     private let keepaliveInterval: Duration
+    private let metrics: HubMetrics
 
     /// - Parameter firstID: ids continue across restarts when seeded from the
     ///   clock, so an id from an earlier process is always outside the window.
-    init(replayEvents: Int, bufferSize: Int, keepaliveInterval: Duration, firstID: Int64 = EpochClock.nowMs() * 1000) {
+    init(
+        replayEvents: Int, bufferSize: Int, keepaliveInterval: Duration, metrics: HubMetrics,
+        firstID: Int64 = EpochClock.nowMs() * 1000
+    ) {
+        self.metrics = metrics
         self.replay = ReplayBuffer(capacity: replayEvents)
         self.bufferSize = bufferSize
         self.keepaliveInterval = keepaliveInterval
@@ -60,20 +67,23 @@ public actor LiveHub: Service {
             Task { await self?.unsubscribe(id) }
         }
         subscribers[id] = continuation
+        metrics.streamClients.increment()
         let missed = lastEventID.flatMap { $0 == lastID ? [] : ($0 < lastID ? replay.events(after: $0) : nil) }
         return Subscription(
-            id: id, position: lastID, reset: lastEventID != nil && missed == nil, replay: missed ?? [], events: stream)
+            id: id, position: lastID, reset: lastEventID != nil && missed == nil, replay: missed ?? [], events: stream,
+            finish: { continuation.finish() })
     }
 
     private func unsubscribe(_ id: Int) {
+        metrics.streamClients.decrement()
         subscribers[id] = nil
     }
 
     private func broadcast(_ event: LiveEvent) {
-        for (id, continuation) in subscribers {
+        for continuation in subscribers.values {
             if case .dropped = continuation.yield(event) {
                 // Too far behind: end its stream; it resumes with Last-Event-ID.
-                subscribers[id] = nil
+                metrics.eventsDropped.increment()
                 continuation.finish()
             }
         }
@@ -85,7 +95,6 @@ public actor LiveHub: Service {
             broadcast(.keepalive)
         }
         for continuation in subscribers.values { continuation.finish() }
-        subscribers = [:]
     }
 }
 

@@ -15,11 +15,16 @@ struct StreamRoute {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/v1/stream") { request, _ in
-            try await hub.requireReader(request)
+            let identity = try await hub.requireReader(request)
             let filter = StreamFilter(request)
             let subscription = await hub.live.subscribe(after: Self.lastEventID(request))
+
             let snapshot = subscription.reset || Self.lastEventID(request) == nil ? try await hub.deviceList() : nil
+            let sessions = hub.sessions
             let body = ResponseBody { writer in
+                // Registered so that revoking the token ends this stream.
+                let (sessionID, _) = sessions.register(kind: .stream, tokenID: identity.tokenID) { _ in subscription.finish() }
+                defer { sessions.unregister(sessionID) }
                 try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
                 if subscription.reset {
                     try await writer.write(ByteBuffer(string: SSEFrame.event("reset", data: "{}")))

@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 
 /// Decides whether a WebSocket upgrade may go ahead before the upgrader sees
 /// the request.
@@ -23,11 +24,25 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias Decision = @Sendable (HTTPRequestHead) async -> Bool
 
     private let decide: Decision
+    /// Completed with whether this connection is becoming a WebSocket.
+    private let upgrading: EventLoopPromise<Bool>
     private var held: [HTTPServerRequestPart] = []
     private var deciding = false
+    private var reported = false
 
-    init(decide: @escaping Decision) {
+    init(decide: @escaping Decision, upgrading: EventLoopPromise<Bool>) {
         self.decide = decide
+        self.upgrading = upgrading
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        report(false)
+    }
+
+    private func report(_ upgrade: Bool) {
+        guard !reported else { return }
+        reported = true
+        upgrading.succeed(upgrade)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -37,6 +52,7 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         guard case .head(let head) = part, head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }) else {
+            report(false)
             context.fireChannelRead(data)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
@@ -53,6 +69,7 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func release(head: HTTPRequestHead, allowed: Bool, context: ChannelHandlerContext) {
+        report(allowed)
         var head = head
         if !allowed {
             head.headers.remove(name: "upgrade")
@@ -68,22 +85,50 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 /// `HTTP1WebSocketUpgradeChannel` with an `UpgradeGateHandler` in front of its upgrader.
+///
+/// It also owns how device sessions end on shutdown. The WebSocket library
+/// closes every socket with 1000 the moment graceful shutdown starts, before
+/// the acks that are due could be sent. So an upgraded connection runs
+/// outside the server's graceful-shutdown scope, and the shutdown signal
+/// goes to `onShutdown` instead, which drains the sessions: stop reading,
+/// send the acks of what was committed, close with 1001.
 struct GatedUpgradeChannel: ServerChildChannel {
-    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+    struct Value: ServerChildChannelValue {
+        let base: HTTP1WebSocketUpgradeChannel.Value
+        let upgrading: EventLoopFuture<Bool>
+        var channel: any Channel { base.channel }
+    }
 
     let base: HTTP1WebSocketUpgradeChannel
     let decide: UpgradeGateHandler.Decision
+    let onShutdown: @Sendable () -> Void
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        let upgrading = channel.eventLoop.makePromise(of: Bool.self)
+        return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(UpgradeGateHandler(decide: decide), position: .after(decoder))
-            return value
+            let gate = UpgradeGateHandler(decide: decide, upgrading: upgrading)
+            try channel.pipeline.syncOperations.addHandler(gate, position: .after(decoder))
+            return Value(base: value, upgrading: upgrading.futureResult)
         }
     }
 
     func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        guard (try? await value.upgrading.get()) == true else {
+            return await base.handle(value: value.base, logger: logger)
+        }
+        let base = self.base
+        // Detached: no task-locals, so the library's own shutdown handler never fires.
+        let connection = Task.detached { await base.handle(value: value.base, logger: logger) }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await connection.value
+            } onGracefulShutdown: {
+                onShutdown()
+            }
+        } onCancel: {
+            connection.cancel()
+        }
     }
 }
 
@@ -93,14 +138,15 @@ extension HTTPServerBuilder {
     static func gatedWebSocketUpgrade<WSResponderBuilder: HTTPResponderBuilder & _HB_SendableMetatype>(
         webSocketRouter: WSResponderBuilder,
         configuration: HTTP1WebSocketUpgradeChannel.Configuration,
-        decide: @escaping UpgradeGateHandler.Decision
+        decide: @escaping UpgradeGateHandler.Decision,
+        onShutdown: @escaping @Sendable () -> Void
     ) -> HTTPServerBuilder where WSResponderBuilder.Responder.Context: WebSocketRequestContext {
         let webSocketResponder = webSocketRouter.buildResponder()
         return HTTPServerBuilder { responder in
             GatedUpgradeChannel(
                 base: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
-                decide: decide)
+                decide: decide, onShutdown: onShutdown)
         }
     }
 }

@@ -47,6 +47,19 @@ extension SQLiteStore {
         }
     }
 
+    public func endedTokens(among ids: Set<Int64>, at now: Int64) async throws -> Set<Int64> {
+        let live = try await pool.read { db in
+            try Int64.fetchSet(
+                db,
+                sql: """
+                    SELECT id FROM token WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+                    AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+                    """,
+                arguments: StatementArguments(Array(ids)) + [now])
+        }
+        return ids.subtracting(live)
+    }
+
     public func markTokensUsed(_ usage: [Int64: Int64]) async throws {
         guard !usage.isEmpty else { return }
         try await pool.write { db in

@@ -37,6 +37,8 @@ public protocol TelemetryStore: Sendable {
     func revokeToken(id: Int64) async throws -> Bool
     /// The token whose SHA-256 hash this is, with its device, whatever its state.
     func token(hash: [UInt8]) async throws -> StoredToken?
+    /// Which of these tokens are revoked, expired or deleted at `now`.
+    func endedTokens(among ids: Set<Int64>, at now: Int64) async throws -> Set<Int64>
     /// Records when tokens were last used; callers coalesce these writes.
     func markTokensUsed(_ usage: [Int64: Int64]) async throws
 

@@ -21,6 +21,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Values that trigger a flush (default 5000).") var flushValues: Int?
     @Option(help: "Longest wait before a flush, in ms (default 20).") var flushIntervalMs: Int?
     @Option(help: "Pending values before devices are slowed down (default 100000).") var queueValues: Int?
+    @Option(help: "Longest wait for room in a full queue before `overloaded`, in ms (default 2000).")
+    var overloadWaitMs: Int?
+    @Option(help: "Most metrics in one reading (default 256).") var maxMetrics: Int?
+    @Option(help: "Invalid messages a connection may send in 10 s before it is closed with 1008 (default 100).")
+    var maxErrors: Int?
+    @Option(help: "Readings per second one device may send; 0 for no limit (default 2000).") var rateLimit: Int?
+    @Option(help: "Readings a device may send at once after a quiet period (default 10000).") var rateBurst: Int?
+    @Option(help: "permessage-deflate window bits, 9 to 15 (default 10).") var deflateWindowBits: Int?
+    @Flag(help: "Do not offer permessage-deflate.") var noDeflate = false
+    @Option(help: "PEM certificate chain; with --tls-key serves https and wss.") var tlsCert: String?
+    @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
+
+    func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give both --tls-cert and --tls-key") }
+        if let bits = deflateWindowBits, !(9...15).contains(bits) {
+            throw ValidationError("--deflate-window-bits must be between 9 and 15")
+        }
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -33,9 +51,10 @@ struct ServeCommand: AsyncParsableCommand {
         let database = try store.open()
         let sessionToken = configuration.sessionReadToken ?? ""
         let host = configuration.host
-        let app = buildApplication(configuration: configuration, store: database) { port in
+        let app = try buildApplication(configuration: configuration, store: database) { port in
             let shown = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
-            let line = "Telehub is running. Dashboard: http://\(shown):\(port)/?token=\(sessionToken)\n"
+            let scheme = configuration.usesTLS ? "https" : "http"
+            let line = "Telehub is running. Dashboard: \(scheme)://\(shown):\(port)/?token=\(sessionToken)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         try await app.runService()
@@ -54,6 +73,15 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.flushValues = flushValues ?? configuration.flushValues
         configuration.flushIntervalMs = flushIntervalMs ?? configuration.flushIntervalMs
         configuration.queueValues = queueValues ?? configuration.queueValues
+        configuration.overloadWaitMs = overloadWaitMs ?? configuration.overloadWaitMs
+        configuration.limits.maxMetricsPerReading = maxMetrics ?? configuration.limits.maxMetricsPerReading
+        configuration.errorWindow.maxErrors = maxErrors ?? configuration.errorWindow.maxErrors
+        configuration.rateLimitReadingsPerSecond = rateLimit ?? configuration.rateLimitReadingsPerSecond
+        configuration.rateLimitBurst = rateBurst ?? configuration.rateLimitBurst
+        configuration.deflateWindowBits = deflateWindowBits ?? configuration.deflateWindowBits
+        if noDeflate { configuration.deflate = false }
+        configuration.tlsCertificatePath = tlsCert ?? configuration.tlsCertificatePath
+        configuration.tlsKeyPath = tlsKey ?? configuration.tlsKeyPath
         configuration.sessionReadToken = TokenSecret.generate(.read).value
         return configuration
     }

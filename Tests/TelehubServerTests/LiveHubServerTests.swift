@@ -65,7 +65,7 @@ import TelehubStore
 
     @Test func helloAckAfterCommitDuplicatesAndErrors() async throws {
         let fixture = try await makeFixture()
-        let app = buildApplication(configuration: fixture.configuration, store: fixture.store)
+        let app = try buildApplication(configuration: fixture.configuration, store: fixture.store)
         try await app.test(.live) { client in
             let port = try #require(client.port)
             let messages = [
@@ -98,7 +98,7 @@ import TelehubStore
 
     @Test func acksMeanTheDataIsInTheFile() async throws {
         let fixture = try await makeFixture()
-        let app = buildApplication(configuration: fixture.configuration, store: fixture.store)
+        let app = try buildApplication(configuration: fixture.configuration, store: fixture.store)
         try await app.test(.live) { client in
             let port = try #require(client.port)
             let messages = (1...50).map { #"{"type":"reading","seq":\#($0),"ts":\#(1_732_200_000_000 + $0),"metrics":{"v":\#($0)}}"# }
@@ -114,7 +114,7 @@ import TelehubStore
 
     @Test func credentialsAreRefused() async throws {
         let fixture = try await makeFixture()
-        let app = buildApplication(configuration: fixture.configuration, store: fixture.store)
+        let app = try buildApplication(configuration: fixture.configuration, store: fixture.store)
         try await app.test(.live) { client in
             let upgrade: HTTPFields = [
                 .upgrade: "websocket", .connection: "Upgrade", .secWebSocketVersion: "13",
@@ -142,7 +142,7 @@ import TelehubStore
 
     @Test func streamDeliversCommittedReadings() async throws {
         let fixture = try await makeFixture()
-        let app = buildApplication(configuration: fixture.configuration, store: fixture.store)
+        let app = try buildApplication(configuration: fixture.configuration, store: fixture.store)
         try await app.test(.live) { client in
             let port = try #require(client.port)
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/stream?device=gh-1")

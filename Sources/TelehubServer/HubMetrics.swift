@@ -1,0 +1,57 @@
+import CoreMetrics
+import Prometheus
+import Synchronization
+
+/// The hub's counters, exported at `/metrics` in Prometheus text. Each hub
+/// owns its registry, so several hubs in one process (tests) never share
+/// or double-register metrics.
+final class HubMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+
+    let connections: CoreMetrics.Meter
+    let messages: CoreMetrics.Counter
+    let values: CoreMetrics.Counter
+    let flushValues: CoreMetrics.Recorder
+    let commitLatency: CoreMetrics.Timer
+    let queueValues: CoreMetrics.Meter
+    let streamClients: CoreMetrics.Meter
+    let eventsDropped: CoreMetrics.Counter
+    private let rejections = Mutex<[String: CoreMetrics.Counter]>([:])
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultValueHistogramBuckets = [1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000]
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(250), .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+        ]
+        self.factory = factory
+        connections = CoreMetrics.Meter(label: "telehub_device_connections", factory: factory)
+        messages = CoreMetrics.Counter(label: "telehub_messages_ingested_total", factory: factory)
+        values = CoreMetrics.Counter(label: "telehub_values_ingested_total", factory: factory)
+        flushValues = CoreMetrics.Recorder(label: "telehub_flush_values", aggregate: true, factory: factory)
+        commitLatency = CoreMetrics.Timer(label: "telehub_commit_seconds", factory: factory)
+        queueValues = CoreMetrics.Meter(label: "telehub_ingest_queue_values", factory: factory)
+        streamClients = CoreMetrics.Meter(label: "telehub_stream_clients", factory: factory)
+        eventsDropped = CoreMetrics.Counter(label: "telehub_stream_clients_dropped_total", factory: factory)
+    }
+
+    /// Counts a refused message by device and reason (an error code, or a close reason).
+    func rejected(device: String, reason: String) {
+        let key = device + "\u{0}" + reason
+        let counter = rejections.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = CoreMetrics.Counter(
+                label: "telehub_rejections_total", dimensions: [("device", device), ("reason", reason)], factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// The Prometheus text exposition.
+    func render() -> String {
+        registry.emitToString()
+    }
+}

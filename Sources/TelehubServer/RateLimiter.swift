@@ -1,0 +1,44 @@
+import Synchronization
+import TelehubCore
+
+/// A token bucket per device, counted in readings. Shared by every session
+/// and by HTTP ingest, so a device cannot escape its limit by opening more
+/// connections. Over the limit a message is refused with a retryable
+/// `rate_limited` and the wait it needs: never silently dropped.
+final class RateLimiter: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+    }
+
+    /// Readings per second a device may sustain; 0 turns limiting off.
+    let rate: Double
+    /// Readings a device may send at once after a quiet period.
+    let burst: Double
+    private let buckets = Mutex<[Int64: Bucket]>([:])
+
+    init(readingsPerSecond: Int, burst: Int) {
+        self.rate = Double(max(0, readingsPerSecond))
+        self.burst = Double(max(1, burst))
+    }
+
+    /// - Returns: nil when admitted, else the rejection to send.
+    func admit(deviceID: Int64, readings: Int, seq: Int64?, now: ContinuousClock.Instant = .now) -> IngestRejection? {
+        guard rate > 0 else { return nil }
+        let cost = min(Double(readings), burst)
+        let shortfall = buckets.withLock { buckets -> Double in
+            var bucket = buckets[deviceID] ?? Bucket(tokens: burst, updated: now)
+            let elapsed = (now - bucket.updated) / .seconds(1)
+            bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
+            bucket.updated = now
+            defer { buckets[deviceID] = bucket }
+            guard bucket.tokens >= cost else { return cost - bucket.tokens }
+            bucket.tokens -= cost
+            return 0
+        }
+        guard shortfall > 0 else { return nil }
+        let waitMs = Int((shortfall / rate * 1000).rounded(.up))
+        return IngestRejection(
+            .rateLimited, "over \(Int(rate)) readings/s; send again in \(waitMs) ms", seq: seq, retryAfterMs: max(1, waitMs))
+    }
+}

@@ -1,0 +1,124 @@
+import NIOWebSocket
+import Synchronization
+
+/// Every live connection that authenticated with a token: device sessions and
+/// stream readers. It answers which devices are online, replaces an older
+/// session of a device by a newer one, closes the connections of a revoked
+/// token, and drains device sessions on shutdown.
+///
+/// A lock rather than an actor: graceful-shutdown handlers and completion
+/// callbacks must reach it synchronously.
+final class SessionRegistry: Sendable {
+    /// Why a connection is being ended.
+    enum Ending: Sendable, Equatable {
+        /// A newer connection of the same device (close 4000).
+        case replaced
+        /// The token was revoked or expired (close 1008).
+        case tokenEnded
+        /// The hub is shutting down (close 1001 after the acks that are due).
+        case shutdown
+    }
+
+    enum Kind: Sendable {
+        case device(String)
+        case stream
+    }
+
+    struct Session: Sendable {
+        let id: Int
+        let kind: Kind
+        let tokenID: Int64
+        let end: @Sendable (Ending) -> Void
+    }
+
+    private struct State {
+        var sessions: [Int: Session] = [:]
+        var nextID = 0
+        var shuttingDown = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Adds a session. A device session replaces the device's older ones.
+    /// - Returns: the session id, and whether the device was offline before.
+    func register(kind: Kind, tokenID: Int64, end: @escaping @Sendable (Ending) -> Void) -> (id: Int, cameOnline: Bool) {
+        let (id, replaced, cameOnline, shuttingDown) = state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            var replaced: [Session] = []
+            var cameOnline = false
+            if case .device(let name) = kind {
+                replaced = state.sessions.values.filter { $0.isDevice(name) }
+                cameOnline = replaced.isEmpty
+            }
+            state.sessions[id] = Session(id: id, kind: kind, tokenID: tokenID, end: end)
+            return (id, replaced, cameOnline, state.shuttingDown)
+        }
+        replaced.forEach { $0.end(.replaced) }
+        if shuttingDown { end(.shutdown) }
+        return (id, cameOnline)
+    }
+
+    /// Removes a session. - Returns: true when it was its device's last one.
+    @discardableResult
+    func unregister(_ id: Int) -> Bool {
+        state.withLock { state in
+            guard let session = state.sessions.removeValue(forKey: id), case .device(let name) = session.kind else {
+                return false
+            }
+            return !state.sessions.values.contains { $0.isDevice(name) }
+        }
+    }
+
+    func onlineDevices() -> Set<String> {
+        state.withLock { state in
+            Set(state.sessions.values.compactMap { if case .device(let name) = $0.kind { name } else { nil } })
+        }
+    }
+
+    /// Token ids with at least one live connection, for the revocation watcher.
+    func liveTokenIDs() -> Set<Int64> {
+        state.withLock { Set($0.sessions.values.map(\.tokenID)) }
+    }
+
+    /// Ends every connection that authenticated with one of these tokens.
+    func endSessions(of tokenIDs: Set<Int64>) {
+        let ending = state.withLock { $0.sessions.values.filter { tokenIDs.contains($0.tokenID) } }
+        ending.forEach { $0.end(.tokenEnded) }
+    }
+
+    /// Starts draining every device session; sessions that register later are
+    /// drained at once. Idempotent.
+    func shutDown() {
+        let sessions = state.withLock { state -> [Session] in
+            guard !state.shuttingDown else { return [] }
+            state.shuttingDown = true
+            return Array(state.sessions.values)
+        }
+        sessions.forEach { $0.end(.shutdown) }
+    }
+}
+
+extension SessionRegistry.Session {
+    func isDevice(_ name: String) -> Bool {
+        if case .device(let device) = kind { device == name } else { false }
+    }
+}
+
+extension SessionRegistry.Ending {
+    var closeCode: WebSocketErrorCode {
+        switch self {
+        case .replaced: .init(codeNumber: 4000)
+        case .tokenEnded: .policyViolation
+        case .shutdown: .goingAway
+        }
+    }
+
+    var reason: String {
+        switch self {
+        case .replaced: "replaced by a newer connection of this device"
+        case .tokenEnded: "token revoked or expired"
+        case .shutdown: "the hub is shutting down"
+        }
+    }
+}

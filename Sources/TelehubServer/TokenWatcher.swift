@@ -1,0 +1,29 @@
+import Logging
+import ServiceLifecycle
+import TelehubCore
+import TelehubStore
+
+/// Closes live connections whose token was revoked or has expired, within
+/// `tokenCheckInterval`, even when the revocation came from the CLI writing
+/// to the database while the hub runs.
+struct TokenWatcher: Service {
+    let hub: Hub
+    private let logger = Logger(label: "telehub.tokens")
+
+    func run() async {
+        while (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: hub.configuration.tokenCheckInterval) })) != nil {
+            await check()
+        }
+    }
+
+    private func check() async {
+        let live = hub.sessions.liveTokenIDs().filter { $0 != 0 }  // 0: the per-process token, not stored
+        guard !live.isEmpty else { return }
+        do {
+            let ended = try await hub.store.endedTokens(among: live, at: EpochClock.nowMs())
+            if !ended.isEmpty { hub.sessions.endSessions(of: ended) }
+        } catch {
+            logger.warning("could not check tokens: \(error)")
+        }
+    }
+}
