@@ -64,18 +64,38 @@ private struct Conversation: Sendable {
     func converse(events: AsyncStream<Event>, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter)
         async throws
     {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do {
-                    try await read(inbound)
-                    queue.yield(.readerEnded(nil))
-                } catch {
-                    queue.yield(.readerEnded(error))
-                }
+        // The reader is its own task so that it can be stopped alone while the
+        // writer goes on sending the acks that are due.
+        let reader = Task {
+            do {
+                try await read(inbound)
+                queue.yield(.readerEnded(nil))
+            } catch {
+                queue.yield(.readerEnded(error))
             }
+        }
+        do {
+            try await withTaskCancellationHandler {
+                try await write(events, outbound: outbound, stopReading: { reader.cancel() })
+            } onCancel: {
+                reader.cancel()
+            }
+        } catch {
+            reader.cancel()
+            await reader.value
+            throw error
+        }
+        reader.cancel()
+        await reader.value
+    }
+
+    private func write(_ events: AsyncStream<Event>, outbound: WebSocketOutboundWriter, stopReading: () -> Void)
+        async throws
+    {
+        try await withThrowingTaskGroup(of: Void.self) { timers in
             defer {
                 queue.finish()
-                group.cancelAll()
+                timers.cancelAll()
             }
             var owed = 0
             var draining: SessionRegistry.Ending?
@@ -92,12 +112,12 @@ private struct Conversation: Sendable {
                 case .close(let code, let reason):
                     return try await outbound.close(code, reason: reason)
                 case .end(let ending):
-                    group.cancelAll()  // stop reading
+                    stopReading()
                     guard ending == .shutdown, owed > 0 else { return try await close(ending, outbound) }
                     // Send the acks that are due, but never hold the shutdown for long.
                     draining = ending
                     let limit = hub.configuration.drainTimeout
-                    group.addTask {
+                    timers.addTask {
                         try? await Task.sleep(for: limit)
                         queue.yield(.close(ending.closeCode, ending.reason))
                     }
