@@ -72,9 +72,16 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
     IngestRoutes(hub: hub).register(on: webSocketRouter)
     let configuration = hub.configuration
     let maxBytes = configuration.limits.maxMessageBytes
+    // Small windows and memory level keep zlib's state per connection small;
+    // device messages are short and alike, so context takeover still pays.
     let deflate: [WebSocketExtensionFactory] =
         configuration.deflate
-        ? [.perMessageDeflate(maxWindow: configuration.deflateWindowBits, maxDecompressedFrameSize: maxBytes)] : []
+        ? [
+            .perMessageDeflate(
+                clientMaxWindow: configuration.deflateWindowBits, serverMaxWindow: configuration.deflateWindowBits,
+                memoryLevel: configuration.deflateMemoryLevel, maxDecompressedFrameSize: maxBytes,
+                minFrameSizeToCompress: 16)
+        ] : []
     let webSocket = WebSocketServerConfiguration(
         maxFrameSize: maxBytes,
         extensions: deflate,

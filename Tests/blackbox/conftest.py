@@ -302,3 +302,279 @@ def event_stream(hub, token, **kwargs):
         yield stream
     finally:
         stream.close()
+
+
+# ---------------------------------------------------------------------------
+# Helpers for the pressure suites (limits, presence, tokens, TLS, metrics,
+# shutdown). Added at the end so that the helpers above stay as they were.
+
+import base64  # noqa: E402
+import ssl  # noqa: E402
+import struct  # noqa: E402
+
+
+def tokens_list(hub):
+    """`telehub token list --json`, parsed."""
+    return json.loads(hub.cli("token", "list", "--json").stdout)
+
+
+def token_labelled(hub, label):
+    """The one token-list entry with this label."""
+    matches = [t for t in tokens_list(hub) if t["label"] == label]
+    assert len(matches) == 1, matches
+    return matches[0]
+
+
+def post_json(hub, path, token, body, **kwargs):
+    """POSTs a message (dict or raw str/bytes) with a bearer token; returns the response."""
+    content = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return httpx.post(f"{hub.url}{path}", headers=bearer(token), content=content, timeout=10, **kwargs)
+
+
+class RawWebSocket:
+    """A minimal RFC 6455 client over a plain socket, for what a well-behaved
+    library will not do: send invalid UTF-8 as text, never answer pings, or
+    watch the exact frames the server sends. Frames are masked, as a client's
+    must be; no extension is offered."""
+
+    def __init__(self, hub, token=None, path="/v1/ingest", timeout=5.0, extra_headers=None):
+        self.sock = socket.create_connection(("127.0.0.1", hub.port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers.update(extra_headers or {})
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{hub.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            + "\r\n"
+        )
+        self.sock.sendall(request.encode())
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise AssertionError(f"connection closed during handshake: {self.buffer!r}")
+            self.buffer += chunk
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        self.status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        self.headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+        self.status = int(self.status_line.split()[1])
+
+    # -- sending
+
+    def send_frame(self, opcode, payload=b"", fin=True):
+        header = bytes([(0x80 if fin else 0) | opcode])
+        length = len(payload)
+        if length < 126:
+            header += bytes([0x80 | length])
+        elif length < 65536:
+            header += bytes([0x80 | 126]) + struct.pack("!H", length)
+        else:
+            header += bytes([0x80 | 127]) + struct.pack("!Q", length)
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def send_text(self, text):
+        self.send_frame(0x1, text.encode() if isinstance(text, str) else text)
+
+    def send_json(self, message):
+        self.send_text(json.dumps(message))
+
+    # -- receiving
+
+    def _read_exactly(self, n, deadline):
+        while len(self.buffer) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no frame in time")
+            self.sock.settimeout(remaining)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed by the server")
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def recv_frame(self, timeout=5.0):
+        """The next frame as (opcode, payload); raises EOFError on a closed
+        connection and TimeoutError when none arrives in time."""
+        deadline = time.monotonic() + timeout
+        first, second = self._read_exactly(2, deadline)
+        opcode, length = first & 0x0F, second & 0x7F
+        if length == 126:
+            length = struct.unpack("!H", self._read_exactly(2, deadline))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", self._read_exactly(8, deadline))[0]
+        mask = self._read_exactly(4, deadline) if second & 0x80 else None
+        payload = self._read_exactly(length, deadline)
+        if mask:
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        return opcode, payload
+
+    def recv_json(self, timeout=5.0):
+        """The next text message, parsed; answers pings on the way."""
+        deadline = time.monotonic() + timeout
+        while True:
+            opcode, payload = self.recv_frame(max(0.0, deadline - time.monotonic()))
+            if opcode == 0x9:
+                self.send_frame(0xA, payload)
+            elif opcode == 0x1:
+                return json.loads(payload)
+            elif opcode == 0x8:
+                raise EOFError(f"close frame {self.parse_close(payload)}")
+
+    @staticmethod
+    def parse_close(payload):
+        if len(payload) >= 2:
+            return struct.unpack("!H", payload[:2])[0], payload[2:].decode("utf-8", "replace")
+        return None, ""
+
+    def close_frame(self, timeout=5.0):
+        """Reads (answering pings) until the server's close frame; returns
+        (code, reason), or (None, "") when the TCP connection ends without one."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                opcode, payload = self.recv_frame(max(0.0, deadline - time.monotonic()))
+                if opcode == 0x9:
+                    self.send_frame(0xA, payload)
+                elif opcode == 0x8:
+                    return self.parse_close(payload)
+        except EOFError:
+            return None, ""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def close_info(device, timeout=5.0):
+    """Reads a `Device` until the server closes it; returns (code, reason) the server sent."""
+    try:
+        while True:
+            device.ws.recv(timeout=timeout)
+    except ConnectionClosed as closed:
+        return (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (None, "")
+
+
+# -- Prometheus text
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$')
+_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
+
+
+def parse_prometheus(text):
+    """{(name, frozenset(labels.items())): value} from Prometheus text format."""
+    samples = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        match = _SAMPLE.match(line.strip())
+        assert match, f"not a Prometheus sample line: {line!r}"
+        name, labels, value = match.groups()
+        pairs = {}
+        if labels:
+            rest = labels
+            while rest.strip():
+                label = _LABEL.match(rest)
+                assert label, f"bad labels in {line!r}"
+                pairs[label.group(1)] = label.group(2)
+                rest = rest[label.end():]
+        samples[(name, frozenset(pairs.items()))] = float(value)
+    return samples
+
+
+def scrape(hub):
+    """GET /metrics without a token; returns the parsed samples."""
+    response = httpx.get(f"{hub.url}/metrics", timeout=10)
+    assert response.status_code == 200, response.text
+    return parse_prometheus(response.text)
+
+
+def metric_value(samples, name, **labels):
+    """One sample's value, or None when absent; labels match exactly, in any order."""
+    return samples.get((name, frozenset(labels.items())))
+
+
+# -- TLS
+
+def make_self_signed(directory: Path):
+    """A self-signed certificate for 127.0.0.1/localhost; returns (cert, key) paths."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True, timeout=60,
+    )
+    return cert, key
+
+
+class TLSHub(Hub):
+    """A hub serving https/wss with `cert`; `start()` polls https://…/healthz."""
+
+    def __init__(self, workdir: Path, cert: Path, key: Path, extra_args=(), env=None):
+        super().__init__(workdir, ["--tls-cert", str(cert), "--tls-key", str(key), *extra_args], env)
+        self.cert = cert
+        self.serve_line = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"wss://127.0.0.1:{self.port}/v1/ingest"
+
+    def ssl_context(self):
+        return ssl.create_default_context(cafile=str(self.cert))
+
+    def start(self, timeout=30.0):
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            [str(BINARY), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC),
+             *self.extra_args],
+            stdout=subprocess.PIPE, stderr=log, text=True, env=self.env,
+        )
+        self.serve_line = self.proc.stdout.readline()
+        match = re.search(r"token=(thr_\S+)", self.serve_line or "")
+        assert match, f"serve printed no dashboard URL: {self.serve_line!r}; see {self.log_path}"
+        self.session_token = match.group(1)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1, verify=str(self.cert)).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("TLS hub did not become healthy")
+
+
+@pytest.fixture
+def tls_hub_factory(tmp_path):
+    """Like `hub_factory`, for hubs serving TLS with a fresh self-signed pair."""
+    hubs = []
+    cert, key = make_self_signed(tmp_path)
+
+    def make(*extra_args, env=None):
+        workdir = tmp_path / f"tlshub{len(hubs)}"
+        workdir.mkdir()
+        hub = TLSHub(workdir, cert, key, extra_args, env)
+        hubs.append(hub)
+        return hub
+
+    yield make
+    for hub in hubs:
+        hub.stop()
