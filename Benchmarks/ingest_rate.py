@@ -65,7 +65,7 @@ def main():
         tokens = [subprocess.check_output([args.bin, "token", "create", "--device", f"bench-{i}", "--db", db], text=True).strip()
                   for i in range(args.devices)]
         port = free_port()
-        hub = subprocess.Popen([args.bin, "serve", "--db", db, "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        hub = subprocess.Popen([args.bin, "serve", "--db", db, "--port", str(port), "--rate-limit", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             assert re.search("token=", hub.stdout.readline())
             url = f"ws://127.0.0.1:{port}/v1/ingest"
