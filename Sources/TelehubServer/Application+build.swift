@@ -42,6 +42,7 @@ private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
     router.add(middleware: StaticFilesMiddleware(directory: hub.configuration.publicDirectory))
     ReadRoutes(hub: hub).register(on: router)
     StreamRoute(hub: hub).register(on: router)
+    HistoryRoute(hub: hub).register(on: router)
     IngestRoutes(hub: hub).register(on: router)
     session.register(on: router)
     router.get("/metrics") { _, _ in
@@ -50,7 +51,7 @@ private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
             body: .init(byteBuffer: ByteBuffer(string: hub.metrics.render())))
     }
     let allowed: [String: [HTTPRequest.Method]] = [
-        "/healthz": [.get], "/metrics": [.get], "/v1/devices": [.get], "/v1/devices/{name}": [.get], "/v1/stream": [.get],
+        "/healthz": [.get], "/metrics": [.get], "/v1/devices": [.get], "/v1/devices/{name}": [.get], "/v1/devices/{name}/metrics/{metric}": [.get], "/v1/stream": [.get],
         "/v1/ingest": [.get, .post], "/v1/session": [.get, .post, .delete],
     ]
     for (path, methods) in allowed { refuseOtherMethods(on: router, path: path, allowed: methods) }

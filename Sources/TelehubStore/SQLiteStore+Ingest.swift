@@ -9,7 +9,8 @@ extension SQLiteStore {
             var ids = known
             let newIDs = try Self.resolveMetrics(batch.points, into: &ids, db)
             let rows = Self.sortedRows(batch.points, ids: ids)
-            try Self.insert(rows, db)
+            let changes = try Self.insert(rows, db)
+            try Self.applyRollups(changes, db)
             try Self.updateLatest(rows, db)
             try Self.advance(batch.progress, db)
             return newIDs
@@ -33,6 +34,10 @@ extension SQLiteStore {
         var value: Double
         /// Arrival order, so that among equal keys the last one written wins.
         var order: Int
+
+        func hasSameKey(as other: Row) -> Bool {
+            deviceID == other.deviceID && metricID == other.metricID && ts == other.ts
+        }
 
         static func < (lhs: Row, rhs: Row) -> Bool {
             (lhs.deviceID, lhs.metricID, lhs.ts, lhs.order) < (rhs.deviceID, rhs.metricID, rhs.ts, rhs.order)
@@ -66,13 +71,29 @@ extension SQLiteStore {
         return rows
     }
 
-    private static func insert(_ rows: [Row], _ db: Database) throws {
-        let statement = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO reading (device_id, metric_id, ts, value) VALUES (?, ?, ?, ?)")
-        for row in rows {
-            statement.setUncheckedArguments([row.deviceID, row.metricID, row.ts, row.value])
-            try statement.execute()
+    /// Inserts new rows and overwrites existing keys (last write wins).
+    /// - Returns: what the rollups must learn: aggregates of the new values,
+    ///   and the minutes holding an overwritten value, which are recomputed.
+    private static func insert(_ rows: [Row], _ db: Database) throws -> RollupChanges {
+        let insert = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO reading (device_id, metric_id, ts, value) VALUES (?, ?, ?, ?)")
+        let overwrite = try db.cachedStatement(
+            sql: "UPDATE reading SET value = ? WHERE device_id = ? AND metric_id = ? AND ts = ?")
+        var changes = RollupChanges()
+        for (index, row) in rows.enumerated() {
+            // Rows are sorted with arrival order last: only the last of equal keys is written.
+            if index + 1 < rows.count, rows[index + 1].hasSameKey(as: row) { continue }
+            insert.setUncheckedArguments([row.deviceID, row.metricID, row.ts, row.value])
+            try insert.execute()
+            if db.changesCount == 1 {
+                changes.added(row)
+            } else {
+                overwrite.setUncheckedArguments([row.value, row.deviceID, row.metricID, row.ts])
+                try overwrite.execute()
+                changes.overwrote(row)
+            }
         }
+        return changes
     }
 
     /// Keeps one row per series with the newest `ts`; rows are sorted, so the

@@ -8,8 +8,46 @@ extension SQLiteStore {
         migrator.registerMigration("v1-foundation") { db in
             try db.execute(sql: foundationSchema)
         }
+        migrator.registerMigration("v2-rollups") { db in
+            try db.execute(sql: rollupSchema)
+            // Existing readings get their rollups once, here.
+            for tier in ["rollup_1m": 60_000, "rollup_1h": 3_600_000] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO \(tier.key) (device_id, metric_id, bucket, sum, min, max, count)
+                        SELECT device_id, metric_id, ts - ts % \(tier.value), sum(value), min(value), max(value), count(*)
+                        FROM reading GROUP BY device_id, metric_id, ts - ts % \(tier.value)
+                        """)
+            }
+        }
         return migrator
     }
+
+    /// Per-minute and per-hour aggregates of every series, kept in the same
+    /// transaction as the raw rows, so a month is answered from 720 hourly
+    /// rows instead of 2.6 million raw ones.
+    private static let rollupSchema = """
+        CREATE TABLE rollup_1m (
+            device_id INTEGER NOT NULL,
+            metric_id INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            sum REAL NOT NULL,
+            min REAL NOT NULL,
+            max REAL NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (device_id, metric_id, bucket)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollup_1h (
+            device_id INTEGER NOT NULL,
+            metric_id INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            sum REAL NOT NULL,
+            min REAL NOT NULL,
+            max REAL NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (device_id, metric_id, bucket)
+        ) WITHOUT ROWID;
+        """
 
     /// Readings are keyed by integer ids in a `WITHOUT ROWID` table, so a value
     /// costs about 26 bytes on disk and each series is stored contiguously.

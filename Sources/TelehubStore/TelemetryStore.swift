@@ -23,6 +23,11 @@ public protocol TelemetryStore: Sendable {
     func deviceStatuses() async throws -> [DeviceStatus]
     func deviceStatus(named name: String) async throws -> DeviceStatus?
 
+    /// A series' values in `[from, to]`: raw when there are at most `points`,
+    /// else equal buckets built from the coarsest rollup that fits.
+    /// - Returns: nil when the device never reported this metric.
+    func history(device: String, metric: String, from: Int64, to: Int64, points: Int) async throws -> MetricHistory?
+
     /// Answers whether a write can be made now, for `/healthz`.
     func isWritable() async -> Bool
 

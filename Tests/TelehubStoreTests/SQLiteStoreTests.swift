@@ -67,11 +67,12 @@ struct TemporaryDatabase {
         let database = try TemporaryDatabase()
         do {
             let store = try SQLiteStore(path: database.path)
-            #expect(try store.appliedMigrations() == ["v1-foundation"])
+            #expect(try store.appliedMigrations() == SQLiteStore.migrator.migrations)
+            #expect(SQLiteStore.migrator.migrations.first == "v1-foundation")
             _ = try await store.createToken(kind: .device, device: "keep", label: nil, expiresAt: nil)
         }
         let reopened = try SQLiteStore(path: database.path)
-        #expect(try reopened.appliedMigrations() == ["v1-foundation"])
+        #expect(try reopened.appliedMigrations() == SQLiteStore.migrator.migrations)
         #expect(try await reopened.devices().map(\.name) == ["keep"])
         let mode = try await reopened.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")

@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import Testing
+import TelehubCore
+@testable import TelehubStore
+
+/// The rollups must always equal aggregating the raw rows, whatever order
+/// values arrive in and however often they are overwritten.
+@Suite struct RollupTests {
+    let hour: Int64 = 3_600_000
+    let base: Int64 = 1_732_190_400_000  // a whole hour
+
+    func store() async throws -> (SQLiteStore, Int64) {
+        let store = try SQLiteStore(path: try TemporaryDatabase().path)
+        return (store, try await store.ensureDevice(named: "gh"))
+    }
+
+    @Test func rollupsEqualRawAfterOverwritesAndLateData() async throws {
+        let (store, id) = try await store()
+        var generator = SplitMix64(seed: 7)
+        // Three hours of 10 s data, sent out of order in several flushes, with overwrites.
+        var points = (0..<1080).map { i in
+            SeriesPoint(deviceID: id, metric: "t", ts: base + Int64(i) * 10_000, value: Double(i % 97) - 40)
+        }
+        points.shuffle(using: &generator)
+        for chunk in stride(from: 0, to: points.count, by: 100) {
+            try await store.commit(CommitBatch(points: Array(points[chunk..<min(chunk + 100, points.count)])))
+        }
+        let overwrites = (0..<60).map { i in
+            SeriesPoint(deviceID: id, metric: "t", ts: base + Int64(i * 17) * 10_000, value: Double(i) * 3.5 - 500)
+        }
+        try await store.commit(CommitBatch(points: overwrites + [overwrites[0]]))
+        // A value lower than every other, overwritten again in the same flush: only the last counts.
+        try await store.commit(CommitBatch(points: [
+            SeriesPoint(deviceID: id, metric: "t", ts: base + 5_000, value: -9999),
+            SeriesPoint(deviceID: id, metric: "t", ts: base + 5_000, value: 1),
+        ]))
+        try await expectTiersMatchRaw(store)
+        for points in [5, 37, 500] {
+            let fromRollups = try await store.history(device: "gh", metric: "t", from: base - 12_345, to: base + 3 * hour + 999, points: points)
+            let fromRaw = try await store.historyFromRawRows(device: "gh", metric: "t", from: base - 12_345, to: base + 3 * hour + 999, points: points)
+            #expect(fromRollups == fromRaw)
+            guard case .buckets(_, let buckets) = try #require(fromRollups) else {
+                Issue.record("expected buckets")
+                continue
+            }
+            #expect(buckets.count <= points)
+            #expect(buckets.reduce(0) { $0 + $1.aggregate.count } == 1081)
+            #expect(buckets.map(\.aggregate.min).min() == -500)
+        }
+    }
+
+    @Test func rawPointsWhenTheyFitAndBucketsWhenNot() async throws {
+        let (store, id) = try await store()
+        try await store.commit(CommitBatch(points: (0..<10).map {
+            SeriesPoint(deviceID: id, metric: "v", ts: base + Int64($0) * 1000, value: Double($0))
+        }))
+        let raw = try #require(try await store.history(device: "gh", metric: "v", from: base, to: base + 9000, points: 10))
+        #expect(raw == .raw((0..<10).map { (ts: base + Int64($0) * 1000, value: Double($0)) }))
+        let bucketed = try #require(try await store.history(device: "gh", metric: "v", from: base, to: base + 9999, points: 2))
+        #expect(bucketed == .buckets(step: 5000, [
+            (start: base, aggregate: Aggregate(sum: 10, min: 0, max: 4, count: 5)),
+            (start: base + 5000, aggregate: Aggregate(sum: 35, min: 5, max: 9, count: 5)),
+        ]))
+        // Empty ranges, edges and unknown series.
+        #expect(try await store.history(device: "gh", metric: "v", from: base + 10_000, to: base + 20_000, points: 5) == .raw([]))
+        #expect(try await store.history(device: "gh", metric: "v", from: base + 9000, to: base + 9000, points: 1) == .raw([(ts: base + 9000, value: 9)]))
+        #expect(try await store.history(device: "gh", metric: "nope", from: base, to: base + 1, points: 1) == nil)
+        #expect(try await store.history(device: "nope", metric: "v", from: base, to: base + 1, points: 1) == nil)
+    }
+
+    @Test func existingReadingsGetRollupsWhenMigrating() async throws {
+        let database = try TemporaryDatabase()
+        let queue = try DatabaseQueue(path: database.path)
+        try SQLiteStore.migrator.migrate(queue, upTo: "v1-foundation")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO device (id, name, created_at) VALUES (1, 'old', 0)")
+            try db.execute(sql: "INSERT INTO metric (id, name) VALUES (1, 't')")
+            for i in 0..<120 {
+                try db.execute(sql: "INSERT INTO reading VALUES (1, 1, ?, ?)", arguments: [base + Int64(i) * 1000, Double(i)])
+            }
+        }
+        try queue.close()
+        let store = try SQLiteStore(path: database.path)
+        #expect(try store.appliedMigrations().contains("v2-rollups"))
+        try await expectTiersMatchRaw(store)
+    }
+
+    /// Every stored bucket of both tiers equals the raw aggregate over its span.
+    func expectTiersMatchRaw(_ store: SQLiteStore) async throws {
+        for (table, width) in [("rollup_1m", Int64(60_000)), ("rollup_1h", hour)] {
+            let mismatches = try await store.pool.read { db in
+                try Int.fetchOne(db, sql: """
+                    SELECT count(*) FROM \(table) r LEFT JOIN (
+                        SELECT device_id, metric_id, ts - ts % \(width) AS bucket,
+                               sum(value) AS sum, min(value) AS min, max(value) AS max, count(*) AS count
+                        FROM reading GROUP BY 1, 2, 3) a USING (device_id, metric_id, bucket)
+                    WHERE a.count IS NULL OR abs(a.sum - r.sum) > 1e-6 OR a.min != r.min OR a.max != r.max OR a.count != r.count
+                    """)
+            }
+            let missing = try await store.pool.read { db in
+                try Int.fetchOne(db, sql: """
+                    SELECT count(DISTINCT device_id || '/' || metric_id || '/' || (ts - ts % \(width))) FROM reading
+                    """)! - (try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)")!)
+            }
+            #expect(mismatches == 0, "\(table)")
+            #expect(missing == 0, "\(table)")
+        }
+    }
+}
+
+/// Deterministic shuffles for tests.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
