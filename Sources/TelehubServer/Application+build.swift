@@ -22,7 +22,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let hub = Hub(configuration: configuration, store: store)
-    var services: [any Service] = [hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub)]
+    var services: [any Service] = [hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub), RetentionService(hub: hub)]
     if configuration.demo { services.append(DemoFleet(hub: hub)) }
     return Application(
         router: makeRouter(hub: hub),
@@ -43,6 +43,7 @@ private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
     ReadRoutes(hub: hub).register(on: router)
     StreamRoute(hub: hub).register(on: router)
     HistoryRoute(hub: hub).register(on: router)
+    ExportRoute(hub: hub).register(on: router)
     IngestRoutes(hub: hub).register(on: router)
     session.register(on: router)
     router.get("/metrics") { _, _ in
@@ -51,7 +52,7 @@ private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
             body: .init(byteBuffer: ByteBuffer(string: hub.metrics.render())))
     }
     let allowed: [String: [HTTPRequest.Method]] = [
-        "/healthz": [.get], "/metrics": [.get], "/v1/devices": [.get], "/v1/devices/{name}": [.get], "/v1/devices/{name}/metrics/{metric}": [.get], "/v1/stream": [.get],
+        "/healthz": [.get], "/metrics": [.get], "/v1/devices": [.get], "/v1/devices/{name}": [.get], "/v1/devices/{name}/metrics/{metric}": [.get], "/v1/stream": [.get], "/v1/export.csv": [.get],
         "/v1/ingest": [.get, .post], "/v1/session": [.get, .post, .delete],
     ]
     for (path, methods) in allowed { refuseOtherMethods(on: router, path: path, allowed: methods) }

@@ -25,7 +25,7 @@ struct DemoFleet: Service {
             await hub.live.publishPresence(device: device.name, online: true, at: EpochClock.nowMs())
         }
         var generator = SystemRandomNumberGenerator()
-        while (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: interval) })) != nil {
+        while await sleepUnlessShuttingDown(for: interval) {
             let now = EpochClock.nowMs()
             for index in devices.indices {
                 devices[index].seq += 1

@@ -28,12 +28,12 @@ struct HistoryRoute {
     static func json(_ history: MetricHistory) -> String {
         switch history {
         case .raw(let points):
-            let items = points.map { "[\($0.ts),\(SSEFrame.number($0.value))]" }
+            let items = points.map { "[\($0.ts),\(NumberText.format($0.value))]" }
             return #"{"step":0,"points":[\#(items.joined(separator: ","))]}"#
         case .buckets(let step, let buckets):
             let items = buckets.map { bucket in
                 let a = bucket.aggregate
-                return "[\(bucket.start),\(SSEFrame.number(a.average)),\(SSEFrame.number(a.min)),\(SSEFrame.number(a.max)),\(a.count)]"
+                return "[\(bucket.start),\(NumberText.format(a.average)),\(NumberText.format(a.min)),\(NumberText.format(a.max)),\(a.count)]"
             }
             return #"{"step":\#(step),"points":[\#(items.joined(separator: ","))]}"#
         }

@@ -39,6 +39,16 @@ public struct HubConfiguration: Sendable {
     public var deflateMemoryLevel = 4
     /// Offer permessage-deflate to clients that ask for it.
     public var deflate = true
+    /// Raw readings are kept this long (default 30 days)...
+    public var retentionMs: Int64 = 30 * 86_400_000
+    /// ...and their minute and hour rollups this long (default two years).
+    public var rollupRetentionMs: Int64 = 730 * 86_400_000
+    /// When set, the oldest raw data is deleted while the store is larger.
+    public var maxDatabaseBytes: Int64?
+    /// Rows one retention step may delete; steps are short transactions between flushes.
+    public var retentionStepRows = 5000
+    public var retentionStepPause: Duration = .milliseconds(50)
+    public var retentionCheckInterval: Duration = .seconds(60)
     /// PEM files; with both set the hub serves https and wss on its port.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
@@ -75,6 +85,9 @@ public struct HubConfiguration: Sendable {
         deflateWindowBits = int("TELEHUB_DEFLATE_WINDOW_BITS") ?? deflateWindowBits
         deflateMemoryLevel = int("TELEHUB_DEFLATE_MEMORY_LEVEL") ?? deflateMemoryLevel
         deflate = environment["TELEHUB_DEFLATE"].map { $0 != "0" && $0 != "false" } ?? deflate
+        retentionMs = environment["TELEHUB_RETENTION"].flatMap(SpanParser.milliseconds) ?? retentionMs
+        rollupRetentionMs = environment["TELEHUB_ROLLUP_RETENTION"].flatMap(SpanParser.milliseconds) ?? rollupRetentionMs
+        maxDatabaseBytes = environment["TELEHUB_MAX_DB_SIZE"].flatMap(ByteSizeParser.bytes) ?? maxDatabaseBytes
         tlsCertificatePath = environment["TELEHUB_TLS_CERT"] ?? tlsCertificatePath
         tlsKeyPath = environment["TELEHUB_TLS_KEY"] ?? tlsKeyPath
     }

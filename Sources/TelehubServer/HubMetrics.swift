@@ -17,6 +17,10 @@ final class HubMetrics: Sendable {
     let queueValues: CoreMetrics.Meter
     let streamClients: CoreMetrics.Meter
     let eventsDropped: CoreMetrics.Counter
+    let retentionRawCutoff: CoreMetrics.Meter
+    let retentionDeleted: CoreMetrics.Counter
+    let sizeCapDeleted: CoreMetrics.Counter
+    let storageBytes: CoreMetrics.Meter
     private let rejections = Mutex<[String: CoreMetrics.Counter]>([:])
 
     init() {
@@ -35,6 +39,10 @@ final class HubMetrics: Sendable {
         queueValues = CoreMetrics.Meter(label: "telehub_ingest_queue_values", factory: factory)
         streamClients = CoreMetrics.Meter(label: "telehub_stream_clients", factory: factory)
         eventsDropped = CoreMetrics.Counter(label: "telehub_stream_clients_dropped_total", factory: factory)
+        retentionRawCutoff = CoreMetrics.Meter(label: "telehub_retention_raw_cutoff_ms", factory: factory)
+        retentionDeleted = CoreMetrics.Counter(label: "telehub_retention_deleted_rows_total", factory: factory)
+        sizeCapDeleted = CoreMetrics.Counter(label: "telehub_size_cap_deleted_rows_total", factory: factory)
+        storageBytes = CoreMetrics.Meter(label: "telehub_storage_bytes", factory: factory)
     }
 
     /// Counts a refused message by device and reason (an error code, or a close reason).

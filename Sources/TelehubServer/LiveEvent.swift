@@ -39,7 +39,7 @@ struct ReadingPayload {
 
     /// The payload restricted to some metrics, for subscribers with a `metric` filter.
     func json(metrics: [MetricValue]) -> String {
-        let values = metrics.map { "\(SSEFrame.quoted($0.name)):\(SSEFrame.number($0.value))" }.joined(separator: ",")
+        let values = metrics.map { "\(SSEFrame.quoted($0.name)):\(NumberText.format($0.value))" }.joined(separator: ",")
         return #"{"device":\#(SSEFrame.quoted(device)),"ts":\#(reading.ts),"metrics":{\#(values)}}"#
     }
 }
@@ -56,11 +56,5 @@ enum SSEFrame {
     static func quoted(_ text: String) -> String {
         let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
         return String(decoding: data, as: UTF8.self)
-    }
-
-    /// Integral values print without a fraction, like JSON written by hand.
-    static func number(_ value: Double) -> String {
-        if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
     }
 }

@@ -91,7 +91,7 @@ public actor LiveHub: Service {
 
     /// Sends keepalives and, on graceful shutdown, ends every stream.
     public func run() async {
-        while (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: self.keepaliveInterval) })) != nil {
+        while await sleepUnlessShuttingDown(for: self.keepaliveInterval) {
             broadcast(.keepalive)
         }
         for continuation in subscribers.values { continuation.finish() }

@@ -20,7 +20,7 @@ public actor TokenUsageRecorder: Service {
     }
 
     public func run() async {
-        while (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: self.interval) })) != nil {
+        while await sleepUnlessShuttingDown(for: self.interval) {
             await save()
         }
         await save()

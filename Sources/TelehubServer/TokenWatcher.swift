@@ -11,7 +11,7 @@ struct TokenWatcher: Service {
     private let logger = Logger(label: "telehub.tokens")
 
     func run() async {
-        while (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: hub.configuration.tokenCheckInterval) })) != nil {
+        while await sleepUnlessShuttingDown(for: hub.configuration.tokenCheckInterval) {
             await check()
         }
     }

@@ -24,6 +24,10 @@ public final class SQLiteStore: TelemetryStore {
         pool = try DatabasePool(path: path, configuration: configuration)
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA cache_size = -\(writerCacheMiB * 1024)")
+            // A new file reuses and returns space freed by retention (must precede the first table).
+            if try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") == 0 {
+                try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            }
         }
         try Self.migrator.migrate(pool)
     }

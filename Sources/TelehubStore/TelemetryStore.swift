@@ -28,6 +28,26 @@ public protocol TelemetryStore: Sendable {
     /// - Returns: nil when the device never reported this metric.
     func history(device: String, metric: String, from: Int64, to: Int64, points: Int) async throws -> MetricHistory?
 
+    // MARK: Export and backup
+
+    /// The series an export covers, in export order.
+    func exportSeries(_ filter: ExportFilter) async throws -> [ExportSeries]
+    /// One page of a series' values after `after`, for streaming in constant memory.
+    func exportPage(_ series: ExportSeries, _ filter: ExportFilter, after: Int64?, limit: Int) async throws
+        -> [(ts: Int64, value: Double)]
+    /// Writes a consistent copy of the store to `path` while it stays in use.
+    func backup(to path: String) async throws
+
+    // MARK: Retention
+
+    /// Deletes at most `maxRows` raw rows older than `rawBefore` and rollup
+    /// rows older than `rollupsBefore`, in one short transaction.
+    func deleteExpired(rawBefore: Int64, rollupsBefore: Int64, maxRows: Int) async throws -> RetentionStep
+    /// Deletes at most `maxRows` of the oldest raw rows (the oldest hour of data first), for a size cap.
+    func deleteOldestRaw(maxRows: Int) async throws -> Int
+    /// Bytes of the store in use (excluding free pages).
+    func storageBytes() async throws -> Int64
+
     /// Answers whether a write can be made now, for `/healthz`.
     func isWritable() async -> Bool
 

@@ -30,11 +30,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Readings a device may send at once after a quiet period (default 10000).") var rateBurst: Int?
     @Option(help: "permessage-deflate window bits, 9 to 15 (default 10).") var deflateWindowBits: Int?
     @Flag(help: "Do not offer permessage-deflate.") var noDeflate = false
+    @Option(help: "Keep raw readings this long, e.g. 30d (default 30d).") var retention: String?
+    @Option(help: "Keep minute and hour rollups this long (default 730d).") var rollupRetention: String?
+    @Option(help: "Delete the oldest raw data while the database is larger, e.g. 2GB.") var maxDbSize: String?
     @Option(help: "PEM certificate chain; with --tls-key serves https and wss.") var tlsCert: String?
     @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
 
     func validate() throws {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give both --tls-cert and --tls-key") }
+        for (name, span) in [("--retention", retention), ("--rollup-retention", rollupRetention)] {
+            if let span, SpanParser.milliseconds(span) == nil {
+                throw ValidationError("invalid \(name) \"\(span)\": use a number and s, m, h or d, e.g. 30d")
+            }
+        }
+        if let maxDbSize, ByteSizeParser.bytes(maxDbSize) == nil {
+            throw ValidationError("invalid --max-db-size \"\(maxDbSize)\": use e.g. 500MB or 2GB")
+        }
         if let bits = deflateWindowBits, !(9...15).contains(bits) {
             throw ValidationError("--deflate-window-bits must be between 9 and 15")
         }
@@ -80,6 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.rateLimitBurst = rateBurst ?? configuration.rateLimitBurst
         configuration.deflateWindowBits = deflateWindowBits ?? configuration.deflateWindowBits
         if noDeflate { configuration.deflate = false }
+        configuration.retentionMs = retention.flatMap(SpanParser.milliseconds) ?? configuration.retentionMs
+        configuration.rollupRetentionMs = rollupRetention.flatMap(SpanParser.milliseconds) ?? configuration.rollupRetentionMs
+        configuration.maxDatabaseBytes = maxDbSize.flatMap(ByteSizeParser.bytes) ?? configuration.maxDatabaseBytes
         configuration.tlsCertificatePath = tlsCert ?? configuration.tlsCertificatePath
         configuration.tlsKeyPath = tlsKey ?? configuration.tlsKeyPath
         configuration.sessionReadToken = TokenSecret.generate(.read).value

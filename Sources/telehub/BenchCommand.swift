@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import TelehubStore
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the store: insert rate and bytes per value, and a month's history query.",
+        discussion: "Works in a temporary folder; build with -c release for meaningful figures.")
+
+    @Option(help: "Days of 1 Hz data for the history query.") var days = 30
+    @Option(help: "Buckets the history query asks for.") var buckets = 500
+    @Option(help: "Devices in the insert benchmark (3 metrics each, 1 Hz).") var devices = 20
+    @Option(help: "Seconds of data in the insert benchmark.") var seconds = 3600
+
+    func run() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("telehub-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bench = StoreBenchmark(directory: directory)
+
+        let insert = try await bench.insert(devices: devices, metrics: 3, seconds: seconds)
+        let rate = Double(insert.values) / insert.seconds
+        let baselineRate = Double(insert.values) / insert.baselineSeconds
+        print("store insert: \(insert.values) values (\(devices) devices x 3 metrics x \(seconds) s at 1 Hz), flushes of 5000")
+        print(String(format: "  bare WITHOUT ROWID table (baseline): %9.0f values/s  %5.1f bytes/value", baselineRate, insert.baselineBytesPerValue))
+        print(String(format: "  store with latest + rollups:        %9.0f values/s  %5.1f bytes/value  (%.2fx baseline speed)",
+                     rate, insert.bytesPerValue, rate / baselineRate))
+
+        let query = try await bench.history(days: days, buckets: buckets)
+        print("history: \(query.values) values (\(days) days at 1 Hz), \(buckets) buckets asked, \(query.buckets) returned")
+        print(String(format: "  raw rows, GROUP BY (baseline): %8.2f ms", query.rawMs))
+        print(String(format: "  rollup tiers:                  %8.2f ms  (%.0fx faster)", query.rollupMs, query.rawMs / query.rollupMs))
+    }
+}
