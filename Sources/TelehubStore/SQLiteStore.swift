@@ -24,9 +24,12 @@ public final class SQLiteStore: TelemetryStore {
         pool = try DatabasePool(path: path, configuration: configuration)
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA cache_size = -\(writerCacheMiB * 1024)")
-            // A new file reuses and returns space freed by retention (must precede the first table).
+            // A new file returns space freed by retention to the disk. The mode
+            // only takes effect through VACUUM once WAL mode has written the header;
+            // on an empty file that is instant.
             if try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") == 0 {
                 try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                try db.execute(sql: "VACUUM")
             }
         }
         try Self.migrator.migrate(pool)

@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+import Testing
+import TelehubCore
+@testable import TelehubStore
+
+@Suite struct RetentionTests {
+    let day: Int64 = 86_400_000
+    let now: Int64 = 1_732_200_000_000
+
+    @Test func deletesOnlyWhatIsOldInSmallSteps() async throws {
+        let store = try SQLiteStore(path: try TemporaryDatabase().path)
+        let id = try await store.ensureDevice(named: "d")
+        // 40 days, one value every 30 minutes, two metrics.
+        var points: [SeriesPoint] = []
+        let first: Int64 = now - 40 * day
+        for i in 0..<(40 * 48) {
+            let ts: Int64 = first + Int64(i) * 1_800_000
+            points.append(SeriesPoint(deviceID: id, metric: "a", ts: ts, value: Double(i)))
+            points.append(SeriesPoint(deviceID: id, metric: "b", ts: ts, value: Double(i)))
+        }
+        try await store.commit(CommitBatch(points: points))
+        let cutoff = now - 30 * day
+        let keptBefore = try await count(store, "reading WHERE ts >= \(cutoff)")
+        var steps: [RetentionStep] = []
+        repeat {
+            steps.append(try await store.deleteExpired(rawBefore: cutoff, rollupsBefore: now - 35 * day, maxRows: 100))
+        } while steps.last!.more && steps.count < 100
+        #expect(steps.allSatisfy { $0.rawRowsDeleted + $0.rollupRowsDeleted <= 100 })
+        #expect(steps.count > 5)
+        #expect(steps.reduce(0) { $0 + $1.rawRowsDeleted } == 2 * 10 * 48)
+        #expect(try await count(store, "reading WHERE ts < \(cutoff)") == 0)
+        #expect(try await count(store, "reading WHERE ts >= \(cutoff)") == keptBefore)
+        // Rollups outlive raw rows: the days between the two cutoffs are still there.
+        #expect(try await count(store, "rollup_1h WHERE bucket < \(now - 35 * day)") == 0)
+        #expect(try await count(store, "rollup_1h WHERE bucket >= \(now - 35 * day) AND bucket < \(cutoff)") > 0)
+        #expect(try await store.deviceStatus(named: "d")?.metrics.count == 2)
+    }
+
+    @Test func sizeCapDeletesTheOldestHourFirst() async throws {
+        let store = try SQLiteStore(path: try TemporaryDatabase().path)
+        let id = try await store.ensureDevice(named: "d")
+        try await store.commit(CommitBatch(points: (0..<180).map {
+            SeriesPoint(deviceID: id, metric: "a", ts: now + Int64($0) * 60_000, value: 1)
+        }))
+        let before = try await store.storageBytes()
+        #expect(before > 0)
+        #expect(try await store.deleteOldestRaw(maxRows: 1000) == 60)
+        #expect(try await count(store, "reading WHERE ts < \(now + 3_600_000)") == 0)
+        #expect(try await count(store, "reading") == 120)
+    }
+
+    @Test func newFilesUseIncrementalVacuum() async throws {
+        let store = try SQLiteStore(path: try TemporaryDatabase().path)
+        let mode = try await store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") }
+        #expect(mode == 2)
+    }
+
+    func count(_ store: SQLiteStore, _ from: String) async throws -> Int {
+        try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(from)") ?? 0 }
+    }
+}
+
+@Suite struct ExportTests {
+    @Test func streamsFilteredLinesInOrderPageByPage() async throws {
+        let store = try SQLiteStore(path: try TemporaryDatabase().path)
+        let b = try await store.ensureDevice(named: "b-dev")
+        let a = try await store.ensureDevice(named: "a-dev")
+        var points: [SeriesPoint] = []
+        for i in 0..<25 {
+            let ts: Int64 = 1_732_200_000_000 + Int64(i)
+            points.append(SeriesPoint(deviceID: a, metric: "t", ts: ts, value: Double(i) / 2))
+            points.append(SeriesPoint(deviceID: b, metric: "t", ts: ts, value: 1))
+            points.append(SeriesPoint(deviceID: a, metric: "h", ts: ts, value: 2))
+        }
+        try await store.commit(CommitBatch(points: points))
+        var chunks: [String] = []
+        try await store.export(ExportFilter(devices: ["a-dev"], from: 1_732_200_000_005, to: 1_732_200_000_019), as: .csv, pageSize: 4) {
+            chunks.append($0)
+        }
+        let lines = chunks.joined().split(separator: "\n").map(String.init)
+        #expect(lines.first == "device,metric,ts,time,value")
+        #expect(lines.count == 1 + 2 * 15)
+        #expect(lines[1] == "a-dev,h,1732200000005,2024-11-21T14:40:00.005Z,2")
+        #expect(lines[16] == "a-dev,t,1732200000005,2024-11-21T14:40:00.005Z,2.5")
+        #expect(lines.last == "a-dev,t,1732200000019,2024-11-21T14:40:00.019Z,9.5")
+        #expect(chunks.count > 4)  // paged, never one big string
+        var ndjson = ""
+        try await store.export(ExportFilter(metrics: ["t"], from: 1_732_200_000_000, to: 1_732_200_000_000), as: .ndjson) { ndjson += $0 }
+        #expect(ndjson == """
+            {"device":"a-dev","metric":"t","ts":1732200000000,"value":0}
+            {"device":"b-dev","metric":"t","ts":1732200000000,"value":1}
+
+            """)
+    }
+
+    @Test func backupIsACompleteCopy() async throws {
+        let database = try TemporaryDatabase()
+        let store = try SQLiteStore(path: database.path)
+        let id = try await store.ensureDevice(named: "d")
+        try await store.commit(CommitBatch(points: (0..<500).map { SeriesPoint(deviceID: id, metric: "v", ts: Int64($0), value: 1) },
+                                           progress: [DeviceProgress(deviceID: id, lastSeq: 9, lastSeen: 1)]))
+        let copy = database.directory.appendingPathComponent("backup.sqlite").path
+        try await store.backup(to: copy)
+        let restored = try SQLiteStore(path: copy)
+        #expect(try await restored.lastSeq(deviceID: id) == 9)
+        #expect(try await restored.history(device: "d", metric: "v", from: 0, to: 499, points: 1000).map {
+            if case .raw(let points) = $0 { points.count } else { -1 }
+        } == 500)
+    }
+}
