@@ -19,6 +19,9 @@ public struct StoreBenchmark: Sendable {
         public var buckets: Int
         public var rollupMs: Double
         public var rawMs: Double
+        /// Retention deleting the oldest day in steps of 5,000 rows: how many steps and the longest.
+        public var retentionSteps: Int
+        public var longestRetentionStepMs: Double
     }
 
     let directory: URL
@@ -130,7 +133,16 @@ public struct StoreBenchmark: Sendable {
                 _ = try await store.historyFromRawRows(device: "bench", metric: "temperature", from: start, to: end - 1, points: buckets)
             })
         }
-        return QueryResult(values: seconds, buckets: answered, rollupMs: median(rollup), rawMs: median(raw))
+        var steps: [Double] = []
+        var more = true
+        while more {
+            steps.append(try await milliseconds {
+                more = try await store.deleteExpired(rawBefore: start + 86_400_000, rollupsBefore: start, maxRows: 5000).more
+            })
+        }
+        return QueryResult(
+            values: seconds, buckets: answered, rollupMs: median(rollup), rawMs: median(raw),
+            retentionSteps: steps.count, longestRetentionStepMs: steps.max() ?? 0)
     }
 
     private func fileBytes(_ store: SQLiteStore) async throws -> Int64 {

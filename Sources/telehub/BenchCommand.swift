@@ -31,5 +31,7 @@ struct BenchCommand: AsyncParsableCommand {
         print("history: \(query.values) values (\(days) days at 1 Hz), \(buckets) buckets asked, \(query.buckets) returned")
         print(String(format: "  raw rows, GROUP BY (baseline): %8.2f ms", query.rawMs))
         print(String(format: "  rollup tiers:                  %8.2f ms  (%.0fx faster)", query.rollupMs, query.rawMs / query.rollupMs))
+        print(String(format: "retention: the oldest day (86400 values) deleted in %d steps of at most 5000 rows, longest %.2f ms",
+                     query.retentionSteps, query.longestRetentionStepMs))
     }
 }
