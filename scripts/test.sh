@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
 
 ensure_build_deps
-ensure_apt chromium chromium-driver
+ensure_apt chromium chromium-driver libjs-dygraphs
 ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest
 
 started=$(date +%s)

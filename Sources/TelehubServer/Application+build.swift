@@ -39,7 +39,9 @@ private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
     let session = SessionRoutes(hub: hub, secureCookies: hub.configuration.usesTLS)
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: LoginExchangeMiddleware(hub: hub, session: session))
-    router.add(middleware: StaticFilesMiddleware(directory: hub.configuration.publicDirectory))
+    router.add(
+        middleware: StaticFilesMiddleware(
+            directory: hub.configuration.publicDirectory, vendorDirectory: hub.configuration.vendorDirectory))
     ReadRoutes(hub: hub).register(on: router)
     StreamRoute(hub: hub).register(on: router)
     HistoryRoute(hub: hub).register(on: router)

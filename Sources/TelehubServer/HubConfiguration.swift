@@ -8,6 +8,9 @@ public struct HubConfiguration: Sendable {
     public var port = 8080
     public var databasePath = "./telehub-data/telehub.sqlite"
     public var publicDirectory = "Public"
+    /// Where system browser libraries live; the dashboard loads dygraphs from
+    /// `/vendor/dygraphs/` (Debian's `libjs-dygraphs`).
+    public var vendorDirectory = "/usr/share/javascript"
     public var limits = IngestLimits()
     public var errorWindow = ErrorWindow()
     public var heartbeatSeconds = 20
@@ -67,6 +70,7 @@ public struct HubConfiguration: Sendable {
         port = int("TELEHUB_PORT") ?? port
         databasePath = environment["TELEHUB_DB"] ?? databasePath
         publicDirectory = environment["TELEHUB_PUBLIC"] ?? publicDirectory
+        vendorDirectory = environment["TELEHUB_VENDOR_JS"] ?? vendorDirectory
         limits.maxBatch = int("TELEHUB_MAX_BATCH") ?? limits.maxBatch
         limits.maxMessageBytes = int("TELEHUB_MAX_MESSAGE_BYTES") ?? limits.maxMessageBytes
         heartbeatSeconds = int("TELEHUB_HEARTBEAT_SECONDS") ?? heartbeatSeconds

@@ -7,9 +7,12 @@ import Hummingbird
 struct StaticFilesMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let files: FileMiddleware<Context, LocalFileSystem>
+    /// Browser libraries from the system (Debian's `libjs-*` packages) under `/vendor/`.
+    let vendor: FileMiddleware<Context, LocalFileSystem>
 
-    init(directory: String) {
+    init(directory: String, vendorDirectory: String) {
         files = FileMiddleware(directory, searchForIndexHtml: true)
+        vendor = FileMiddleware(vendorDirectory, urlBasePath: "/vendor")
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -19,7 +22,8 @@ struct StaticFilesMiddleware: RouterMiddleware {
         if path.hasPrefix("/v1/") || path == "/healthz" || path == "/metrics" {
             return try await next(request, context)
         }
-        var response = try await files.handle(request, context: context, next: next)
+        let serve = path.hasPrefix("/vendor/") ? vendor : files
+        var response = try await serve.handle(request, context: context, next: next)
         // Revalidate on every load (ETags keep it cheap), so an upgraded hub
         // never leaves a browser with a mix of old and new modules.
         response.headers[.cacheControl] = "no-cache"

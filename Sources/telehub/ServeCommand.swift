@@ -14,6 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port (default 8080, or TELEHUB_PORT; 0 picks a free one).") var port: Int?
     @Option(name: .customLong("public"), help: "Dashboard folder (default ./Public, or TELEHUB_PUBLIC).")
     var publicDirectory: String?
+    @Option(help: "System browser libraries (default /usr/share/javascript, or TELEHUB_VENDOR_JS); charts use libjs-dygraphs.")
+    var vendorJs: String?
     @Flag(help: "Also run a few simulated devices, to see live data at once.") var demo = false
     @Option(help: "Largest accepted message in bytes (default 1048576).") var maxMessageBytes: Int?
     @Option(help: "Most readings in one batch message (default 1000).") var maxBatch: Int?
@@ -78,6 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port ?? configuration.port
         configuration.publicDirectory = publicDirectory ?? configuration.publicDirectory
         configuration.demo = demo
+        configuration.vendorDirectory = vendorJs ?? configuration.vendorDirectory
         configuration.limits.maxMessageBytes = maxMessageBytes ?? configuration.limits.maxMessageBytes
         configuration.limits.maxBatch = maxBatch ?? configuration.limits.maxBatch
         configuration.heartbeatSeconds = heartbeatSeconds ?? configuration.heartbeatSeconds
