@@ -34,8 +34,8 @@ public func buildApplication(
     )
 }
 
-private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+private func makeRouter(hub: Hub) -> Router<HubRequestContext> {
+    let router = Router(context: HubRequestContext.self)
     let session = SessionRoutes(hub: hub, secureCookies: hub.configuration.usesTLS)
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: LoginExchangeMiddleware(hub: hub, session: session))
@@ -62,7 +62,7 @@ private func makeRouter(hub: Hub) -> Router<BasicRequestContext> {
 }
 
 /// Answers 405 (not 404) for a known path with a method it does not take.
-private func refuseOtherMethods(on router: Router<BasicRequestContext>, path: String, allowed: [HTTPRequest.Method]) {
+private func refuseOtherMethods(on router: Router<HubRequestContext>, path: String, allowed: [HTTPRequest.Method]) {
     let allow = allowed.map(\.rawValue).joined(separator: ", ")
     for method: HTTPRequest.Method in [.get, .post, .put, .patch, .delete] where !allowed.contains(method) {
         router.on(RouterPath(path), method: method) { _, _ -> Response in

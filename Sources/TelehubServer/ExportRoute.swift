@@ -8,7 +8,7 @@ import TelehubStore
 struct ExportRoute {
     let hub: Hub
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<HubRequestContext>) {
         router.get("/v1/export.csv") { request, _ in
             try await hub.requireReader(request)
             let parameters = request.uri.queryParameters

@@ -10,7 +10,7 @@ struct HistoryRoute {
 
     let hub: Hub
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<HubRequestContext>) {
         router.get("/v1/devices/{name}/metrics/{metric}") { request, context in
             try await hub.requireReader(request)
             let query = try HistoryQuery(request)

@@ -19,7 +19,7 @@ struct IngestRoutes {
         }
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<HubRequestContext>) {
         router.get("/v1/ingest") { request, _ -> Response in
             _ = try await hub.requireDevice(request)
             throw APIError(

@@ -21,7 +21,13 @@ public actor LiveHub: Service {
         let finish: @Sendable () -> Void
     }
 
-    private var subscribers: [Int: AsyncStream<LiveEvent>.Continuation] = [:]
+    private struct Subscriber {
+        let continuation: AsyncStream<LiveEvent>.Continuation
+        /// Disconnects the client; called when it falls too far behind.
+        let disconnect: @Sendable () -> Void
+    }
+
+    private var subscribers: [Int: Subscriber] = [:]
     private var nextSubscriberID = 0
     private var replay: ReplayBuffer
     private var lastID: Int64
@@ -58,7 +64,8 @@ public actor LiveHub: Service {
     }
 
     /// - Parameter lastEventID: the last id the client saw, when resuming.
-    func subscribe(after lastEventID: Int64?) -> Subscription {
+    /// - Parameter disconnect: closes the client's connection when it cannot keep up.
+    func subscribe(after lastEventID: Int64?, disconnect: @escaping @Sendable () -> Void = {}) -> Subscription {
         let id = nextSubscriberID
         nextSubscriberID += 1
         let (stream, continuation) = AsyncStream.makeStream(
@@ -66,7 +73,7 @@ public actor LiveHub: Service {
         continuation.onTermination = { [weak self] _ in
             Task { await self?.unsubscribe(id) }
         }
-        subscribers[id] = continuation
+        subscribers[id] = Subscriber(continuation: continuation, disconnect: disconnect)
         metrics.streamClients.increment()
         let missed = lastEventID.flatMap { $0 == lastID ? [] : ($0 < lastID ? replay.events(after: $0) : nil) }
         return Subscription(
@@ -80,11 +87,12 @@ public actor LiveHub: Service {
     }
 
     private func broadcast(_ event: LiveEvent) {
-        for continuation in subscribers.values {
-            if case .dropped = continuation.yield(event) {
-                // Too far behind: end its stream; it resumes with Last-Event-ID.
+        for subscriber in subscribers.values {
+            if case .dropped = subscriber.continuation.yield(event) {
+                // Too far behind: end its stream and its connection; it resumes with Last-Event-ID.
                 metrics.eventsDropped.increment()
-                continuation.finish()
+                subscriber.continuation.finish()
+                subscriber.disconnect()
             }
         }
     }
@@ -94,7 +102,7 @@ public actor LiveHub: Service {
         while await sleepUnlessShuttingDown(for: self.keepaliveInterval) {
             broadcast(.keepalive)
         }
-        for continuation in subscribers.values { continuation.finish() }
+        for subscriber in subscribers.values { subscriber.continuation.finish() }
     }
 }
 

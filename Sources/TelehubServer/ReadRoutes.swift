@@ -5,7 +5,7 @@ import TelehubCore
 struct ReadRoutes {
     let hub: Hub
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<HubRequestContext>) {
         router.get("/healthz") { _, _ in
             guard await hub.store.isWritable() else {
                 return JSONBody.response(json: #"{"status":"unavailable"}"#, status: .serviceUnavailable)

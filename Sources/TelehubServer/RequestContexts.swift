@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import HummingbirdWebSocket
 import TelehubCore
 
@@ -13,6 +14,19 @@ struct IngestRequestContext: RequestContext, WebSocketRequestContext {
         self.coreContext = .init(source: source)
         self.webSocket = .init()
         self.identity = nil
+    }
+}
+
+/// The context of every HTTP request. It keeps the connection's channel, so
+/// that a stream whose client stopped reading can be disconnected even while
+/// a write to it is pending.
+struct HubRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: Source) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
     }
 }
 

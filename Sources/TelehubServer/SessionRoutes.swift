@@ -8,7 +8,7 @@ struct SessionRoutes {
     let hub: Hub
     let secureCookies: Bool
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<HubRequestContext>) {
         router.post("/v1/session") { request, context in
             struct Login: Decodable { var token: String }
             let login = try await request.decode(as: Login.self, context: context)
@@ -39,7 +39,7 @@ struct SessionRoutes {
 /// `GET /?token=<read token>`: sets the session cookie and redirects to `/`,
 /// which removes the token from the address bar.
 struct LoginExchangeMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = HubRequestContext
     let hub: Hub
     let session: SessionRoutes
 

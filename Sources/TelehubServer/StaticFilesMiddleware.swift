@@ -5,7 +5,7 @@ import Hummingbird
 /// Serves the dashboard from the public directory, leaving API paths to the
 /// router without a file lookup, and adds the page's security headers.
 struct StaticFilesMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = HubRequestContext
     let files: FileMiddleware<Context, LocalFileSystem>
     /// Browser libraries from the system (Debian's `libjs-*` packages) under `/vendor/`.
     let vendor: FileMiddleware<Context, LocalFileSystem>

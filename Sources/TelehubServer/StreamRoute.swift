@@ -13,11 +13,14 @@ import TelehubCore
 struct StreamRoute {
     let hub: Hub
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.get("/v1/stream") { request, _ in
+    func register(on router: Router<HubRequestContext>) {
+        router.get("/v1/stream") { request, context in
             let identity = try await hub.requireReader(request)
             let filter = StreamFilter(request)
-            let subscription = await hub.live.subscribe(after: Self.lastEventID(request))
+            let channel = context.channel
+            let subscription = await hub.live.subscribe(after: Self.lastEventID(request)) {
+                channel.close(promise: nil)
+            }
 
             let snapshot = subscription.reset || Self.lastEventID(request) == nil ? try await hub.deviceList() : nil
             let sessions = hub.sessions
