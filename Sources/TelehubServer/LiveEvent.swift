@@ -30,6 +30,18 @@ public struct LiveEvent: Sendable {
     static let keepalive = LiveEvent(id: nil, kind: .keepalive, frame: ": keepalive\n\n")
 }
 
+/// Events published together (a flush's readings, or one presence change or
+/// keepalive), with their SSE text joined once for every subscriber.
+public struct LiveBatch: Sendable {
+    public let events: [LiveEvent]
+    public let frames: String
+
+    init(_ events: [LiveEvent]) {
+        self.events = events
+        self.frames = events.map(\.frame).joined()
+    }
+}
+
 /// The `data` of a reading event: `{"device":…,"ts":…,"metrics":{…}}`.
 struct ReadingPayload {
     var device: String

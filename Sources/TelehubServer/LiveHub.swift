@@ -1,4 +1,5 @@
 import ServiceLifecycle
+import Synchronization
 import TelehubCore
 
 /// Fans committed readings and presence changes out to stream subscribers,
@@ -16,13 +17,15 @@ public actor LiveHub: Service {
         /// True when the requested position is outside the replay window.
         public let reset: Bool
         public let replay: [LiveEvent]
-        public let events: AsyncStream<LiveEvent>
+        /// Live batches; taking one from the sequence counts it as delivered.
+        public let batches: AsyncMapSequence<AsyncStream<LiveBatch>, LiveBatch>
         /// Ends the stream from outside, e.g. when its token is revoked.
         let finish: @Sendable () -> Void
     }
 
     private struct Subscriber {
-        let continuation: AsyncStream<LiveEvent>.Continuation
+        let continuation: AsyncStream<LiveBatch>.Continuation
+        let backlog: Backlog
         /// Disconnects the client; called when it falls too far behind.
         let disconnect: @Sendable () -> Void
     }
@@ -43,24 +46,28 @@ public actor LiveHub: Service {
     ) {
         self.metrics = metrics
         self.replay = ReplayBuffer(capacity: replayEvents)
-        self.bufferSize = bufferSize
+        self.bufferSize = max(1, bufferSize)
         self.keepaliveInterval = keepaliveInterval
         self.lastID = firstID
     }
 
     public var subscriberCount: Int { subscribers.count }
 
+    /// Publishes one flush's readings as one batch: encoded once, written to
+    /// each subscriber in one piece.
     func publish(_ readings: [(device: String, reading: Reading)]) {
-        for (device, reading) in readings {
+        guard !readings.isEmpty else { return }
+        let events = readings.map { device, reading in
             lastID += 1
             let event = LiveEvent.reading(id: lastID, device: device, reading: reading)
             replay.append(event)
-            broadcast(event)
+            return event
         }
+        broadcast(LiveBatch(events))
     }
 
     func publishPresence(device: String, online: Bool, at ts: Int64) {
-        broadcast(.presence(device: device, online: online, ts: ts))
+        broadcast(LiveBatch([.presence(device: device, online: online, ts: ts)]))
     }
 
     /// - Parameter lastEventID: the last id the client saw, when resuming.
@@ -68,41 +75,64 @@ public actor LiveHub: Service {
     func subscribe(after lastEventID: Int64?, disconnect: @escaping @Sendable () -> Void = {}) -> Subscription {
         let id = nextSubscriberID
         nextSubscriberID += 1
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: LiveEvent.self, bufferingPolicy: .bufferingOldest(bufferSize))
+        let (stream, continuation) = AsyncStream.makeStream(of: LiveBatch.self)
         continuation.onTermination = { [weak self] _ in
+            // The hub is an actor and this callback is synchronous: hop over to unsubscribe.
             Task { await self?.unsubscribe(id) }
         }
-        subscribers[id] = Subscriber(continuation: continuation, disconnect: disconnect)
+        let backlog = Backlog()
+        subscribers[id] = Subscriber(continuation: continuation, backlog: backlog, disconnect: disconnect)
         metrics.streamClients.increment()
         let missed = lastEventID.flatMap { $0 == lastID ? [] : ($0 < lastID ? replay.events(after: $0) : nil) }
         return Subscription(
-            id: id, position: lastID, reset: lastEventID != nil && missed == nil, replay: missed ?? [], events: stream,
+            id: id, position: lastID, reset: lastEventID != nil && missed == nil, replay: missed ?? [],
+            batches: stream.map { batch in
+                backlog.remove(batch.events.count)
+                return batch
+            },
             finish: { continuation.finish() })
     }
 
     private func unsubscribe(_ id: Int) {
+        guard subscribers.removeValue(forKey: id) != nil else { return }
         metrics.streamClients.decrement()
-        subscribers[id] = nil
     }
 
-    private func broadcast(_ event: LiveEvent) {
-        for subscriber in subscribers.values {
-            if case .dropped = subscriber.continuation.yield(event) {
+    private func broadcast(_ batch: LiveBatch) {
+        for (id, subscriber) in subscribers {
+            guard subscriber.backlog.add(batch.events.count) <= bufferSize else {
                 // Too far behind: end its stream and its connection; it resumes with Last-Event-ID.
                 metrics.eventsDropped.increment()
                 subscriber.continuation.finish()
                 subscriber.disconnect()
+                unsubscribe(id)
+                continue
             }
+            subscriber.continuation.yield(batch)
         }
     }
 
     /// Sends keepalives and, on graceful shutdown, ends every stream.
     public func run() async {
         while await sleepUnlessShuttingDown(for: self.keepaliveInterval) {
-            broadcast(.keepalive)
+            broadcast(LiveBatch([.keepalive]))
         }
         for subscriber in subscribers.values { subscriber.continuation.finish() }
+    }
+}
+
+/// Events not yet taken by a subscriber, counted across the hub's actor and
+/// the subscriber's task.
+final class Backlog: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// - Returns: the backlog after adding.
+    func add(_ events: Int) -> Int {
+        count.add(events, ordering: .relaxed).newValue
+    }
+
+    func remove(_ events: Int) {
+        count.subtract(events, ordering: .relaxed)
     }
 }
 

@@ -35,11 +35,11 @@ struct StreamRoute {
                 if let snapshot {
                     try await writer.write(ByteBuffer(string: filter.snapshotFrame(snapshot, position: subscription.position)))
                 }
-                for event in subscription.replay {
-                    if let frame = filter.frame(for: event) { try await writer.write(ByteBuffer(string: frame)) }
-                }
-                for await event in subscription.events.cancelOnGracefulShutdown() {
-                    if let frame = filter.frame(for: event) { try await writer.write(ByteBuffer(string: frame)) }
+                let missed = filter.frames(for: subscription.replay)
+                if !missed.isEmpty { try await writer.write(ByteBuffer(string: missed)) }
+                for await batch in subscription.batches.cancelOnGracefulShutdown() {
+                    let frames = filter.isEmpty ? batch.frames : filter.frames(for: batch.events)
+                    if !frames.isEmpty { try await writer.write(ByteBuffer(string: frames)) }
                 }
                 try await writer.finish(nil)
             }
@@ -70,6 +70,13 @@ struct StreamFilter: Sendable {
     private static func list(_ request: Request, _ key: String) -> Set<String>? {
         guard let value = request.uri.queryParameters[Substring(key)], !value.isEmpty else { return nil }
         return Set(value.split(separator: ",").map { String($0) })
+    }
+
+    var isEmpty: Bool { devices == nil && metrics == nil }
+
+    /// The frames of the events the filter lets through, joined.
+    func frames(for events: [LiveEvent]) -> String {
+        events.compactMap(frame(for:)).joined()
     }
 
     /// The frame to send for `event`, or nil when the filter excludes it.
