@@ -17,6 +17,23 @@ export async function fetchDevices() {
   return readJSON(response);
 }
 
+/**
+ * `GET /v1/devices/{name}/metrics/{metric}`: `{step: 0, points: [[ts, value]]}`
+ * when the range fits in `points`, else `{step, points: [[start, avg, min, max, count]]}`.
+ * @param {{from: number, to: number, points: number, signal?: AbortSignal}} query
+ */
+export async function fetchHistory(device, metric, { from, to, points, signal }) {
+  const path = `v1/devices/${encodeURIComponent(device)}/metrics/${encodeURIComponent(metric)}`;
+  const query = new URLSearchParams({ from: String(from), to: String(to), points: String(points) });
+  const response = await fetch(`${path}?${query}`, { headers: { Accept: "application/json" }, cache: "no-store", signal });
+  return readJSON(response);
+}
+
+/** The CSV export link for one device over a range (the session cookie authorizes the download). */
+export function exportHref(device, from, to) {
+  return `v1/export.csv?${new URLSearchParams({ device, from: String(from), to: String(to) })}`;
+}
+
 /** `GET /v1/session`: whether the session cookie is valid. Never a 401, so no console noise. */
 export async function hasSession() {
   const response = await fetch("v1/session", { headers: { Accept: "application/json" }, cache: "no-store" });

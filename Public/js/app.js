@@ -1,11 +1,17 @@
-// Entry point: decides between the token form and the dashboard, and wires
-// the live stream to the device model and the view.
+// Entry point: decides between the token form and the dashboard, routes
+// between the overview and a device page, and feeds both from one live
+// stream (so switching pages never reconnects or misses an update).
 
 import { deleteSession, fetchDevices, hasSession, UnauthorizedError } from "./api.js";
+import { DevicePage } from "./device-page.js";
 import { DeviceStore } from "./devices.js";
+import { byId } from "./dom.js";
+import { HeaderView } from "./header.js";
 import { LoginView } from "./login.js";
+import { createNotice } from "./notice.js";
+import { OverviewPage } from "./overview.js";
+import { parseRoute } from "./router.js";
 import { LiveStream } from "./stream.js";
-import { byId, DashboardView, HeaderView, showView } from "./view.js";
 
 const MESSAGES = {
   loginFailed: "That token was not accepted. It may be mistyped, revoked or expired.",
@@ -16,16 +22,16 @@ const MESSAGES = {
 };
 
 const store = new DeviceStore();
-const dashboard = new DashboardView();
 const header = new HeaderView();
+const overview = new OverviewPage(store, header);
+const devicePage = new DevicePage(store);
 const login = new LoginView(() => enterDashboard(null));
-const render = createRenderQueue();
 const notice = createNotice();
 /** @type {LiveStream|null} */
 let stream = null;
-let ticker = 0;
 
 byId("logout").addEventListener("click", logOut);
+window.addEventListener("hashchange", () => stream && showRoute());
 boot();
 
 async function boot() {
@@ -58,24 +64,34 @@ function takeLoginFailure() {
 
 /** @param {object|null} list  a device list already fetched, shown while the stream connects */
 function enterDashboard(list) {
-  showView("dashboard-view");
   byId("session-controls").hidden = false;
-  if (list) {
-    store.replace(list);
-    render.all();
-  }
+  if (list) store.replace(list);
+  overview.start();
   stream = new LiveStream("v1/stream", streamHandlers());
   stream.start();
-  ticker = setInterval(() => dashboard.tick(store), 1000);
+  showRoute();
+}
+
+/** Shows the page the address names. */
+function showRoute() {
+  const route = parseRoute();
+  if (route.page === "device") {
+    overview.hide();
+    devicePage.show(route.name, route.params);
+  } else {
+    const cameFrom = devicePage.name;
+    devicePage.hide();
+    overview.show(cameFrom);
+  }
 }
 
 function leaveDashboard(message) {
   stream?.stop();
   stream = null;
-  clearInterval(ticker);
-  render.cancel();
-  store.replace({ devices: [] });
-  dashboard.clear();
+  overview.stop();
+  overview.hide();
+  devicePage.hide();
+  store.clear();
   notice.hide();
   byId("session-controls").hidden = true;
   login.show(message);
@@ -99,15 +115,24 @@ function streamHandlers() {
   return {
     snapshot(list) {
       store.replace(list);
-      render.all();
+      overview.snapshot();
+      devicePage.snapshot();
     },
     reading(data) {
-      render.device(store.applyReading(data).name);
+      store.applyReading(data);
+      overview.reading(data);
+      devicePage.reading(data);
     },
     presence(data) {
-      render.device(store.applyPresence(data).name);
+      store.applyPresence(data);
+      overview.presence(data);
+      devicePage.presence(data);
     },
-    reset: () => notice.show(MESSAGES.missed),
+    reset() {
+      notice.show(MESSAGES.missed);
+      overview.reloadTrends();
+      devicePage.reload();
+    },
     resumed: refreshPresence,
     state: (state, since) => header.setConnection(state, since),
     authorize: hasSession,
@@ -117,77 +142,18 @@ function streamHandlers() {
 
 /**
  * A resumed stream replays readings but not presence changes, so after a
- * reconnect the online badges are refreshed from `GET /v1/devices`.
+ * reconnect the online badges are refreshed from `GET /v1/devices`; history
+ * requests that failed during the outage are retried too.
  */
 async function refreshPresence() {
+  overview.resumed();
+  devicePage.resumed();
   const mark = store.presenceMark();
   try {
     store.mergePresence(await fetchDevices(), mark);
-    render.all();
+    overview.snapshot();
+    devicePage.presence({ device: devicePage.name });
   } catch {
     // The stream reports connection trouble itself; a 401 ends it there too.
   }
-}
-
-/**
- * Coalesces updates into one DOM pass per animation frame: a busy hub can
- * send many readings per frame, and a hidden tab then does no work at all.
- */
-function createRenderQueue() {
-  const dirty = new Set();
-  let everything = false;
-  let frame = 0;
-
-  function flush() {
-    frame = 0;
-    if (everything) dashboard.renderAll(store.sorted());
-    else for (const name of dirty) renderOne(name);
-    dirty.clear();
-    everything = false;
-    header.setCounts(store.counts());
-  }
-
-  function renderOne(name) {
-    const device = store.get(name);
-    if (device) dashboard.renderDevice(device);
-  }
-
-  function request() {
-    frame ||= requestAnimationFrame(flush);
-  }
-
-  return {
-    device(name) {
-      dirty.add(name);
-      request();
-    },
-    all() {
-      everything = true;
-      request();
-    },
-    cancel() {
-      cancelAnimationFrame(frame);
-      frame = 0;
-      dirty.clear();
-      everything = false;
-    },
-  };
-}
-
-/** The dismissible line above the grid, for things the user should know once. */
-function createNotice() {
-  const element = byId("notice");
-  const text = byId("notice-text");
-  byId("notice-dismiss").addEventListener("click", () => {
-    element.hidden = true;
-  });
-  return {
-    show(message) {
-      text.textContent = message;
-      element.hidden = false;
-    },
-    hide() {
-      element.hidden = true;
-    },
-  };
 }

@@ -10,14 +10,19 @@
 export class DeviceStore {
   /** @type {Map<string, Device>} */
   #devices = new Map();
+  /** False until the first device list arrived: before that, "no such device" can't be told. */
+  loaded = false;
   /** Counts presence events, so a slower HTTP answer can't undo a newer one. */
   #presenceClock = 0;
   /** @type {Map<string, number>} device name → #presenceClock at its last presence event */
   #presenceAt = new Map();
 
-  /** Devices sorted by name, with numbers in names ordered naturally (node-2 before node-10). */
+  /**
+   * Online devices first (those are the ones being watched), each group by
+   * name, with numbers in names ordered naturally (node-2 before node-10).
+   */
   sorted() {
-    return [...this.#devices.values()].sort((a, b) => compareNames(a.name, b.name));
+    return [...this.#devices.values()].sort((a, b) => Number(b.online) - Number(a.online) || compareNames(a.name, b.name));
   }
 
   get(name) {
@@ -33,6 +38,14 @@ export class DeviceStore {
   /** A snapshot (same shape as `GET /v1/devices`) replaces everything: it is the truth as of its stream id. */
   replace(list) {
     this.#devices = new Map(list.devices.map((entry) => [entry.name, fromWire(entry)]));
+    this.loaded = true;
+  }
+
+  /** Forgets everything (logged out). */
+  clear() {
+    this.#devices = new Map();
+    this.#presenceAt.clear();
+    this.loaded = false;
   }
 
   /** A `reading` event. Returns the device, created when the hub reports a name we have not seen. */

@@ -2,7 +2,7 @@
 // in a POST body, and comes back as an HttpOnly cookie; the page keeps no copy.
 
 import { createSession } from "./api.js";
-import { byId, showView } from "./view.js";
+import { byId, showView } from "./dom.js";
 
 export class LoginView {
   #form = /** @type {HTMLFormElement} */ (byId("login-form"));

@@ -81,16 +81,17 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
     let deflate: [WebSocketExtensionFactory] =
         configuration.deflate
         ? [
-            .perMessageDeflate(
-                clientMaxWindow: configuration.deflateWindowBits, serverMaxWindow: configuration.deflateWindowBits,
-                memoryLevel: configuration.deflateMemoryLevel, maxDecompressedFrameSize: maxBytes,
-                minFrameSizeToCompress: 16)
+            DeflateSizeGuardBuilder.factory(
+                wrapping: .perMessageDeflate(
+                    clientMaxWindow: configuration.deflateWindowBits, serverMaxWindow: configuration.deflateWindowBits,
+                    memoryLevel: configuration.deflateMemoryLevel, maxDecompressedFrameSize: maxBytes,
+                    minFrameSizeToCompress: 16))
         ] : []
     let webSocket = WebSocketServerConfiguration(
         maxFrameSize: maxBytes,
         extensions: deflate,
         autoPing: .enabled(timePeriod: .seconds(configuration.heartbeatSeconds)),
-        closeTimeout: .seconds(2),
+        closeTimeout: configuration.closeTimeout,
         validateUTF8: true)
     let server = HTTPServerBuilder.gatedWebSocketUpgrade(
         webSocketRouter: webSocketRouter, configuration: .init(http1: .init(), ws: webSocket),

@@ -6,7 +6,10 @@ import TelehubCore
 /// Simulated devices for `serve --demo`, so a newcomer sees live data at
 /// once. They go through the ingest actor, presence and the live stream like
 /// real devices; only the socket is skipped.
-struct DemoFleet: Service {
+struct DemoFleet: Service, CustomStringConvertible {
+    // Short, so that lifecycle logs do not print the hub's configuration (and its session token).
+    var description: String { "DemoFleet" }
+
     let hub: Hub
     let interval: Duration
 

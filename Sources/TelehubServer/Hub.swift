@@ -24,10 +24,11 @@ struct Hub: Sendable {
             replayEvents: configuration.replayEvents, bufferSize: configuration.streamBufferEvents,
             keepaliveInterval: .seconds(configuration.keepaliveSeconds), metrics: metrics)
         self.sessions = SessionRegistry()
-        self.ingest = IngestActor(store: store, hub: live, configuration: configuration, metrics: metrics)
         self.rateLimiter = RateLimiter(
             readingsPerSecond: configuration.rateLimitReadingsPerSecond,
             burst: max(configuration.rateLimitBurst, configuration.limits.maxBatch))
+        self.ingest = IngestActor(
+            store: store, hub: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter)
     }
 
     /// Devices from the store, with `online` from the live sessions.

@@ -34,6 +34,8 @@ public struct HubConfiguration: Sendable {
     public var overloadWaitMs = 2000
     /// How long shutdown waits for the acks that are due before closing device sockets.
     public var drainTimeout: Duration = .milliseconds(1500)
+    /// How long a closing connection waits for the device's answer to the close.
+    public var closeTimeout: Duration = .seconds(2)
     /// How often live connections are checked against revoked and expired tokens.
     public var tokenCheckInterval: Duration = .seconds(1)
     /// permessage-deflate window (9 to 15 bits): smaller costs less memory per connection.

@@ -43,6 +43,8 @@ public actor IngestActor: Service {
     private let flushInterval: Duration
     private let capacity: Int
     private let overloadWait: Duration
+    private let rateLimiter: RateLimiter
+    private var retryHolds = RetryHolds()
     private let metrics: HubMetrics
     private let logger = Logger(label: "telehub.ingest")
 
@@ -57,8 +59,12 @@ public actor IngestActor: Service {
     private nonisolated let wakeups: AsyncStream<Void>
     private nonisolated let wake: AsyncStream<Void>.Continuation
 
-    init(store: any TelemetryStore, hub: LiveHub, configuration: HubConfiguration, metrics: HubMetrics) {
+    init(
+        store: any TelemetryStore, hub: LiveHub, configuration: HubConfiguration, metrics: HubMetrics,
+        rateLimiter: RateLimiter
+    ) {
         self.store = store
+        self.rateLimiter = rateLimiter
         self.metrics = metrics
         self.overloadWait = .milliseconds(max(1, configuration.overloadWaitMs))
         self.hub = hub
@@ -72,20 +78,21 @@ public actor IngestActor: Service {
     /// A message at or below the device's accepted `seq` is acknowledged after
     /// the next commit and not stored again.
     public func submit(_ submission: Submission) async {
+        if let refusal = admit(submission) {
+            return refuse(submission, refusal)
+        }
         let deadline = ContinuousClock.now + overloadWait
         while pendingValues >= capacity, !stopping {
             guard ContinuousClock.now < deadline else {
                 let message = "the ingest queue is full; send again in \(overloadWait.milliseconds) ms"
-                submission.completion(.rejected(IngestRejection(
-                    .overloaded, message, seq: submission.message.seq, retryAfterMs: Int(overloadWait.milliseconds))))
-                return
+                return refuse(submission, IngestRejection(
+                    .overloaded, message, seq: submission.message.seq, retryAfterMs: Int(overloadWait.milliseconds)))
             }
             await waitForSpace(until: deadline)
         }
         guard !stopping else {
-            submission.completion(.rejected(IngestRejection(
-                .overloaded, "the hub is shutting down", seq: submission.message.seq, retryAfterMs: 1000)))
-            return
+            return refuse(submission, IngestRejection(
+                .overloaded, "the hub is shutting down", seq: submission.message.seq, retryAfterMs: 1000))
         }
         var submission = submission
         if let seq = submission.message.seq {
@@ -97,6 +104,29 @@ public actor IngestActor: Service {
             }
         }
         enqueue(submission)
+    }
+
+    /// A device starts a new session: it resumes from `hello.lastSeq`, so an
+    /// earlier hold no longer applies.
+    public func sessionStarted(deviceID: Int64) {
+        retryHolds.clear(deviceID: deviceID)
+    }
+
+    /// The hold and the rate limit, checked before a message may queue.
+    private func admit(_ submission: Submission) -> IngestRejection? {
+        let seq = submission.message.seq
+        if let seq, let held = retryHolds.refusal(deviceID: submission.deviceID, seq: seq) { return held }
+        return rateLimiter.admit(deviceID: submission.deviceID, readings: submission.message.readings.count, seq: seq)
+    }
+
+    /// Refuses a message. A retryable refusal holds the device's later
+    /// messages too, until this one is sent again: otherwise a later message
+    /// would raise `lastSeq` past it and the resend would be taken for a duplicate.
+    private func refuse(_ submission: Submission, _ rejection: IngestRejection) {
+        if rejection.code.isRetryable, let seq = submission.message.seq {
+            retryHolds.hold(deviceID: submission.deviceID, seq: seq, rejection: rejection)
+        }
+        submission.completion(.rejected(rejection))
     }
 
     /// Suspends until a flush frees room or the deadline passes.
@@ -208,9 +238,15 @@ public actor IngestActor: Service {
             metrics.values.increment(by: batch.points.count)
         } catch {
             logger.error("commit failed, \(chunk.count) messages refused as retryable: \(error)")
-            for deviceID in Set(chunk.map(\.deviceID)) { acceptedSeq[deviceID] = nil }
-            for item in chunk {
-                item.completion(.rejected(IngestRejection(.overloaded, "the store could not commit; send again", seq: item.message.seq)))
+            // Refuse the chunk and everything queued behind it for the same
+            // devices, so no later message of theirs commits past the gap.
+            let devices = Set(chunk.map(\.deviceID))
+            let behind = pending.filter { devices.contains($0.deviceID) }
+            pending.removeAll { devices.contains($0.deviceID) }
+            pendingValues = pending.reduce(0) { $0 + $1.weight }
+            for deviceID in devices { acceptedSeq[deviceID] = nil }
+            for item in chunk + behind {
+                refuse(item, IngestRejection(.overloaded, "the store could not commit; send again", seq: item.message.seq, retryAfterMs: 1000))
             }
             return
         }

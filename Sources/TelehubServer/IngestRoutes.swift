@@ -44,10 +44,6 @@ struct IngestRoutes {
         case .success(.ping(let id)):
             return JSONBody.response(json: ServerMessage.pong(id: id).json)
         case .success(.ingest(let message)):
-            if let limited = hub.rateLimiter.admit(deviceID: identity.deviceID!, readings: message.readings.count, seq: message.seq) {
-                hub.metrics.rejected(device: identity.deviceName ?? "", reason: limited.code.rawValue)
-                return Self.response(for: limited)
-            }
             let outcome = await submit(message, identity: identity, now: now)
             switch outcome {
             case .committed(let seq): return JSONBody.response(json: #"{"ack":\#(seq.map(String.init) ?? "null")}"#)

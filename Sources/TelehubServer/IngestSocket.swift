@@ -1,6 +1,7 @@
 import HummingbirdWebSocket
 import Logging
 import NIOWebSocket
+import Synchronization
 import TelehubCore
 import TelehubStore
 
@@ -23,6 +24,8 @@ struct IngestSocket: Sendable {
         case end(SessionRegistry.Ending)
         /// The reader stopped: the device closed, broke the protocol (error), or was cancelled.
         case readerEnded((any Error)?)
+        /// After the session started ending, no more messages will be handed over.
+        case submissionsOver
     }
 
     func run(identity: TokenIdentity, device: String, deviceID: Int64, inbound: WebSocketInboundStream,
@@ -36,6 +39,7 @@ struct IngestSocket: Sendable {
             queue.yield(.end($0))
         }
         hub.metrics.connections.increment()
+        await hub.ingest.sessionStarted(deviceID: deviceID)
         if cameOnline { await hub.live.publishPresence(device: device, online: true, at: EpochClock.nowMs()) }
         let session = Conversation(hub: hub, device: device, deviceID: deviceID, queue: queue)
         let result: Result<Void, any Error>
@@ -54,18 +58,23 @@ struct IngestSocket: Sendable {
 }
 
 /// One session's reader and writer.
+///
+/// Ending a session never stops reading the socket: closing a socket with
+/// unread input makes the kernel send a reset, and a reset makes the device's
+/// kernel discard the acks it has not read yet. So the reader is stopped at
+/// the gate (it reads on but submits nothing more) until the device answers
+/// the close, or the close times out.
 private struct Conversation: Sendable {
     typealias Event = IngestSocket.Event
     let hub: Hub
     let device: String
     let deviceID: Int64
     let queue: AsyncStream<Event>.Continuation
+    let gate = ReaderGate()
 
     func converse(events: AsyncStream<Event>, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter)
         async throws
     {
-        // The reader is its own task so that it can be stopped alone while the
-        // writer goes on sending the acks that are due.
         let reader = Task {
             do {
                 try await read(inbound)
@@ -74,24 +83,39 @@ private struct Conversation: Sendable {
                 queue.yield(.readerEnded(error))
             }
         }
+        let result: Result<Void, any Error>
         do {
             try await withTaskCancellationHandler {
-                try await write(events, outbound: outbound, stopReading: { reader.cancel() })
+                try await write(events, outbound: outbound)
             } onCancel: {
                 reader.cancel()
             }
+            result = .success(())
         } catch {
-            reader.cancel()
-            await reader.value
-            throw error
+            result = .failure(error)
         }
-        reader.cancel()
-        await reader.value
+        await finish(reader, within: hub.configuration.closeTimeout)
+        try result.get()
     }
 
-    private func write(_ events: AsyncStream<Event>, outbound: WebSocketOutboundWriter, stopReading: () -> Void)
-        async throws
-    {
+    /// Lets the reader see the device's answer to the close; a device that
+    /// never answers is cut off after `limit`.
+    private func finish(_ reader: Task<Void, Never>, within limit: Duration) async {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await reader.value
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return false
+            }
+            if await group.next() == false { reader.cancel() }
+            group.cancelAll()
+        }
+    }
+
+    private func write(_ events: AsyncStream<Event>, outbound: WebSocketOutboundWriter) async throws {
         try await withThrowingTaskGroup(of: Void.self) { timers in
             defer {
                 queue.finish()
@@ -99,6 +123,7 @@ private struct Conversation: Sendable {
             }
             var owed = 0
             var draining: SessionRegistry.Ending?
+            var submissionsOver = false
             for await event in events {
                 switch event {
                 case .reply(let message):
@@ -108,19 +133,27 @@ private struct Conversation: Sendable {
                 case .completed(let message):
                     owed -= 1
                     if let message { try await outbound.write(.text(message.json)) }
-                    if let draining, owed == 0 { return try await close(draining, outbound) }
+                    if let draining, submissionsOver, owed == 0 { return try await close(draining, outbound) }
                 case .close(let code, let reason):
+                    gate.stop(to: queue)
                     return try await outbound.close(code, reason: reason)
                 case .end(let ending):
-                    stopReading()
-                    guard ending == .shutdown, owed > 0 else { return try await close(ending, outbound) }
-                    // Send the acks that are due, but never hold the shutdown for long.
+                    guard ending == .shutdown else {
+                        gate.stop(to: queue)
+                        return try await close(ending, outbound)
+                    }
+                    // Send the acks of everything already handed over, but never
+                    // hold the shutdown for long.
                     draining = ending
+                    gate.stop(yielding: .submissionsOver, to: queue)
                     let limit = hub.configuration.drainTimeout
                     timers.addTask {
                         try? await Task.sleep(for: limit)
                         queue.yield(.close(ending.closeCode, ending.reason))
                     }
+                case .submissionsOver:
+                    submissionsOver = true
+                    if let draining, owed == 0 { return try await close(draining, outbound) }
                 case .readerEnded(let error):
                     if draining != nil { continue }
                     if let error, !(error is CancellationError) { throw error }
@@ -137,6 +170,7 @@ private struct Conversation: Sendable {
     private func read(_ inbound: WebSocketInboundStream) async throws {
         var session = DeviceSessionState(device: device, limits: hub.configuration.limits, errorLimit: hub.configuration.errorWindow)
         for try await message in inbound.messages(maxSize: hub.configuration.limits.maxMessageBytes) {
+            guard gate.isOpen else { continue }  // ending: read on, act on nothing
             guard case .text(let text) = message else {
                 hub.metrics.rejected(device: device, reason: "binary_frame")
                 queue.yield(.close(.unacceptableData, "binary frames are not accepted; send JSON text"))
@@ -155,24 +189,20 @@ private struct Conversation: Sendable {
                     if case .error(let rejection) = reply { hub.metrics.rejected(device: device, reason: rejection.code.rawValue) }
                     queue.yield(.reply(reply))
                 case .submit(let ingest):
-                    if let limited = hub.rateLimiter.admit(deviceID: deviceID, readings: ingest.readings.count, seq: ingest.seq) {
-                        hub.metrics.rejected(device: device, reason: limited.code.rawValue)
-                        queue.yield(.reply(.error(limited)))
-                        continue
-                    }
-                    try await submit(ingest, at: now)
+                    await submit(ingest, at: now)
                 case .closeForErrors:
                     hub.metrics.rejected(device: device, reason: "too_many_errors")
                     queue.yield(.close(.policyViolation, "too many invalid messages"))
                     return
                 }
             }
-            try Task.checkCancellation()
         }
     }
 
-    private func submit(_ message: IngestMessage, at now: Int64) async throws {
-        queue.yield(.submitted)
+    private func submit(_ message: IngestMessage, at now: Int64) async {
+        // Counted as owed under the gate's lock, so the writer knows exactly
+        // which acks are due when the session ends.
+        guard gate.pass(yielding: .submitted, to: queue) else { return }
         let queue = self.queue
         let device = self.device
         let metrics = hub.metrics
@@ -185,5 +215,29 @@ private struct Conversation: Sendable {
                 queue.yield(.completed(.error(rejection)))
             }
         })
+    }
+}
+
+/// Where the reader hands messages over, closed when the session ends.
+final class ReaderGate: Sendable {
+    private let closed = Mutex(false)
+
+    var isOpen: Bool { !closed.withLock { $0 } }
+
+    /// Yields `event` and returns true while the gate is open.
+    func pass(yielding event: IngestSocket.Event, to queue: AsyncStream<IngestSocket.Event>.Continuation) -> Bool {
+        closed.withLock { closed in
+            if !closed { queue.yield(event) }
+            return !closed
+        }
+    }
+
+    /// Closes the gate. The marker is yielded under the same lock, so it comes
+    /// after every hand-over that got through.
+    func stop(yielding marker: IngestSocket.Event? = nil, to queue: AsyncStream<IngestSocket.Event>.Continuation) {
+        closed.withLock { closed in
+            closed = true
+            if let marker { queue.yield(marker) }
+        }
     }
 }

@@ -6,7 +6,10 @@ import TelehubStore
 /// Deletes data past its retention, and the oldest raw data while the store
 /// is over its size cap, in small steps (one short transaction of at most
 /// `retentionStepRows` rows) so that flushes never wait long behind it.
-struct RetentionService: Service {
+struct RetentionService: Service, CustomStringConvertible {
+    // Short, so that lifecycle logs do not print the hub's configuration (and its session token).
+    var description: String { "RetentionService" }
+
     let hub: Hub
     private let logger = Logger(label: "telehub.retention")
 

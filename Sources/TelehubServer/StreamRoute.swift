@@ -37,9 +37,15 @@ struct StreamRoute {
                 }
                 let missed = filter.frames(for: subscription.replay)
                 if !missed.isEmpty { try await writer.write(ByteBuffer(string: missed)) }
-                for await batch in subscription.batches.cancelOnGracefulShutdown() {
-                    let frames = filter.isEmpty ? batch.frames : filter.frames(for: batch.events)
-                    if !frames.isEmpty { try await writer.write(ByteBuffer(string: frames)) }
+                // A client that leaves while the stream is quiet ends its subscription at once,
+                // not at the next write.
+                try await request.body.consumeWithInboundCloseHandler { _ in
+                    for await batch in subscription.batches.cancelOnGracefulShutdown() {
+                        let frames = filter.isEmpty ? batch.frames : filter.frames(for: batch.events)
+                        if !frames.isEmpty { try await writer.write(ByteBuffer(string: frames)) }
+                    }
+                } onInboundClosed: {
+                    subscription.finish()
                 }
                 try await writer.finish(nil)
             }

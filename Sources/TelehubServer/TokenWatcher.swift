@@ -6,7 +6,10 @@ import TelehubStore
 /// Closes live connections whose token was revoked or has expired, within
 /// `tokenCheckInterval`, even when the revocation came from the CLI writing
 /// to the database while the hub runs.
-struct TokenWatcher: Service {
+struct TokenWatcher: Service, CustomStringConvertible {
+    // Short, so that lifecycle logs do not print the hub's configuration (and its session token).
+    var description: String { "TokenWatcher" }
+
     let hub: Hub
     private let logger = Logger(label: "telehub.tokens")
 

@@ -554,7 +554,7 @@ class TLSHub(Hub):
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1, verify=str(self.cert)).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1, verify=self.ssl_context()).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -1,0 +1,18 @@
+// Small DOM helpers shared by the views.
+
+export function byId(id) {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`index.html lacks #${id}`);
+  return element;
+}
+
+/** Shows `element` (by id) and hides its siblings; the page has one view at a time. */
+export function showView(id) {
+  for (const view of document.querySelectorAll("[data-view]")) view.hidden = view.id !== id;
+}
+
+/** A fresh copy of a `<template>`'s first element. */
+export function cloneTemplate(id) {
+  const template = /** @type {HTMLTemplateElement} */ (byId(id));
+  return /** @type {HTMLElement} */ (template.content.firstElementChild.cloneNode(true));
+}

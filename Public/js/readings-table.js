@@ -1,0 +1,55 @@
+// The device page's "Latest readings": the newest values first, one row per
+// metric value, seeded with the device's latest values and then fed from
+// the live stream. Bounded, so a chatty device can't grow the page.
+
+import { formatTime, formatValue, isoTime } from "./format.js";
+
+const MAX_ROWS = 20;
+
+export class ReadingsTable {
+  #body;
+  #template;
+
+  /** @param {HTMLTableElement} table  @param {HTMLTemplateElement} template  `#reading-row-template` */
+  constructor(table, template) {
+    this.#body = table.tBodies[0];
+    this.#template = template;
+  }
+
+  /** Starts over from a device's latest values (`metrics` as in `GET /v1/devices/{name}`). */
+  reset(metrics) {
+    const entries = [...metrics].sort(([, a], [, b]) => a.ts - b.ts);
+    this.#body.replaceChildren();
+    for (const [metric, { ts, value }] of entries) this.add(ts, metric, value);
+  }
+
+  /** Puts one value at the top, dropping the oldest beyond MAX_ROWS. */
+  add(ts, metric, value) {
+    const row = /** @type {HTMLTableRowElement} */ (this.#template.content.firstElementChild.cloneNode(true));
+    const time = row.querySelector("time");
+    time.textContent = formatTime(ts);
+    time.dateTime = isoTime(ts);
+    row.querySelector(".metric-cell").textContent = metric;
+    const cell = row.querySelector(".value-cell");
+    cell.textContent = formatValue(value);
+    cell.dataset.value = String(value);
+    row.dataset.metric = metric;
+    row.dataset.ts = String(ts);
+    this.#body.prepend(row);
+    while (this.#body.rows.length > MAX_ROWS) this.#body.lastElementChild.remove();
+  }
+
+  /** A reading event's values, in metric-name order within the one timestamp. */
+  addReading(ts, metrics) {
+    const names = Object.keys(metrics).sort().reverse();
+    for (const name of names) this.add(ts, name, metrics[name]);
+  }
+
+  get empty() {
+    return this.#body.rows.length === 0;
+  }
+
+  clear() {
+    this.#body.replaceChildren();
+  }
+}
