@@ -28,6 +28,9 @@ struct DemoFleet: Service, CustomStringConvertible {
             await hub.live.publishPresence(device: device.name, online: true, at: EpochClock.nowMs())
         }
         var generator = SystemRandomNumberGenerator()
+        for index in devices.indices where devices[index].seq == 0 {
+            devices[index].seq = await backfill(devices[index].device, id: devices[index].id, using: &generator)
+        }
         while await sleepUnlessShuttingDown(for: interval) {
             let now = EpochClock.nowMs()
             for index in devices.indices {
@@ -41,6 +44,25 @@ struct DemoFleet: Service, CustomStringConvertible {
         for device in devices where hub.sessions.unregister(device.session) {
             await hub.live.publishPresence(device: device.device.name, online: false, at: EpochClock.nowMs())
         }
+    }
+}
+
+extension DemoFleet {
+    /// A new demo device gets a day of history (one reading a minute), so the
+    /// charts have something to show from the first minute.
+    /// - Returns: the last `seq` used.
+    private func backfill(_ device: DemoDevice, id: Int64, using generator: inout some RandomNumberGenerator) async -> Int64 {
+        let now = EpochClock.nowMs()
+        let readings = stride(from: now - 86_400_000, to: now, by: 60_000).map {
+            device.reading(at: $0, using: &generator)
+        }
+        var seq: Int64 = 0
+        for start in stride(from: 0, to: readings.count, by: 500) {
+            seq += 1
+            let message = IngestMessage(seq: seq, readings: Array(readings[start..<min(start + 500, readings.count)]))
+            await hub.ingest.submit(.init(deviceID: id, device: device.name, message: message, receivedAt: now) { _ in })
+        }
+        return seq
     }
 }
 
@@ -62,12 +84,12 @@ struct DemoDevice: Sendable {
         DemoDevice(name: "demo-greenhouse-1", signals: [
             ("temperature", .daily(mean: 22, amplitude: 5, noise: 0.2, phaseHours: 9)),
             ("humidity", .daily(mean: 60, amplitude: -12, noise: 0.8, phaseHours: 9)),
-            ("battery", .battery(hoursPerCharge: 2)),
+            ("battery", .battery(hoursPerCharge: 20)),
         ]),
         DemoDevice(name: "demo-greenhouse-2", signals: [
             ("temperature", .daily(mean: 19, amplitude: 4, noise: 0.3, phaseHours: 10)),
             ("humidity", .daily(mean: 70, amplitude: -8, noise: 1.0, phaseHours: 10)),
-            ("battery", .battery(hoursPerCharge: 3)),
+            ("battery", .battery(hoursPerCharge: 30)),
         ]),
         DemoDevice(name: "demo-cold-room", signals: [
             ("temperature", .daily(mean: 4, amplitude: 0.6, noise: 0.15, phaseHours: 14)),
