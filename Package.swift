@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "telehub", targets: ["telehub"]),
         .library(name: "TelehubCore", targets: ["TelehubCore"]),
+        .library(name: "TelehubDevice", targets: ["TelehubDevice"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -73,6 +74,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The device SDK: a client with a durable buffer; no server dependency.
+        .target(
+            name: "TelehubDevice",
+            dependencies: [
+                "TelehubCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `telehub` executable: argument parsing only.
         .executableTarget(
             name: "telehub",
@@ -80,6 +93,7 @@ let package = Package(
                 "TelehubCore",
                 "TelehubStore",
                 "TelehubServer",
+                "TelehubDevice",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,6 +108,11 @@ let package = Package(
         .testTarget(
             name: "TelehubStoreTests",
             dependencies: ["TelehubCore", "TelehubStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TelehubDeviceTests",
+            dependencies: ["TelehubDevice"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

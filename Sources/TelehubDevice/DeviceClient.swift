@@ -1,0 +1,279 @@
+import Foundation
+import HummingbirdWSClient
+import HummingbirdWSCompression
+import Logging
+import TelehubCore
+
+/// A Telehub device connection that never loses or duplicates a reading.
+///
+/// Readings go to a durable buffer first (`send`), and leave it only when the
+/// hub has acknowledged them. The client reconnects with backoff and full
+/// jitter, resumes after `hello.lastSeq`, resends unacknowledged messages
+/// unchanged, honours retryable errors (going back to the refused message),
+/// paces backfill after an outage, and notices a dead link by heartbeat.
+///
+/// ```swift
+/// let client = try DeviceClient(configuration: .init(
+///     url: "ws://hub.local:8080/v1/ingest", token: "thd_…", bufferPath: "/var/lib/sensor/buffer.sqlite"))
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { await client.run() }
+///     for await sample in sensor.samples {
+///         try await client.send(["temperature": sample.celsius])
+///     }
+/// }
+/// ```
+public actor DeviceClient {
+    public struct Configuration: Sendable {
+        public var url: String
+        public var token: String
+        public var bufferPath: String
+        /// Readings kept at most; when full the oldest unsent ones are dropped.
+        public var bufferCapacity = 1_000_000
+        /// Readings per message at most (the hub's `maxBatch` lowers it).
+        public var batchSize = 500
+        /// Unacknowledged messages in flight at most.
+        public var window = 4
+        /// Pace of sending, readings per second: a day of backlog must not
+        /// flood the hub (its default limit per device is 2,000/s).
+        public var readingsPerSecond: Double = 1000
+        public var backoff = Backoff()
+        /// Ping interval; a link silent for two intervals counts as dead.
+        public var heartbeat: Duration = .seconds(20)
+        public var compression = true
+        /// fsync every buffered reading (see `OfflineBuffer`).
+        public var syncEveryWrite = false
+        /// Longest wait from connecting to `hello`.
+        public var handshakeTimeout: Duration = .seconds(10)
+
+        public init(url: String, token: String, bufferPath: String) {
+            self.url = url
+            self.token = token
+            self.bufferPath = bufferPath
+        }
+    }
+
+    public enum State: Sendable, Equatable {
+        case connecting
+        /// Connected; the hub had everything up to `lastSeq`.
+        case connected(lastSeq: Int64)
+        case backingOff(Duration)
+    }
+
+    /// What happened so far, in readings (except `reconnects`).
+    public struct Counters: Sendable, Equatable {
+        public var sent = 0
+        public var acked = 0
+        /// Refused for good by the hub (a non-retryable error).
+        public var rejected = 0
+        /// Dropped because the buffer was full.
+        public var droppedFull = 0
+        public var buffered = 0
+        public var reconnects = 0
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    public nonisolated let states: AsyncStream<State>
+    private let stateContinuation: AsyncStream<State>.Continuation
+    private let buffer: OfflineBuffer
+    private var counters = Counters()
+    private var window = SendWindow(limit: 1)
+    private var pacer: Pacer
+    private var backoff: Backoff
+    private let wake = Wake()
+    /// Numbers connection attempts, so an abandoned one can tell it is outdated.
+    private var generation = 0
+    private let logger = Logger(label: "telehub.device")
+
+    public init(configuration: Configuration) throws {
+        self.configuration = configuration
+        self.buffer = try OfflineBuffer(
+            path: configuration.bufferPath, capacity: configuration.bufferCapacity,
+            syncEveryWrite: configuration.syncEveryWrite)
+        self.pacer = Pacer(rate: configuration.readingsPerSecond, burst: Double(configuration.batchSize))
+        self.backoff = configuration.backoff
+        (states, stateContinuation) = AsyncStream.makeStream(of: State.self, bufferingPolicy: .bufferingNewest(16))
+        counters.buffered = try buffer.count()
+    }
+
+    /// Stores a reading for sending; it survives restarts until acknowledged.
+    /// - Parameter ts: milliseconds since the Unix epoch; now when nil.
+    public func send(_ metrics: [String: Double], at ts: Int64? = nil) throws {
+        let json = "{" + metrics.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\(NumberText.format($0.value))" }
+            .joined(separator: ",") + "}"
+        let dropped = try buffer.append(ts: ts ?? EpochClock.nowMs(), metricsJSON: json)
+        counters.sent += 1
+        counters.droppedFull += dropped
+        counters.buffered += 1 - dropped
+        wake.signal()
+    }
+
+    public func snapshot() -> Counters { counters }
+
+    /// Connects and keeps connecting until the task is cancelled.
+    public func run() async {
+        var generator = SystemRandomNumberGenerator()
+        while !Task.isCancelled {
+            stateContinuation.yield(.connecting)
+            let started = ContinuousClock.now
+            do {
+                try await connectOnce()
+            } catch {
+                logger.debug("connection ended: \(error)")
+            }
+            backoff.connectionEnded(after: .now - started)
+            guard !Task.isCancelled else { break }
+            counters.reconnects += 1
+            let delay = backoff.next(using: &generator)
+            stateContinuation.yield(.backingOff(delay))
+            try? await Task.sleep(for: delay)
+        }
+        stateContinuation.finish()
+    }
+
+    // MARK: - One connection
+
+    /// One connection attempt, with a deadline on the handshake: a link that
+    /// stalls before `hello` must not keep the device from trying again.
+    ///
+    /// The WebSocket client offers no handshake timeout and its connect cannot
+    /// be cancelled, so an attempt that misses the deadline is abandoned: its
+    /// task ends on its own when the stalled connection finally fails, and
+    /// finding itself outdated it sends nothing.
+    private func connectOnce() async throws {
+        generation += 1
+        let current = generation
+        let (handshake, handshakeDone) = AsyncStream.makeStream(of: Void.self)
+        let attempt = Task {
+            defer { handshakeDone.finish() }
+            try await self.connection(generation: current, helloReceived: { handshakeDone.yield() })
+        }
+        let greeted = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                var iterator = handshake.makeAsyncIterator()
+                return await iterator.next() != nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: self.configuration.handshakeTimeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        guard greeted else {
+            if attempt.isCancelled == false { attempt.cancel() }
+            generation += 1  // the abandoned attempt is outdated from now on
+            throw DeviceClientError.handshakeTimedOut
+        }
+        // The attempt is a task of its own (see above): pass cancellation on.
+        try await withTaskCancellationHandler {
+            try await attempt.value
+        } onCancel: {
+            attempt.cancel()
+        }
+    }
+
+    private func connection(generation attempt: Int, helloReceived: @escaping @Sendable () -> Void) async throws {
+        var settings = WebSocketClientConfiguration(
+            maxFrameSize: 1 << 20, additionalHeaders: [.authorization: "Bearer \(configuration.token)"],
+            extensions: configuration.compression ? [.perMessageDeflate(maxWindow: 10)] : [],
+            autoPing: .enabled(timePeriod: configuration.heartbeat))
+        settings.validateUTF8 = true
+        try await WebSocketClient.connect(url: configuration.url, configuration: settings, logger: logger) {
+            inbound, outbound, _ in
+            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+            guard case .text(let text)? = try await messages.next(), let hello = Hello(text),
+                let maxBatch = try await self.connected(hello, attempt: attempt)
+            else { return }
+            helloReceived()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.sendLoop(outbound, maxBatch: maxBatch, attempt: attempt) }
+                while let message = try await messages.next() {
+                    if case .text(let text) = message { try await self.received(text, attempt: attempt) }
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// - Returns: the batch size to use, or nil when the attempt is outdated.
+    private func connected(_ hello: Hello, attempt: Int) throws -> Int? {
+        guard attempt == generation else { return nil }
+        counters.acked += try buffer.acknowledge(upTo: hello.lastSeq)
+        try buffer.advance(past: hello.lastSeq)
+        counters.buffered = try buffer.count()
+        window = SendWindow(limit: configuration.window, resend: try buffer.unacknowledged(after: hello.lastSeq))
+        stateContinuation.yield(.connected(lastSeq: hello.lastSeq))
+        return min(configuration.batchSize, hello.maxBatch)
+    }
+
+    private func sendLoop(_ outbound: WebSocketOutboundWriter, maxBatch: Int, attempt: Int) async throws {
+        while !Task.isCancelled, attempt == generation {
+            switch try nextToSend(maxBatch: maxBatch) {
+            case .send(let message):
+                try await outbound.write(.text(message.json))
+            case .wait(let deadline):
+                await wake.wait(until: deadline)
+            }
+        }
+    }
+
+    private enum Step {
+        case send(OfflineBuffer.Message)
+        case wait(until: ContinuousClock.Instant)
+    }
+
+    private func nextToSend(maxBatch: Int) throws -> Step {
+        let now = ContinuousClock.now
+        guard window.canSend(at: now) else { return .wait(until: window.holdUntil.map { max($0, now) } ?? now + .seconds(1)) }
+        let allowance = pacer.available(at: now)
+        guard allowance >= 1 else { return .wait(until: pacer.instant(whenAvailable: 1)) }
+        let message: OfflineBuffer.Message?
+        if let seq = window.nextQueued() {
+            message = try buffer.message(seq)
+        } else {
+            message = try buffer.nextMessage(limit: min(maxBatch, Int(allowance)))
+        }
+        guard let message else { return .wait(until: now + .seconds(1)) }
+        pacer.spend(Double(message.readingCount), at: now)
+        window.sent(message.seq)
+        return .send(message)
+    }
+
+    /// Acks are facts about the store whichever connection brings them; the
+    /// send window belongs to the current connection only.
+    private func received(_ text: String, attempt: Int) throws {
+        guard let reply = Reply(text) else { return }
+        let current = attempt == generation
+        switch reply {
+        case .ack(let seq):
+            let removed = try buffer.acknowledge(upTo: seq)
+            counters.acked += removed
+            counters.buffered -= removed
+            if current { window.acknowledged(upTo: seq) }
+        case .error(let seq, let retryable, let retryAfterMs, let message):
+            if retryable {
+                if current { window.refused(seq, retryable: true, retryAfter: .milliseconds(retryAfterMs), now: .now) }
+            } else {
+                logger.warning("hub refused message \(seq) for good: \(message)")
+                let removed = try buffer.drop(message: seq)
+                counters.rejected += removed
+                counters.buffered -= removed
+                if current { window.refused(seq, retryable: false, retryAfter: .zero, now: .now) }
+            }
+        }
+        wake.signal()
+    }
+
+    private func quoted(_ text: String) -> String {
+        let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+public enum DeviceClientError: Error, Equatable {
+    /// No `hello` within `handshakeTimeout`.
+    case handshakeTimedOut
+}

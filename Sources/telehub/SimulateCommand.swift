@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import TelehubCore
+import TelehubDevice
+import TelehubStore
+
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run a fleet of simulated devices on the device SDK against a hub.",
+        discussion: """
+            Each device has its own durable buffer, reconnects with backoff and jitter, and resumes \
+            after hello.lastSeq, as a real device built on the SDK does. Tokens come from --db (created \
+            for sim-0, sim-1, …) or from --tokens (one `name token` pair per line).
+            """)
+
+    @Option(help: "Simulated devices.") var devices = 10
+    @Option(help: "Readings per second per device.") var rate: Double = 1
+    @Option(help: "The hub's ingest URL.") var url = "ws://127.0.0.1:8080/v1/ingest"
+    @Option(help: "Database to create device tokens in (the hub's, or a copy of it).") var db: String?
+    @Option(help: "A file of `name token` lines, instead of --db.") var tokens: String?
+    @Option(help: "Stop generating after this many seconds (default: run until interrupted).") var duration: Double?
+    @Option(help: "After --duration, wait this long at most for every reading to be acknowledged.") var drainTimeout: Double = 60
+    @Option(help: "Folder for the devices' buffers (default: a temporary folder).") var bufferDir: String?
+    @Option(help: "Write a JSON summary of every device's counters here at the end.") var summary: String?
+    @Option(help: "Sending pace per device, readings/s (backfill after an outage).") var pace: Double = 1000
+    @Option(help: "Seconds between the devices' pings; a link silent for two counts as dead.") var heartbeat: Double = 20
+    @Option(help: "Longest reconnect delay, seconds (backoff cap).") var backoffCap: Double = 30
+    @Option(help: "Seconds a connection must last before the backoff starts over.") var stableAfter: Double = 30
+    @Option(help: "Longest wait for the hub's hello after connecting, seconds.") var handshakeTimeout: Double = 10
+
+    func validate() throws {
+        guard (db == nil) != (tokens == nil) else { throw ValidationError("give exactly one of --db or --tokens") }
+        guard devices > 0, rate > 0 else { throw ValidationError("--devices and --rate must be positive") }
+    }
+
+    func run() async throws {
+        let fleet = try await makeFleet()
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for member in fleet { group.addTask { await member.client.run() } }
+            group.addTask { try await generate(fleet, started: started) }
+            group.addTask { await report(fleet) }
+            try await group.next()  // generation (and draining) finished, or the command was interrupted
+            group.cancelAll()
+        }
+        try await writeSummary(fleet)
+    }
+
+    struct Member: Sendable {
+        let name: String
+        let client: DeviceClient
+        let device: SimulatedDevice
+    }
+
+    private func makeFleet() async throws -> [Member] {
+        let folder = bufferDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("telehub-simulate-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var members: [Member] = []
+        for (index, (name, token)) in try await credentials().enumerated() {
+            var configuration = DeviceClient.Configuration(url: url, token: token, bufferPath: "\(folder)/\(name).sqlite")
+            configuration.readingsPerSecond = pace
+            configuration.heartbeat = .seconds(heartbeat)
+            configuration.backoff = Backoff(cap: .seconds(backoffCap), stableAfter: .seconds(stableAfter))
+            configuration.handshakeTimeout = .seconds(handshakeTimeout)
+            let template = SimulatedDevice.demoFleet[index % SimulatedDevice.demoFleet.count]
+            members.append(Member(
+                name: name, client: try DeviceClient(configuration: configuration),
+                device: SimulatedDevice(name: name, signals: template.signals)))
+        }
+        return members
+    }
+
+    private func credentials() async throws -> [(String, String)] {
+        if let tokens {
+            let lines = try String(contentsOfFile: tokens, encoding: .utf8).split(separator: "\n")
+            return lines.prefix(devices).compactMap { line in
+                let parts = line.split(separator: " ")
+                return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+            }
+        }
+        let store = try StoreOptions.parse(["--db", db!]).open()
+        var pairs: [(String, String)] = []
+        for index in 0..<devices {
+            let name = "sim-\(index)"
+            pairs.append((name, try await store.createToken(kind: .device, device: name, label: "simulate", expiresAt: nil).0.value))
+        }
+        return pairs
+    }
+
+    /// Every device takes a reading every 1/rate s, on its own phase.
+    private func generate(_ fleet: [Member], started: ContinuousClock.Instant) async throws {
+        var generator = SystemRandomNumberGenerator()
+        let period = Duration.seconds(1 / rate)
+        var tick = 0
+        while duration.map({ ContinuousClock.now - started < .seconds($0) }) ?? true {
+            tick += 1
+            try await Task.sleep(until: started + period * tick)
+            let now = EpochClock.nowMs()
+            for member in fleet {
+                let reading = member.device.reading(at: now, using: &generator)
+                try await member.client.send(Dictionary(uniqueKeysWithValues: reading.metrics.map { ($0.name, $0.value) }), at: now)
+            }
+        }
+        try await drain(fleet)
+    }
+
+    private func drain(_ fleet: [Member]) async throws {
+        let deadline = ContinuousClock.now + .seconds(drainTimeout)
+        while ContinuousClock.now < deadline {
+            var buffered = 0
+            for member in fleet { buffered += await member.client.snapshot().buffered }
+            if buffered == 0 { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private func report(_ fleet: [Member]) async {
+        while (try? await Task.sleep(for: .seconds(1))) != nil {
+            var total = DeviceClient.Counters()
+            for member in fleet {
+                let counters = await member.client.snapshot()
+                total.sent += counters.sent
+                total.acked += counters.acked
+                total.buffered += counters.buffered
+                total.reconnects += counters.reconnects
+                total.rejected += counters.rejected
+                total.droppedFull += counters.droppedFull
+            }
+            let line = "devices \(fleet.count)  sent \(total.sent)  acked \(total.acked)  buffered \(total.buffered)  "
+                + "reconnects \(total.reconnects)  rejected \(total.rejected)  dropped \(total.droppedFull)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: the line is live even in a pipe
+        }
+    }
+
+    private func writeSummary(_ fleet: [Member]) async throws {
+        guard let summary else { return }
+        var entries: [[String: Int]] = []
+        var names: [String] = []
+        for member in fleet {
+            let counters = await member.client.snapshot()
+            names.append(member.name)
+            entries.append([
+                "sent": counters.sent, "acked": counters.acked, "buffered": counters.buffered,
+                "reconnects": counters.reconnects, "rejected": counters.rejected, "droppedFull": counters.droppedFull,
+            ])
+        }
+        let object = Dictionary(uniqueKeysWithValues: zip(names, entries))
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+        try data.write(to: URL(fileURLWithPath: summary))
+    }
+}
