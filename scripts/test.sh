@@ -21,5 +21,7 @@ swift test --skip-build
 echo "== black-box suites"
 export TELEHUB_BIN="$(swift build --show-bin-path)/telehub"
 export TELEHUB_ARTIFACTS="${TELEHUB_ARTIFACTS:-$PWD/.test-artifacts}"
-python3 -m pytest Tests/blackbox devices/python/tests -q "$@"
+python3 -m pytest Tests/blackbox -q "$@"
+echo "== Python device client"
+python3 -m pytest devices/python/tests -q "$@"
 echo "== all suites passed in $(( $(date +%s) - started )) s; screenshots in $TELEHUB_ARTIFACTS/screenshots"
