@@ -112,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TelehubDeviceTests",
-            dependencies: ["TelehubDevice"],
+            dependencies: ["TelehubDevice", "TelehubCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -26,18 +26,9 @@ extension SQLiteStore {
     /// Per-minute and per-hour aggregates of every series, kept in the same
     /// transaction as the raw rows, so a month is answered from 720 hourly
     /// rows instead of 2.6 million raw ones.
-    private static let rollupSchema = """
-        CREATE TABLE rollup_1m (
-            device_id INTEGER NOT NULL,
-            metric_id INTEGER NOT NULL,
-            bucket INTEGER NOT NULL,
-            sum REAL NOT NULL,
-            min REAL NOT NULL,
-            max REAL NOT NULL,
-            count INTEGER NOT NULL,
-            PRIMARY KEY (device_id, metric_id, bucket)
-        ) WITHOUT ROWID;
-        CREATE TABLE rollup_1h (
+    private static let rollupSchema = ["rollup_1m", "rollup_1h"].map { table in
+        """
+        CREATE TABLE \(table) (
             device_id INTEGER NOT NULL,
             metric_id INTEGER NOT NULL,
             bucket INTEGER NOT NULL,
@@ -48,6 +39,7 @@ extension SQLiteStore {
             PRIMARY KEY (device_id, metric_id, bucket)
         ) WITHOUT ROWID;
         """
+    }.joined(separator: "\n")
 
     /// Readings are keyed by integer ids in a `WITHOUT ROWID` table, so a value
     /// costs about 26 bytes on disk and each series is stored contiguously.

@@ -1,4 +1,5 @@
 import Foundation
+import TelehubCore
 import Testing
 @testable import TelehubDevice
 
@@ -20,7 +21,7 @@ import Testing
     }
 
     @Test func fullJitterSpreadsOverTheWholeRange() {
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix(seed: 42)
         var delays: [Double] = []
         for _ in 0..<2000 {
             var backoff = Backoff(base: .seconds(1), cap: .seconds(8))
@@ -140,18 +141,5 @@ import Testing
         try buffer.advance(past: 41)
         try buffer.append(ts: 1, metricsJSON: "{}")
         #expect(try buffer.nextMessage(limit: 1)?.seq == 42)
-    }
-}
-
-/// A deterministic generator for statistical tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

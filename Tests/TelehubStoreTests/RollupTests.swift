@@ -17,7 +17,7 @@ import TelehubCore
 
     @Test func rollupsEqualRawAfterOverwritesAndLateData() async throws {
         let (store, id) = try await store()
-        var generator = SplitMix64(seed: 7)
+        var generator = SplitMix(seed: 7)
         // Three hours of 10 s data, sent out of order in several flushes, with overwrites.
         var points = (0..<1080).map { i in
             SeriesPoint(deviceID: id, metric: "t", ts: base + Int64(i) * 10_000, value: Double(i % 97) - 40)
@@ -106,18 +106,5 @@ import TelehubCore
             #expect(mismatches == 0, "\(table)")
             #expect(missing == 0, "\(table)")
         }
-    }
-}
-
-/// Deterministic shuffles for tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
