@@ -123,6 +123,10 @@ struct TemporaryDatabase {
         #expect(try await store.token(hash: secret.hash) == nil)
         #expect(try await rowCount(store) == 1)
         #expect(try await store.deviceStatuses().map(\.name) == ["stays"])
+        let rollups = try await store.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT (SELECT count(*) FROM rollup_1m) + (SELECT count(*) FROM rollup_1h)")
+        }
+        #expect(rollups == 2)  // only the remaining device's minute and hour
     }
 
     @Test func tokenUsageIsRecorded() async throws {
