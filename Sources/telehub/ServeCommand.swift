@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Invalid messages a connection may send in 10 s before it is closed with 1008 (default 100).")
     var maxErrors: Int?
     @Option(help: "Readings per second one device may send; 0 for no limit (default 2000).") var rateLimit: Int?
-    @Option(help: "Readings a device may send at once after a quiet period (default 10000).") var rateBurst: Int?
+    @Option(help: "Readings a device may send at once after a quiet period (default 10000; never below --max-batch).") var rateBurst: Int?
     @Option(help: "permessage-deflate window bits, 9 to 15 (default 10).") var deflateWindowBits: Int?
     @Flag(help: "Do not offer permessage-deflate.") var noDeflate = false
     @Option(help: "Keep raw readings this long, e.g. 30d (default 30d).") var retention: String?
