@@ -100,7 +100,7 @@ public actor DeviceClient {
     /// Stores a reading for sending; it survives restarts until acknowledged.
     /// - Parameter ts: milliseconds since the Unix epoch; now when nil.
     public func send(_ metrics: [String: Double], at ts: Int64? = nil) throws {
-        let json = "{" + metrics.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\(NumberText.format($0.value))" }
+        let json = "{" + metrics.sorted { $0.key < $1.key }.map { "\(JSONText.quoted($0.key)):\(NumberText.format($0.value))" }
             .joined(separator: ",") + "}"
         let dropped = try buffer.append(ts: ts ?? EpochClock.nowMs(), metricsJSON: json)
         counters.sent += 1
@@ -265,11 +265,6 @@ public actor DeviceClient {
             }
         }
         wake.signal()
-    }
-
-    private func quoted(_ text: String) -> String {
-        let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
-        return String(decoding: data, as: UTF8.self)
     }
 }
 

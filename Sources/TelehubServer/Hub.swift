@@ -11,7 +11,6 @@ struct Hub: Sendable {
     let live: LiveHub
     let sessions: SessionRegistry
     let ingest: IngestActor
-    let rateLimiter: RateLimiter
     let metrics: HubMetrics
 
     init(configuration: HubConfiguration, store: any TelemetryStore) {
@@ -24,7 +23,7 @@ struct Hub: Sendable {
             replayEvents: configuration.replayEvents, bufferSize: configuration.streamBufferEvents,
             keepaliveInterval: .seconds(configuration.keepaliveSeconds), metrics: metrics)
         self.sessions = SessionRegistry()
-        self.rateLimiter = RateLimiter(
+        let rateLimiter = RateLimiter(
             readingsPerSecond: configuration.rateLimitReadingsPerSecond,
             burst: max(configuration.rateLimitBurst, configuration.limits.maxBatch))
         self.ingest = IngestActor(

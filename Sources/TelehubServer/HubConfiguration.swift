@@ -6,7 +6,6 @@ import TelehubCore
 public struct HubConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
-    public var databasePath = "./telehub-data/telehub.sqlite"
     public var publicDirectory = "Public"
     /// Where system browser libraries live; the dashboard loads dygraphs from
     /// `/vendor/dygraphs/` (Debian's `libjs-dygraphs`).
@@ -70,7 +69,6 @@ public struct HubConfiguration: Sendable {
         func int(_ key: String) -> Int? { environment[key].flatMap { Int($0) } }
         host = environment["TELEHUB_HOST"] ?? host
         port = int("TELEHUB_PORT") ?? port
-        databasePath = environment["TELEHUB_DB"] ?? databasePath
         publicDirectory = environment["TELEHUB_PUBLIC"] ?? publicDirectory
         vendorDirectory = environment["TELEHUB_VENDOR_JS"] ?? vendorDirectory
         limits.maxBatch = int("TELEHUB_MAX_BATCH") ?? limits.maxBatch

@@ -1,4 +1,3 @@
-import Foundation
 import TelehubCore
 
 /// One event of the live stream, encoded once as SSE text and shared by
@@ -23,7 +22,7 @@ public struct LiveEvent: Sendable {
     }
 
     static func presence(device: String, online: Bool, ts: Int64) -> LiveEvent {
-        let data = #"{"device":\#(SSEFrame.quoted(device)),"online":\#(online),"ts":\#(ts)}"#
+        let data = #"{"device":\#(JSONText.quoted(device)),"online":\#(online),"ts":\#(ts)}"#
         return LiveEvent(id: nil, kind: .presence(device: device, online: online), frame: SSEFrame.event("presence", data: data))
     }
 
@@ -51,8 +50,8 @@ struct ReadingPayload {
 
     /// The payload restricted to some metrics, for subscribers with a `metric` filter.
     func json(metrics: [MetricValue]) -> String {
-        let values = metrics.map { "\(SSEFrame.quoted($0.name)):\(NumberText.format($0.value))" }.joined(separator: ",")
-        return #"{"device":\#(SSEFrame.quoted(device)),"ts":\#(reading.ts),"metrics":{\#(values)}}"#
+        let values = metrics.map { "\(JSONText.quoted($0.name)):\(NumberText.format($0.value))" }.joined(separator: ",")
+        return #"{"device":\#(JSONText.quoted(device)),"ts":\#(reading.ts),"metrics":{\#(values)}}"#
     }
 }
 
@@ -62,11 +61,5 @@ enum SSEFrame {
         var frame = id.map { "id: \($0)\n" } ?? ""
         frame += "event: \(name)\ndata: \(data)\n\n"
         return frame
-    }
-
-    /// A JSON string literal. Names are validated ASCII, but quote properly anyway.
-    static func quoted(_ text: String) -> String {
-        let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -11,7 +11,6 @@ import TelehubCore
 public actor LiveHub: Service {
     /// What a new subscriber gets: the events it missed (or a reset), then live ones.
     public struct Subscription: Sendable {
-        public let id: Int
         /// The stream position the subscription starts at.
         public let position: Int64
         /// True when the requested position is outside the replay window.
@@ -51,8 +50,6 @@ public actor LiveHub: Service {
         self.lastID = firstID
     }
 
-    public var subscriberCount: Int { subscribers.count }
-
     /// Publishes one flush's readings as one batch: encoded once, written to
     /// each subscriber in one piece.
     func publish(_ readings: [(device: String, reading: Reading)]) {
@@ -85,7 +82,7 @@ public actor LiveHub: Service {
         metrics.streamClients.increment()
         let missed = lastEventID.flatMap { $0 == lastID ? [] : ($0 < lastID ? replay.events(after: $0) : nil) }
         return Subscription(
-            id: id, position: lastID, reset: lastEventID != nil && missed == nil, replay: missed ?? [],
+            position: lastID, reset: lastEventID != nil && missed == nil, replay: missed ?? [],
             batches: stream.map { batch in
                 backlog.remove(batch.events.count)
                 return batch

@@ -18,11 +18,12 @@ struct StreamRoute {
             let identity = try await hub.requireReader(request)
             let filter = StreamFilter(request)
             let channel = context.channel
-            let subscription = await hub.live.subscribe(after: Self.lastEventID(request)) {
+            let lastEventID = Self.lastEventID(request)
+            let subscription = await hub.live.subscribe(after: lastEventID) {
                 channel.close(promise: nil)
             }
 
-            let snapshot = subscription.reset || Self.lastEventID(request) == nil ? try await hub.deviceList() : nil
+            let snapshot = subscription.reset || lastEventID == nil ? try await hub.deviceList() : nil
             let sessions = hub.sessions
             let body = ResponseBody { writer in
                 // Registered so that revoking the token ends this stream.

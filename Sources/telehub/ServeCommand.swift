@@ -75,7 +75,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     private func makeConfiguration() -> HubConfiguration {
         var configuration = HubConfiguration(environment: ProcessInfo.processInfo.environment)
-        configuration.databasePath = store.path
         configuration.host = host ?? configuration.host
         configuration.port = port ?? configuration.port
         configuration.publicDirectory = publicDirectory ?? configuration.publicDirectory

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TelehubCore
 
@@ -79,5 +80,17 @@ import TelehubCore
     @Test func lines() {
         #expect(ExportFormat.csv.line(device: "d", metric: "m", ts: 0, value: 21.5) == "d,m,0,1970-01-01T00:00:00.000Z,21.5\n")
         #expect(ExportFormat.ndjson.line(device: "d", metric: "m", ts: 5, value: 3) == #"{"device":"d","metric":"m","ts":5,"value":3}"# + "\n")
+    }
+}
+
+@Suite struct JSONTextTests {
+    @Test func quotesLikeAJSONEncoder() throws {
+        for text in ["greenhouse-1", "a\"b", "back\\slash", "line\nbreak\ttab", "\u{01}", "é ✓"] {
+            let quoted = JSONText.quoted(text)
+            let decoded = try JSONDecoder().decode(String.self, from: Data(quoted.utf8))
+            #expect(decoded == text, "\(quoted)")
+        }
+        #expect(JSONText.quoted("a\"b") == #""a\"b""#)
+        #expect(JSONText.quoted("\u{01}") == #""\u0001""#)
     }
 }
