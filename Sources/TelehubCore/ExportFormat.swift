@@ -29,7 +29,10 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 
 /// Numbers as JSON and CSV readers expect them: integral values without a fraction.
 public enum NumberText {
+    /// Non-finite values (only possible in files written before values were
+    /// bounded) are written as `null`, so the output stays valid JSON.
     public static func format(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
         if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
     }

@@ -7,6 +7,8 @@ public enum IngestErrorCode: String, Sendable, Codable, CaseIterable {
     case invalidValue = "invalid_value"
     case invalidTimestamp = "invalid_timestamp"
     case batchTooLarge = "batch_too_large"
+    /// The message would give the device more distinct metrics than `--max-series`.
+    case tooManySeries = "too_many_series"
     case rateLimited = "rate_limited"
     case overloaded = "overloaded"
 

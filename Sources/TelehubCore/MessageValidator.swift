@@ -53,7 +53,7 @@ public struct MessageValidator: Sendable {
         }
         switch type {
         case "ping":
-            return .ping(id: fields["id"])
+            return .ping(id: try pingID(fields["id"]))
         case "reading":
             let seq = try sequence(fields["seq"])
             let reading = try self.reading(fields, path: "", now: now)
@@ -72,9 +72,24 @@ public struct MessageValidator: Sendable {
             return nil
         }
         guard let seq = Self.positiveInteger(value) else {
-            throw IngestRejection(.invalidMessage, "seq: expected a positive integer")
+            throw IngestRejection(.invalidMessage, "seq: expected an integer from 1 to \(IngestLimits.maxSeq)")
         }
         return seq
+    }
+
+    /// A ping's `id` is echoed back, so it is bounded: a string of at most
+    /// `maxPingIDBytes` bytes, or a number.
+    private func pingID(_ value: JSONValue?) throws -> JSONValue? {
+        switch value {
+        case nil, .null?, .integer?, .number?:
+            return value
+        case .string(let text)? where text.utf8.count <= IngestLimits.maxPingIDBytes:
+            return value
+        case .string?:
+            throw IngestRejection(.invalidMessage, "id: at most \(IngestLimits.maxPingIDBytes) bytes")
+        case let other?:
+            throw IngestRejection(.invalidMessage, "id: expected a string or a number, got \(other.typeName)")
+        }
     }
 
     private func readings(_ value: JSONValue?, now: Int64) throws -> [Reading] {
@@ -133,14 +148,18 @@ public struct MessageValidator: Sendable {
             guard let number = Self.number(value) else {
                 throw IngestRejection(.invalidValue, "\(path).\(name): expected a finite number")
             }
+            guard abs(number) <= IngestLimits.maxMagnitude else {
+                throw IngestRejection(.invalidValue, "\(path).\(name): magnitude above 1e100")
+            }
             return MetricValue(name: name, value: number)
         }
     }
 
     // MARK: - Scalars
 
+    /// A `seq`: 1 to 2^53 − 1.
     private static func positiveInteger(_ value: JSONValue) -> Int64? {
-        integer(value).flatMap { $0 > 0 ? $0 : nil }
+        integer(value).flatMap { (1...IngestLimits.maxSeq).contains($0) ? $0 : nil }
     }
 
     private static func integer(_ value: JSONValue) -> Int64? {

@@ -91,11 +91,15 @@ public struct TokenIdentity: Sendable, Equatable {
     public var kind: TokenKind
     public var deviceID: Int64?
     public var deviceName: String?
+    /// When the token expires (epoch ms), nil for never: a dashboard session
+    /// made from it ends no later.
+    public var expiresAt: Int64?
 
-    public init(tokenID: Int64, kind: TokenKind, deviceID: Int64?, deviceName: String?) {
+    public init(tokenID: Int64, kind: TokenKind, deviceID: Int64?, deviceName: String?, expiresAt: Int64? = nil) {
         self.tokenID = tokenID
         self.kind = kind
         self.deviceID = deviceID
         self.deviceName = deviceName
+        self.expiresAt = expiresAt
     }
 }

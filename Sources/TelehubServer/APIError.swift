@@ -14,6 +14,19 @@ struct APIError: HTTPResponseError {
     static let notFound = APIError(status: .notFound, code: "not_found")
     static let methodNotAllowed = APIError(status: .methodNotAllowed, code: "method_not_allowed")
 
+    /// Too many failed authentications from the client's address.
+    static func tooManyFailures(retryAfterMs: Int64) -> APIError {
+        APIError(
+            status: .tooManyRequests, code: "too_many_requests",
+            message: "too many failed authentications from this address; try again later",
+            headers: [.retryAfter: String(max(1, (retryAfterMs + 999) / 1000))])
+    }
+
+    /// A query parameter out of its bounds.
+    static func invalidQuery(_ error: QueryError) -> APIError {
+        APIError(status: .badRequest, code: "invalid_query", message: error.message)
+    }
+
     static func badRequest(_ message: String) -> APIError {
         APIError(status: .badRequest, code: "bad_request", message: message)
     }

@@ -48,8 +48,10 @@ private func makeRouter(hub: Hub) -> Router<HubRequestContext> {
     ExportRoute(hub: hub).register(on: router)
     IngestRoutes(hub: hub).register(on: router)
     session.register(on: router)
-    router.get("/metrics") { _, _ in
-        Response(
+    router.get("/metrics") { request, context in
+        // Device names appear in labels: off loopback, only readers may see them.
+        if !hub.configuration.listensOnLoopbackOnly { try await hub.requireReader(request, context) }
+        return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: hub.metrics.render())))
     }
@@ -95,9 +97,12 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
         validateUTF8: true)
     let server = HTTPServerBuilder.gatedWebSocketUpgrade(
         webSocketRouter: webSocketRouter, configuration: .init(http1: .init(), ws: webSocket),
-        decide: { head in
+        decide: { head, address in
             let uri = URI(head.uri)
             guard uri.path == "/v1/ingest" else { return true }
+            // Refused here, the request goes on to the router, which answers 401 or 429
+            // and counts the failure (once).
+            guard hub.authenticator.retryAfterMs(address: address) == nil else { return false }
             let token = Credentials.bearer(authorization: head.headers.first(name: "authorization"))
                 ?? uri.queryParameters["token"].map(String.init)
             return await hub.authenticator.identify(token, as: .device) != nil

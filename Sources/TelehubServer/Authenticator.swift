@@ -1,34 +1,102 @@
+import Synchronization
 import TelehubCore
 import TelehubStore
 
-/// Verifies presented tokens against the store: only SHA-256 hashes are kept,
-/// and the final comparison runs in constant time.
-public struct Authenticator: Sendable {
+/// Verifies presented tokens and dashboard sessions against the store: only
+/// SHA-256 hashes are kept, and the final comparison runs in constant time.
+/// Failed attempts are counted per client address (`--auth-fail-limit`).
+public final class Authenticator: Sendable {
     let store: any TelemetryStore
     let usage: TokenUsageRecorder
     /// The hash of the per-process read token printed by `serve`, never stored.
     let sessionTokenHash: [UInt8]?
+    private let failures: Mutex<FailedAuthTable>
+    /// Sessions made from the per-process token live as long as the process,
+    /// so they are kept here rather than in the store: hash to expiry.
+    private let processSessions = Mutex<[[UInt8]: Int64]>([:])
 
-    init(store: any TelemetryStore, usage: TokenUsageRecorder, sessionReadToken: String?) {
+    /// A dashboard session lasts at most this long (and never past its token).
+    static let sessionLifetimeMs: Int64 = 30 * 86_400_000
+    static let maxProcessSessions = 1000
+
+    init(store: any TelemetryStore, usage: TokenUsageRecorder, sessionReadToken: String?, failures: FailedAuthTable) {
         self.store = store
         self.usage = usage
         self.sessionTokenHash = sessionReadToken.map(TokenSecret.hash)
+        self.failures = Mutex(failures)
     }
 
     /// The identity behind `token` if it is live and of the wanted kind.
     public func identify(_ token: String?, as kind: TokenKind) async -> TokenIdentity? {
-        guard let token, TokenKind(token: token) == kind else { return nil }
+        guard let token, token.utf8.count <= 256, TokenKind(token: token) == kind else { return nil }
         let hash = TokenSecret.hash(token)
         if kind == .read, let sessionTokenHash, Crypto.constantTimeEquals(hash, sessionTokenHash) {
             return TokenIdentity(tokenID: 0, kind: .read, deviceID: nil, deviceName: nil)
         }
         let now = EpochClock.nowMs()
         guard let stored = try? await store.token(hash: hash),
-            Crypto.constantTimeEquals(stored.hash, hash),
-            stored.record.kind == kind, stored.record.isLive(at: now)
+            Crypto.constantTimeEquals(stored.hash, hash)
         else { return nil }
+        return await live(stored, as: kind, at: now)
+    }
+
+    private func live(_ stored: StoredToken, as kind: TokenKind, at now: Int64) async -> TokenIdentity? {
+        guard stored.record.kind == kind, stored.record.isLive(at: now) else { return nil }
         await usage.note(tokenID: stored.record.id, at: now)
         return TokenIdentity(
-            tokenID: stored.record.id, kind: kind, deviceID: stored.deviceID, deviceName: stored.record.device)
+            tokenID: stored.record.id, kind: kind, deviceID: stored.deviceID, deviceName: stored.record.device,
+            expiresAt: stored.record.expiresAt)
+    }
+
+    // MARK: - Failed attempts
+
+    /// Milliseconds until `address` may authenticate again, or nil.
+    func retryAfterMs(address: String) -> Int64? {
+        failures.withLock { $0.retryAfterMs(address, now: EpochClock.nowMs()) }
+    }
+
+    func recordFailure(address: String) {
+        failures.withLock { $0.recordFailure(address, now: EpochClock.nowMs()) }
+    }
+
+    // MARK: - Dashboard sessions
+
+    /// Starts a session for a read token. - Returns: the cookie value and its lifetime in seconds.
+    func startSession(for identity: TokenIdentity) async throws -> (value: String, maxAgeSeconds: Int) {
+        let now = EpochClock.nowMs()
+        let expiresAt = min(now + Self.sessionLifetimeMs, identity.expiresAt ?? .max)
+        let secret = SessionSecret.generate()
+        if identity.tokenID == 0 {
+            processSessions.withLock { sessions in
+                if sessions.count >= Self.maxProcessSessions {
+                    sessions = sessions.filter { $0.value > now }
+                    if sessions.count >= Self.maxProcessSessions, let oldest = sessions.min(by: { $0.value < $1.value }) {
+                        sessions[oldest.key] = nil
+                    }
+                }
+                sessions[secret.hash] = expiresAt
+            }
+        } else {
+            try await store.createWebSession(hash: secret.hash, tokenID: identity.tokenID, expiresAt: expiresAt)
+        }
+        return (secret.value, Int(max(1, (expiresAt - now) / 1000)))
+    }
+
+    /// The read identity behind a session cookie, while the session and its token are live.
+    func identifySession(_ value: String?) async -> TokenIdentity? {
+        guard let value, let hash = SessionSecret.hash(value) else { return nil }
+        let now = EpochClock.nowMs()
+        if let expiry = processSessions.withLock({ $0[hash] }) {
+            return expiry > now ? TokenIdentity(tokenID: 0, kind: .read, deviceID: nil, deviceName: nil) : nil
+        }
+        guard let stored = try? await store.webSessionToken(hash: hash, at: now) else { return nil }
+        return await live(stored, as: .read, at: now)
+    }
+
+    /// Logout: the session id is forgotten, so a copy of the cookie is worthless.
+    func endSession(_ value: String?) async {
+        guard let value, let hash = SessionSecret.hash(value) else { return }
+        processSessions.withLock { $0[hash] = nil }
+        try? await store.deleteWebSession(hash: hash)
     }
 }

@@ -9,18 +9,17 @@ struct ExportRoute {
     let hub: Hub
 
     func register(on router: Router<HubRequestContext>) {
-        router.get("/v1/export.csv") { request, _ in
-            try await hub.requireReader(request)
+        router.get("/v1/export.csv") { request, context in
+            try await hub.requireReader(request, context)
             let parameters = request.uri.queryParameters
-            let format = try parameters["format"].map {
-                guard let format = ExportFormat(rawValue: String($0)) else {
-                    throw APIError.badRequest("format must be csv or ndjson")
-                }
-                return format
-            } ?? .csv
-            let filter = ExportFilter(
-                devices: Self.list(parameters["device"]), metrics: Self.list(parameters["metric"]),
-                from: try Self.time(parameters["from"], "from"), to: try Self.time(parameters["to"], "to"))
+            let query: ExportQuery
+            do throws(QueryError) {
+                query = try ExportQuery(parameter: { parameters[Substring($0)] })
+            } catch {
+                throw APIError.invalidQuery(error)
+            }
+            let format = query.format
+            let filter = ExportFilter(query)
             let store = hub.store
             let body = ResponseBody { writer in
                 try await store.export(filter, as: format) { chunk in
@@ -37,16 +36,5 @@ struct ExportRoute {
                 ],
                 body: body)
         }
-    }
-
-    static func list(_ value: Substring?) -> Set<String>? {
-        guard let value, !value.isEmpty else { return nil }
-        return Set(value.split(separator: ",").map(String.init))
-    }
-
-    static func time(_ value: Substring?, _ name: String) throws -> Int64? {
-        guard let value, !value.isEmpty else { return nil }
-        guard let time = Int64(value) else { throw APIError.badRequest("\(name) must be milliseconds since the Unix epoch") }
-        return time
     }
 }

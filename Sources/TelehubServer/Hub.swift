@@ -12,13 +12,17 @@ struct Hub: Sendable {
     let sessions: SessionRegistry
     let ingest: IngestActor
     let metrics: HubMetrics
+    let health: StoreHealth
 
     init(configuration: HubConfiguration, store: any TelemetryStore) {
         self.configuration = configuration
         self.store = store
         self.metrics = HubMetrics()
+        self.health = StoreHealth()
         self.usage = TokenUsageRecorder(store: store)
-        self.authenticator = Authenticator(store: store, usage: usage, sessionReadToken: configuration.sessionReadToken)
+        self.authenticator = Authenticator(
+            store: store, usage: usage, sessionReadToken: configuration.sessionReadToken,
+            failures: FailedAuthTable(limit: configuration.authFailLimit, windowMs: configuration.authFailWindow.milliseconds))
         self.live = LiveHub(
             replayEvents: configuration.replayEvents, bufferSize: configuration.streamBufferEvents,
             keepaliveInterval: .seconds(configuration.keepaliveSeconds), metrics: metrics)
@@ -27,7 +31,8 @@ struct Hub: Sendable {
             readingsPerSecond: configuration.rateLimitReadingsPerSecond,
             burst: max(configuration.rateLimitBurst, configuration.limits.maxBatch))
         self.ingest = IngestActor(
-            store: store, hub: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter)
+            store: store, hub: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter,
+            health: health)
     }
 
     /// Devices from the store, with `online` from the live sessions.

@@ -12,6 +12,20 @@ public struct HubConfiguration: Sendable {
     public var vendorDirectory = "/usr/share/javascript"
     public var limits = IngestLimits()
     public var errorWindow = ErrorWindow()
+    /// Distinct metrics one device may have (`too_many_series` beyond).
+    public var maxSeries = 1000
+    /// Failed authentications one address may make in `authFailWindow` before
+    /// it is answered 429; 0 turns the limit off.
+    public var authFailLimit = 20
+    public var authFailWindow: Duration = .seconds(10)
+    /// Replies (and their bytes) that may wait for a device that does not
+    /// read them before its connection is closed with 1008.
+    public var maxQueuedReplies = 1000
+    public var maxQueuedReplyBytes = 1 << 20
+    /// A request head must be complete within this time of the connection
+    /// opening or of the previous response, and at most this large.
+    public var requestHeadTimeout: Duration = .seconds(10)
+    public var maxRequestHeadBytes = 16 * 1024
     public var heartbeatSeconds = 20
     /// A flush starts when this many values are pending...
     public var flushValues = 5000
@@ -82,6 +96,8 @@ public struct HubConfiguration: Sendable {
         keepaliveSeconds = int("TELEHUB_KEEPALIVE_SECONDS") ?? keepaliveSeconds
         limits.maxMetricsPerReading = int("TELEHUB_MAX_METRICS") ?? limits.maxMetricsPerReading
         errorWindow.maxErrors = int("TELEHUB_MAX_ERRORS") ?? errorWindow.maxErrors
+        maxSeries = int("TELEHUB_MAX_SERIES") ?? maxSeries
+        authFailLimit = int("TELEHUB_AUTH_FAIL_LIMIT") ?? authFailLimit
         errorWindow.windowMs = int("TELEHUB_ERROR_WINDOW_MS").map(Int64.init) ?? errorWindow.windowMs
         rateLimitReadingsPerSecond = int("TELEHUB_RATE_LIMIT") ?? rateLimitReadingsPerSecond
         rateLimitBurst = int("TELEHUB_RATE_BURST") ?? rateLimitBurst
@@ -100,4 +116,9 @@ public struct HubConfiguration: Sendable {
 extension HubConfiguration {
     /// Both PEM files given: https and wss.
     public var usesTLS: Bool { tlsCertificatePath != nil && tlsKeyPath != nil }
+
+    /// Listening on loopback only: `/metrics` needs no token.
+    public var listensOnLoopbackOnly: Bool {
+        ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+    }
 }

@@ -21,6 +21,11 @@ final class HubMetrics: Sendable {
     let retentionDeleted: CoreMetrics.Counter
     let sizeCapDeleted: CoreMetrics.Counter
     let storageBytes: CoreMetrics.Meter
+    let authFailures: CoreMetrics.Counter
+    /// Device connections closed because they did not read their replies.
+    let unreadRepliesClosed: CoreMetrics.Counter
+    /// Connections closed because their request head was late or too large.
+    let requestHeadsRefused: CoreMetrics.Counter
     private let rejections = Mutex<[String: CoreMetrics.Counter]>([:])
 
     init() {
@@ -43,6 +48,9 @@ final class HubMetrics: Sendable {
         retentionDeleted = CoreMetrics.Counter(label: "telehub_retention_deleted_rows_total", factory: factory)
         sizeCapDeleted = CoreMetrics.Counter(label: "telehub_size_cap_deleted_rows_total", factory: factory)
         storageBytes = CoreMetrics.Meter(label: "telehub_storage_bytes", factory: factory)
+        authFailures = CoreMetrics.Counter(label: "telehub_auth_failures_total", factory: factory)
+        unreadRepliesClosed = CoreMetrics.Counter(label: "telehub_unread_replies_closed_total", factory: factory)
+        requestHeadsRefused = CoreMetrics.Counter(label: "telehub_request_heads_refused_total", factory: factory)
     }
 
     /// Counts a refused message by device and reason (an error code, or a close reason).

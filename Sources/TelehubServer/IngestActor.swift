@@ -46,6 +46,8 @@ public actor IngestActor: Service {
     private let rateLimiter: RateLimiter
     private var retryHolds = RetryHolds()
     private let metrics: HubMetrics
+    private let health: StoreHealth
+    private var seriesLimit: SeriesLimit
     private let logger = Logger(label: "telehub.ingest")
 
     private var pending: [Submission] = []
@@ -61,9 +63,11 @@ public actor IngestActor: Service {
 
     init(
         store: any TelemetryStore, hub: LiveHub, configuration: HubConfiguration, metrics: HubMetrics,
-        rateLimiter: RateLimiter
+        rateLimiter: RateLimiter, health: StoreHealth
     ) {
         self.store = store
+        self.health = health
+        self.seriesLimit = SeriesLimit(maxSeries: configuration.maxSeries)
         self.rateLimiter = rateLimiter
         self.metrics = metrics
         self.overloadWait = .milliseconds(max(1, configuration.overloadWaitMs))
@@ -99,11 +103,37 @@ public actor IngestActor: Service {
             let accepted = try? await acceptedSequence(of: submission.deviceID)
             if let accepted, seq <= accepted {
                 submission.message.readings = []
-            } else {
-                acceptedSeq[submission.deviceID] = seq
             }
         }
+        if let refusal = await admitSeries(submission) {
+            return refuse(submission, refusal)
+        }
+        if let seq = submission.message.seq, !submission.message.readings.isEmpty {
+            acceptedSeq[submission.deviceID] = seq
+        }
         enqueue(submission)
+    }
+
+    /// The `--max-series` bound: a message that would give its device more
+    /// distinct metrics is refused whole; metrics it already has keep working.
+    private func admitSeries(_ submission: Submission) async -> IngestRejection? {
+        guard !submission.message.readings.isEmpty else { return nil }
+        let deviceID = submission.deviceID
+        if !seriesLimit.knows(deviceID) {
+            guard let names = try? await store.metricNames(deviceID: deviceID) else {
+                return IngestRejection(
+                    .overloaded, "the store could not be read; send again", seq: submission.message.seq, retryAfterMs: 1000)
+            }
+            seriesLimit.learn(deviceID, names)
+        }
+        return seriesLimit.admit(deviceID, submission.message).map {
+            IngestRejection(.tooManySeries, $0, seq: submission.message.seq)
+        }
+    }
+
+    /// Forgets what is known of every device's series, after retention removed some.
+    public func seriesRemoved() {
+        seriesLimit.forgetAll()
     }
 
     /// A device starts a new session: it resumes from `hello.lastSeq`, so an
@@ -231,27 +261,74 @@ public actor IngestActor: Service {
         let batch = Self.batch(of: chunk)
         let started = ContinuousClock.now
         do {
-            try await store.commit(batch)
+            let result = try await store.commit(batch)
+            health.succeeded()
             metrics.commitLatency.record(duration: ContinuousClock.now - started)
             metrics.flushValues.record(batch.points.count)
-            metrics.messages.increment(by: chunk.count)
-            metrics.values.increment(by: batch.points.count)
+            await finish(chunk, result)
+        } catch let fault as StoreUnavailable {
+            refuseAfterFault(chunk, fault)
         } catch {
-            logger.error("commit failed, \(chunk.count) messages refused as retryable: \(error)")
-            // Refuse the chunk and everything queued behind it for the same
-            // devices, so no later message of theirs commits past the gap.
-            let devices = Set(chunk.map(\.deviceID))
-            let behind = pending.filter { devices.contains($0.deviceID) }
-            pending.removeAll { devices.contains($0.deviceID) }
-            pendingValues = pending.reduce(0) { $0 + $1.weight }
-            for deviceID in devices { acceptedSeq[deviceID] = nil }
-            for item in chunk + behind {
-                refuse(item, IngestRejection(.overloaded, "the store could not commit; send again", seq: item.message.seq, retryAfterMs: 1000))
-            }
-            return
+            logger.error("a flush of \(chunk.count) messages failed on their data (\(error)); storing them one by one")
+            await commitSeparately(chunk)
         }
-        for item in chunk { item.completion(.committed(seq: item.message.seq)) }
-        await hub.publish(chunk.flatMap { item in item.message.readings.map { (item.device, $0) } })
+    }
+
+    /// Acknowledges what was stored and publishes it; messages of a device
+    /// deleted meanwhile are refused.
+    private func finish(_ chunk: [Submission], _ result: CommitResult) async {
+        var stored: [Submission] = []
+        for item in chunk {
+            if result.missingDevices.contains(item.deviceID) {
+                acceptedSeq[item.deviceID] = nil
+                seriesLimit.forget(item.deviceID)
+                item.completion(.rejected(IngestRejection(
+                    .invalidMessage, "device \(item.device) was deleted; nothing was stored", seq: item.message.seq)))
+            } else {
+                stored.append(item)
+                item.completion(.committed(seq: item.message.seq))
+            }
+        }
+        metrics.messages.increment(by: stored.count)
+        metrics.values.increment(by: stored.reduce(0) { $0 + $1.message.valueCount })
+        await hub.publish(stored.flatMap { item in item.message.readings.map { (item.device, $0) } })
+    }
+
+    /// A flush failed because of some message's data: each message is stored
+    /// on its own, so only the one the store refuses gets an error.
+    private func commitSeparately(_ chunk: [Submission]) async {
+        for (index, item) in chunk.enumerated() {
+            do {
+                let result = try await store.commit(Self.batch(of: [item]))
+                health.succeeded()
+                await finish([item], result)
+            } catch let fault as StoreUnavailable {
+                return refuseAfterFault(Array(chunk[index...]), fault)
+            } catch {
+                logger.error("message \(item.message.seq.map(String.init) ?? "-") of \(item.device) was not stored: \(error)")
+                item.completion(.rejected(IngestRejection(
+                    .invalidValue, "the store refused this message's data: \(error)", seq: item.message.seq)))
+            }
+        }
+    }
+
+    /// The store cannot write: nothing is acknowledged. The chunk and
+    /// everything queued behind it for the same devices is refused as
+    /// retryable, so no later message of theirs commits past the gap.
+    private func refuseAfterFault(_ chunk: [Submission], _ fault: StoreUnavailable) {
+        health.failed(fault.reason)
+        logger.error("commit failed, \(chunk.count) messages refused as retryable: \(fault.reason)")
+        let devices = Set(chunk.map(\.deviceID))
+        let behind = pending.filter { devices.contains($0.deviceID) }
+        pending.removeAll { devices.contains($0.deviceID) }
+        pendingValues = pending.reduce(0) { $0 + $1.weight }
+        metrics.queueValues.set(pendingValues)
+        for deviceID in devices { acceptedSeq[deviceID] = nil }
+        for item in chunk + behind {
+            refuse(item, IngestRejection(
+                .overloaded, "the store cannot write (\(fault.reason)); send again", seq: item.message.seq,
+                retryAfterMs: 1000))
+        }
     }
 
     static func batch(of chunk: [Submission]) -> CommitBatch {

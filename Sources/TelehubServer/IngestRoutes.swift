@@ -20,19 +20,19 @@ struct IngestRoutes {
     }
 
     func register(on router: Router<HubRequestContext>) {
-        router.get("/v1/ingest") { request, _ -> Response in
-            _ = try await hub.requireDevice(request)
+        router.get("/v1/ingest") { request, context -> Response in
+            _ = try await hub.requireDevice(request, context)
             throw APIError(
                 status: .upgradeRequired, code: "upgrade_required",
                 message: "open a WebSocket here, or POST messages", headers: [.upgrade: "websocket"])
         }
-        router.post("/v1/ingest") { request, _ in
-            try await post(request)
+        router.post("/v1/ingest") { request, context in
+            try await post(request, context)
         }
     }
 
-    private func post(_ request: Request) async throws -> Response {
-        let identity = try await hub.requireDevice(request)
+    private func post(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        let identity = try await hub.requireDevice(request, context)
         var request = request
         let body = try await request.collectBody(upTo: hub.configuration.limits.maxMessageBytes)
         let now = EpochClock.nowMs()
@@ -85,7 +85,7 @@ struct DeviceAuthMiddleware: RouterMiddleware {
         -> Response
     {
         var context = context
-        context.identity = try await hub.requireDevice(request)
+        context.identity = try await hub.requireDevice(request, context)
         return try await next(request, context)
     }
 }

@@ -7,43 +7,30 @@ struct ReadRoutes {
 
     func register(on router: Router<HubRequestContext>) {
         router.get("/healthz") { _, _ in
-            guard await hub.store.isWritable() else {
-                return JSONBody.response(json: #"{"status":"unavailable"}"#, status: .serviceUnavailable)
+            // After a failed commit the check writes to the file, so a disk that is
+            // still full is not reported healthy by a transaction that writes nothing.
+            let faulted = hub.health.currentFault != nil
+            if let problem = await hub.store.writeProblem(probe: faulted) {
+                hub.health.failed(problem)
+                return JSONBody.response(Unavailable(reason: problem), status: .serviceUnavailable)
             }
+            if faulted { hub.health.succeeded() }
             return JSONBody.response(json: #"{"status":"ok"}"#)
         }
-        router.get("/v1/devices") { request, _ in
-            try await requireReader(request)
+        router.get("/v1/devices") { request, context in
+            try await hub.requireReader(request, context)
             return JSONBody.response(try await hub.deviceList())
         }
         router.get("/v1/devices/{name}") { request, context in
-            try await requireReader(request)
+            try await hub.requireReader(request, context)
             let name = try context.parameters.require("name")
             guard let status = try await hub.deviceStatus(named: name) else { throw APIError.notFound }
             return JSONBody.response(status)
         }
     }
 
-    private func requireReader(_ request: Request) async throws {
-        try await hub.requireReader(request)
-    }
-}
-
-extension Hub {
-    /// Throws 401 unless the request carries a live read token (header or session cookie).
-    @discardableResult
-    func requireReader(_ request: Request) async throws -> TokenIdentity {
-        guard let identity = await authenticator.identify(Credentials.reader(request), as: .read) else {
-            throw APIError.unauthorized
-        }
-        return identity
-    }
-
-    /// Throws 401 unless the request carries a live device token (header or `?token=`).
-    func requireDevice(_ request: Request) async throws -> TokenIdentity {
-        guard let identity = await authenticator.identify(Credentials.device(request), as: .device),
-            identity.deviceID != nil, identity.deviceName != nil
-        else { throw APIError.unauthorized }
-        return identity
+    private struct Unavailable: Encodable {
+        var status = "unavailable"
+        var reason: String
     }
 }

@@ -5,22 +5,26 @@ import TelehubCore
 
 /// The context of `/v1/ingest` upgrade requests: carries the authenticated
 /// device from the auth middleware to the WebSocket handler.
-struct IngestRequestContext: RequestContext, WebSocketRequestContext {
+struct IngestRequestContext: RequestContext, WebSocketRequestContext, ClientAddressed {
     var coreContext: CoreRequestContextStorage
     let webSocket: WebSocketHandlerReference<Self>
     var identity: TokenIdentity?
+    /// The connection, so a device that stops reading can be cut off even
+    /// while a write to it is pending.
+    let channel: any Channel
 
     init(source: Source) {
         self.coreContext = .init(source: source)
         self.webSocket = .init()
         self.identity = nil
+        self.channel = source.channel
     }
 }
 
 /// The context of every HTTP request. It keeps the connection's channel, so
 /// that a stream whose client stopped reading can be disconnected even while
 /// a write to it is pending.
-struct HubRequestContext: RequestContext {
+struct HubRequestContext: RequestContext, ClientAddressed {
     var coreContext: CoreRequestContextStorage
     let channel: any Channel
 
@@ -60,8 +64,4 @@ enum Credentials {
         bearer(request) ?? query(request)
     }
 
-    /// Readers: the header, or the dashboard's session cookie.
-    static func reader(_ request: Request) -> String? {
-        bearer(request) ?? cookie(request)
-    }
 }

@@ -2,8 +2,10 @@ import Hummingbird
 import TelehubCore
 
 /// The dashboard's login: a read token is exchanged for an HttpOnly,
-/// SameSite=Strict session cookie, so the token never stays in the address
-/// bar, in history, or within reach of page scripts.
+/// SameSite=Strict cookie holding a random session id, so the token never
+/// stays in the address bar, in history, or within reach of page scripts.
+/// The session ends at logout, when its token is revoked or expires, and
+/// after 30 days at most.
 struct SessionRoutes {
     let hub: Hub
     let secureCookies: Bool
@@ -12,24 +14,35 @@ struct SessionRoutes {
         router.post("/v1/session") { request, context in
             struct Login: Decodable { var token: String }
             let login = try await request.decode(as: Login.self, context: context)
-            guard await hub.authenticator.identify(login.token, as: .read) != nil else { throw APIError.unauthorized }
+            let identity = try await hub.requireReadToken(login.token, from: context.clientAddress)
             var response = JSONBody.response(json: #"{"status":"ok"}"#)
-            response.setCookie(cookie(value: login.token))
+            response.setCookie(try await startSession(identity))
             return response
         }
         // Lets the page ask "am I logged in?" without provoking a 401.
         router.get("/v1/session") { request, _ in
-            let identity = await hub.authenticator.identify(Credentials.reader(request), as: .read)
+            let identity: TokenIdentity? =
+                if let token = Credentials.bearer(request) {
+                    await hub.authenticator.identify(token, as: .read)
+                } else {
+                    await hub.authenticator.identifySession(Credentials.cookie(request))
+                }
             return JSONBody.response(json: #"{"authenticated":\#(identity != nil)}"#)
         }
-        router.delete("/v1/session") { _, _ in
+        router.delete("/v1/session") { request, _ in
+            await hub.authenticator.endSession(Credentials.cookie(request))
             var response = JSONBody.response(json: #"{"status":"ok"}"#)
             response.setCookie(cookie(value: "", maxAge: 0))
             return response
         }
     }
 
-    func cookie(value: String, maxAge: Int? = 30 * 86_400) -> Cookie {
+    func startSession(_ identity: TokenIdentity) async throws -> Cookie {
+        let (value, maxAge) = try await hub.authenticator.startSession(for: identity)
+        return cookie(value: value, maxAge: maxAge)
+    }
+
+    private func cookie(value: String, maxAge: Int) -> Cookie {
         Cookie(
             name: Credentials.cookieName, value: value, maxAge: maxAge, path: "/", secure: secureCookies,
             httpOnly: true, sameSite: .strict)
@@ -49,11 +62,14 @@ struct LoginExchangeMiddleware: RouterMiddleware {
         guard request.method == .get, request.uri.path == "/", let token = Credentials.query(request) else {
             return try await next(request, context)
         }
-        guard await hub.authenticator.identify(token, as: .read) != nil else {
+        let identity: TokenIdentity
+        do {
+            identity = try await hub.requireReadToken(token, from: context.clientAddress)
+        } catch let error as APIError where error.status == .unauthorized {
             return Response(status: .seeOther, headers: [.location: "/?login=failed", .cacheControl: "no-store"])
         }
         var response = Response(status: .seeOther, headers: [.location: "/", .cacheControl: "no-store"])
-        response.setCookie(session.cookie(value: token))
+        response.setCookie(try await session.startSession(identity))
         return response
     }
 }

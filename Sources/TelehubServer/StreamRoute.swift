@@ -15,7 +15,7 @@ struct StreamRoute {
 
     func register(on router: Router<HubRequestContext>) {
         router.get("/v1/stream") { request, context in
-            let identity = try await hub.requireReader(request)
+            let identity = try await hub.requireReader(request, context)
             let filter = StreamFilter(request)
             let channel = context.channel
             let lastEventID = Self.lastEventID(request)
@@ -60,7 +60,7 @@ struct StreamRoute {
     private static func lastEventID(_ request: Request) -> Int64? {
         let header = HTTPField.Name("Last-Event-ID")!
         let value = request.headers[header] ?? request.uri.queryParameters["lastEventId"].map(String.init)
-        return value.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        return value.flatMap(StreamPosition.parse)
     }
 }
 

@@ -20,8 +20,9 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
 
-    /// Answers whether the upgrade request with this head may proceed.
-    typealias Decision = @Sendable (HTTPRequestHead) async -> Bool
+    /// Answers whether the upgrade request with this head, from this client
+    /// address, may proceed.
+    typealias Decision = @Sendable (HTTPRequestHead, String) async -> Bool
 
     private let decide: Decision
     /// Completed with whether this connection is becoming a WebSocket.
@@ -60,7 +61,8 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
         deciding = true
         let promise = context.eventLoop.makePromise(of: Bool.self)
         let decide = self.decide
-        promise.completeWithTask { await decide(head) }
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        promise.completeWithTask { await decide(head, address) }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         promise.futureResult.whenSuccess { allowed in
             let (handler, context) = bound.value

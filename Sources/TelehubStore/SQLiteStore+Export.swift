@@ -14,6 +14,11 @@ public struct ExportFilter: Sendable, Equatable {
         self.from = from ?? .min
         self.to = to ?? .max
     }
+
+    /// The filter of a validated export query.
+    public init(_ query: ExportQuery) {
+        self.init(devices: query.devices, metrics: query.metrics, from: query.from, to: query.to)
+    }
 }
 
 /// One series of an export, in export order (device, then metric).

@@ -97,7 +97,12 @@ extension SQLiteStore {
                 WHERE device_id = ? AND metric_id = ? AND \(column) BETWEEN ? AND ? GROUP BY k
                 """,
             arguments: [plan.origin, plan.step, series.deviceID, series.metricID, segment.from, segment.to]
-        ).map { row in (row[0], Aggregate(sum: row[1], min: row[2], max: row[3], count: row[4])) }
+        ).compactMap { row in
+            // A file written before values were bounded may hold a sum that
+            // overflowed (SQLite turns inf − inf into NULL): leave such a bucket out.
+            guard let sum: Double = row[1], let min: Double = row[2], let max: Double = row[3] else { return nil }
+            return (row[0], Aggregate(sum: sum, min: min, max: max, count: row[4]))
+        }
     }
 
     /// Table, time column and count expression of a resolution.

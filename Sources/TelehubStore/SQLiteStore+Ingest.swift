@@ -2,27 +2,53 @@ import GRDB
 import TelehubCore
 
 extension SQLiteStore {
-    public func commit(_ batch: CommitBatch) async throws {
-        guard !batch.isEmpty else { return }
+    @discardableResult
+    public func commit(_ batch: CommitBatch) async throws -> CommitResult {
+        guard !batch.isEmpty else { return CommitResult() }
         let known = metricIDs.withLock { $0 }
-        let created = try await pool.write { db in
+        let (created, missing) = try await writeClassifyingFaults { db in
+            let missing = try Self.missingDevices(of: batch, db)
+            let points = missing.isEmpty ? batch.points : batch.points.filter { !missing.contains($0.deviceID) }
             var ids = known
-            let newIDs = try Self.resolveMetrics(batch.points, into: &ids, db)
-            let rows = Self.sortedRows(batch.points, ids: ids)
+            let newIDs = try Self.resolveMetrics(points, into: &ids, db)
+            let rows = Self.sortedRows(points, ids: ids)
             let changes = try Self.insert(rows, db)
             try Self.applyRollups(changes, db)
             try Self.updateLatest(rows, db)
             try Self.advance(batch.progress, db)
-            return newIDs
+            return (newIDs, missing)
         }
         if !created.isEmpty {
             metricIDs.withLock { $0.merge(created) { old, _ in old } }
         }
+        return CommitResult(missingDevices: missing)
     }
 
     public func lastSeq(deviceID: Int64) async throws -> Int64 {
         try await pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT last_seq FROM device WHERE id = ?", arguments: [deviceID]) ?? 0
+        }
+    }
+
+    /// Devices of the batch that no longer exist (deleted while their
+    /// messages were queued): their points are not written, so a deleted
+    /// device leaves no rows behind.
+    private static func missingDevices(of batch: CommitBatch, _ db: Database) throws -> Set<Int64> {
+        var devices = Set(batch.progress.map(\.deviceID))
+        var last: Int64?
+        for point in batch.points where point.deviceID != last {
+            devices.insert(point.deviceID)
+            last = point.deviceID
+        }
+        let exists = try db.cachedStatement(sql: "SELECT 1 FROM device WHERE id = ?")
+        return try devices.filter { id in try Int.fetchOne(exists, arguments: [id]) == nil }
+    }
+
+    public func metricNames(deviceID: Int64) async throws -> [String] {
+        try await pool.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT m.name FROM latest l JOIN metric m ON m.id = l.metric_id WHERE l.device_id = ?",
+                arguments: [deviceID])
         }
     }
 

@@ -20,8 +20,46 @@ extension SQLiteStore {
                         """)
             }
         }
+        migrator.registerMigration("v3-fresh-devices-and-sessions") { db in
+            try db.execute(sql: freshDevicesSchema)
+            try db.execute(sql: "PRAGMA application_id = \(DatabaseFileCheck.applicationID)")
+        }
         return migrator
     }
+
+    /// Device ids are never reused (AUTOINCREMENT), so nothing remembered
+    /// about a deleted device (a cached `lastSeq`, a row written by a flush
+    /// that was in flight) can attach to a new device of the same name.
+    /// Rows left by a deleted device before this migration are removed.
+    /// Web sessions: the dashboard's cookie holds a random session id; only
+    /// its hash is stored, and it ends with its read token.
+    private static let freshDevicesSchema = """
+        CREATE TABLE device_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            last_seen INTEGER,
+            last_seq INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO device_new (id, name, created_at, last_seen, last_seq)
+            SELECT id, name, created_at, last_seen, last_seq FROM device;
+        DROP TABLE device;
+        ALTER TABLE device_new RENAME TO device;
+        CREATE TEMP TABLE orphan AS
+            SELECT DISTINCT device_id AS id FROM latest WHERE device_id NOT IN (SELECT id FROM device);
+        DELETE FROM reading WHERE device_id IN (SELECT id FROM orphan);
+        DELETE FROM rollup_1m WHERE device_id IN (SELECT id FROM orphan);
+        DELETE FROM rollup_1h WHERE device_id IN (SELECT id FROM orphan);
+        DELETE FROM latest WHERE device_id IN (SELECT id FROM orphan);
+        DROP TABLE orphan;
+        CREATE TABLE web_session (
+            hash BLOB PRIMARY KEY,
+            token_id INTEGER NOT NULL REFERENCES token(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE INDEX web_session_token ON web_session (token_id, created_at);
+        """
 
     /// Per-minute and per-hour aggregates of every series, kept in the same
     /// transaction as the raw rows, so a month is answered from 720 hourly

@@ -49,15 +49,49 @@ extension SQLiteStore {
 
     public func endedTokens(among ids: Set<Int64>, at now: Int64) async throws -> Set<Int64> {
         let live = try await pool.read { db in
-            try Int64.fetchSet(
-                db,
-                sql: """
-                    SELECT id FROM token WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
-                    AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
-                    """,
-                arguments: StatementArguments(Array(ids)) + [now])
+            // One statement per token: SQLite bounds the variables of one statement
+            // (32766), and a hub may hold more live connections than that.
+            let statement = try db.cachedStatement(
+                sql: "SELECT 1 FROM token WHERE id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)")
+            return try ids.filter { id in try Int.fetchOne(statement, arguments: [id, now]) != nil }
         }
         return ids.subtracting(live)
+    }
+
+    // MARK: - Web sessions
+
+    /// Most sessions one read token may hold; logging in again past this ends its oldest.
+    static let maxSessionsPerToken = 100
+
+    public func createWebSession(hash: [UInt8], tokenID: Int64, expiresAt: Int64) async throws {
+        let now = EpochClock.nowMs()
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM web_session WHERE expires_at <= ?", arguments: [now])
+            try db.execute(
+                sql: "INSERT INTO web_session (hash, token_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [Data(hash), tokenID, now, expiresAt])
+            try db.execute(
+                sql: """
+                    DELETE FROM web_session WHERE token_id = ? AND hash NOT IN (
+                        SELECT hash FROM web_session WHERE token_id = ? ORDER BY created_at DESC LIMIT ?)
+                    """, arguments: [tokenID, tokenID, Self.maxSessionsPerToken])
+        }
+    }
+
+    public func webSessionToken(hash: [UInt8], at now: Int64) async throws -> StoredToken? {
+        try await pool.read { db in
+            try GRDB.Row.fetchOne(
+                db,
+                sql: "\(Self.tokenQuery) JOIN web_session s ON s.token_id = t.id WHERE s.hash = ? AND s.expires_at > ?",
+                arguments: [Data(hash), now]
+            ).map(Self.storedToken)
+        }
+    }
+
+    public func deleteWebSession(hash: [UInt8]) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM web_session WHERE hash = ?", arguments: [Data(hash)])
+        }
     }
 
     public func markTokensUsed(_ usage: [Int64: Int64]) async throws {

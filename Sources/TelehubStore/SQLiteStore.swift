@@ -12,35 +12,84 @@ public final class SQLiteStore: TelemetryStore {
     let metricIDs = Mutex<[String: Int64]>([:])
 
     /// Opens (creating if needed) the database at `path` and migrates it.
-    /// - Parameter writerCacheMiB: page cache of the writing connection; a
-    ///   larger cache keeps interleaved series inserts fast.
-    public init(path: String, writerCacheMiB: Int = 64) throws {
+    /// A file that is not a Telehub database is refused before anything is
+    /// written to it.
+    /// - Parameters:
+    ///   - writerCacheMiB: page cache of the writing connection; a larger
+    ///     cache keeps interleaved series inserts fast.
+    ///   - busyTimeout: how long a write waits for another process's lock
+    ///     before the store reports itself unavailable.
+    public init(path: String, writerCacheMiB: Int = 64, busyTimeout: Double = 10) throws {
         self.path = path
+        try DatabaseFileCheck.requireTelehubDatabase(at: path)
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA cache_size = -\(writerCacheMiB * 1024)")
-            // A new file returns space freed by retention to the disk. The mode
-            // only takes effect through VACUUM once WAL mode has written the header;
-            // on an empty file that is instant.
-            if try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") == 0 {
-                try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
-                try db.execute(sql: "VACUUM")
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA cache_size = -\(writerCacheMiB * 1024)")
+                // A new file returns space freed by retention to the disk. The mode
+                // only takes effect through VACUUM once WAL mode has written the header;
+                // on an empty file that is instant.
+                if try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") == 0 {
+                    try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                    try db.execute(sql: "VACUUM")
+                }
             }
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw StoreError.cannotOpen(path: path, reason: Self.describe(error))
         }
-        try Self.migrator.migrate(pool)
     }
 
-    public func isWritable() async -> Bool {
+    public func writeProblem(probe: Bool) async -> String? {
         do {
-            try await pool.write { db in try db.execute(sql: "PRAGMA user_version") }
-            return true
+            try await writeClassifyingFaults { db in
+                // Rewriting the header's user version appends a page to the WAL,
+                // so a full disk or a read-only file shows here.
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                if probe { try db.execute(sql: "PRAGMA user_version = \(version)") }
+            }
+            return nil
+        } catch let error as StoreUnavailable {
+            return error.reason
         } catch {
-            return false
+            return "\(error)"
+        }
+    }
+
+    /// A write transaction whose failures to write at all (locked, full, I/O)
+    /// are reported as `StoreUnavailable`; other errors pass unchanged.
+    func writeClassifyingFaults<T: Sendable>(_ updates: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(updates)
+        } catch let error as DatabaseError where Self.isStorageFault(error) {
+            throw StoreUnavailable(Self.describe(error))
+        }
+    }
+
+    /// Result codes that say the file cannot be written now, whatever the data.
+    static func isStorageFault(_ error: DatabaseError) -> Bool {
+        switch error.resultCode.primaryResultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN,
+            .SQLITE_NOMEM, .SQLITE_PROTOCOL, .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_PERM, .SQLITE_NOLFS:
+            true
+        default:
+            false
+        }
+    }
+
+    static func describe(_ error: DatabaseError) -> String {
+        switch error.resultCode.primaryResultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: "the database is locked by another process"
+        case .SQLITE_FULL: "the disk is full"
+        case .SQLITE_IOERR: "I/O error: \(error.message ?? "unknown")"
+        case .SQLITE_READONLY, .SQLITE_PERM: "the database file is read-only"
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: "the database file is corrupt"
+        default: error.message ?? "\(error)"
         }
     }
 

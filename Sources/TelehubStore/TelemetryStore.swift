@@ -11,10 +11,18 @@ public protocol TelemetryStore: Sendable {
     /// Stores a whole flush in one transaction: the readings (last write wins
     /// per device, metric and `ts`), the latest values, and each device's
     /// `lastSeq` and `lastSeen`. Returns only once the data is durable.
-    func commit(_ batch: CommitBatch) async throws
+    ///
+    /// Throws `StoreUnavailable` when the store cannot write at all (locked,
+    /// full, I/O error): nothing was stored and the same batch may succeed
+    /// later. Any other error is about the batch's own data.
+    @discardableResult
+    func commit(_ batch: CommitBatch) async throws -> CommitResult
 
     /// The highest `seq` of the device that is durably stored, 0 if none.
     func lastSeq(deviceID: Int64) async throws -> Int64
+
+    /// The names of the metrics the device has stored values of.
+    func metricNames(deviceID: Int64) async throws -> [String]
 
     // MARK: Reading
 
@@ -48,8 +56,10 @@ public protocol TelemetryStore: Sendable {
     /// Bytes of the store in use (excluding free pages).
     func storageBytes() async throws -> Int64
 
-    /// Answers whether a write can be made now, for `/healthz`.
-    func isWritable() async -> Bool
+    /// Nil when a write can be made now, else why not, for `/healthz`.
+    /// - Parameter probe: also write to the file (a store that just failed may
+    ///   accept a transaction that writes nothing and still be full).
+    func writeProblem(probe: Bool) async -> String?
 
     // MARK: Tokens and devices
 
@@ -64,6 +74,12 @@ public protocol TelemetryStore: Sendable {
     func token(hash: [UInt8]) async throws -> StoredToken?
     /// Which of these tokens are revoked, expired or deleted at `now`.
     func endedTokens(among ids: Set<Int64>, at now: Int64) async throws -> Set<Int64>
+    /// Stores a dashboard session: the hash of its random id, for a read token.
+    func createWebSession(hash: [UInt8], tokenID: Int64, expiresAt: Int64) async throws
+    /// The token behind a session that has not expired, whatever the token's state.
+    func webSessionToken(hash: [UInt8], at now: Int64) async throws -> StoredToken?
+    /// Ends a session (logout).
+    func deleteWebSession(hash: [UInt8]) async throws
     /// Records when tokens were last used; callers coalesce these writes.
     func markTokensUsed(_ usage: [Int64: Int64]) async throws
 
@@ -100,6 +116,26 @@ public struct CommitBatch: Sendable {
     public var isEmpty: Bool { points.isEmpty && progress.isEmpty }
 }
 
+/// What a commit did besides storing the batch.
+public struct CommitResult: Sendable, Equatable {
+    /// Devices of the batch that no longer exist; none of their points were stored.
+    public var missingDevices: Set<Int64>
+
+    public init(missingDevices: Set<Int64> = []) {
+        self.missingDevices = missingDevices
+    }
+}
+
+/// The store cannot write now (locked by another process, disk full, I/O
+/// error): nothing of the failed call was stored, and it may succeed later.
+public struct StoreUnavailable: Error, Sendable, Equatable, CustomStringConvertible {
+    public var reason: String
+
+    public init(_ reason: String) { self.reason = reason }
+
+    public var description: String { reason }
+}
+
 /// One value of one series. Later points with the same key win.
 public struct SeriesPoint: Sendable, Equatable {
     public var deviceID: Int64
@@ -131,9 +167,15 @@ public struct DeviceProgress: Sendable, Equatable {
 public enum StoreError: Error, Equatable, CustomStringConvertible {
     case invalidDeviceName(String)
     case deviceRequired
+    /// The file is another program's, corrupt, or not SQLite; it was not written to.
+    case notTelehubDatabase(path: String, reason: String)
+    case cannotOpen(path: String, reason: String)
 
     public var description: String {
         switch self {
+        case .notTelehubDatabase(let path, let reason):
+            "\(path) is not a Telehub database (\(reason)); it was left untouched. Pass --db with another path."
+        case .cannotOpen(let path, let reason): "cannot open the database \(path): \(reason)"
         case .invalidDeviceName(let name): "invalid device name \"\(name)\": use letters, digits, '.', '_' or '-' (at most 64)"
         case .deviceRequired: "a device token needs a device name"
         }

@@ -11,20 +11,28 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "Only these devices (comma-separated).") var device: String?
     @Option(help: "Only these metrics (comma-separated).") var metric: String?
-    @Option(help: "From this time, in ms since the Unix epoch (inclusive).") var from: Int64?
-    @Option(help: "Up to this time, in ms since the Unix epoch (inclusive).") var to: Int64?
+    @Option(help: "From this time, in ms since the Unix epoch (inclusive).") var from: String?
+    @Option(help: "Up to this time, in ms since the Unix epoch (inclusive).") var to: String?
     @Option(help: "csv or ndjson.") var format: String = "csv"
 
+    /// The same bounds as `GET /v1/export.csv`.
+    private func query() throws(ValidationError) -> ExportQuery {
+        let values = ["device": device, "metric": metric, "from": from, "to": to, "format": format]
+        do throws(QueryError) {
+            return try ExportQuery(parameter: { key in values[key].flatMap { $0 }.map { Substring($0) } })
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
     func validate() throws {
-        guard ExportFormat(rawValue: format) != nil else { throw ValidationError("--format must be csv or ndjson") }
+        _ = try query()
     }
 
     func run() async throws {
-        let filter = ExportFilter(
-            devices: device.map { Set($0.split(separator: ",").map(String.init)) },
-            metrics: metric.map { Set($0.split(separator: ",").map(String.init)) }, from: from, to: to)
+        let query = try query()
         let output = FileHandle.standardOutput
-        try await store.open().export(filter, as: ExportFormat(rawValue: format)!) { chunk in
+        try await store.open().export(ExportFilter(query), as: query.format) { chunk in
             try output.write(contentsOf: Data(chunk.utf8))
         }
     }

@@ -28,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most metrics in one reading (default 256).") var maxMetrics: Int?
     @Option(help: "Invalid messages a connection may send in 10 s before it is closed with 1008 (default 100).")
     var maxErrors: Int?
+    @Option(help: "Distinct metrics one device may have (default 1000, or TELEHUB_MAX_SERIES).") var maxSeries: Int?
+    @Option(help: "Failed authentications from one address in 10 s before it gets 429; 0 for no limit (default 20, or TELEHUB_AUTH_FAIL_LIMIT).")
+    var authFailLimit: Int?
     @Option(help: "Readings per second one device may send; 0 for no limit (default 2000).") var rateLimit: Int?
     @Option(help: "Readings a device may send at once after a quiet period (default 10000; never below --max-batch).") var rateBurst: Int?
     @Option(help: "permessage-deflate window bits, 9 to 15 (default 10).") var deflateWindowBits: Int?
@@ -48,6 +51,12 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxDbSize, ByteSizeParser.bytes(maxDbSize) == nil {
             throw ValidationError("invalid --max-db-size \"\(maxDbSize)\": use e.g. 500MB or 2GB")
         }
+        if let maxSeries, !(1...1_000_000).contains(maxSeries) {
+            throw ValidationError("--max-series must be between 1 and 1000000")
+        }
+        if let authFailLimit, !(0...1_000_000).contains(authFailLimit) {
+            throw ValidationError("--auth-fail-limit must be between 0 and 1000000")
+        }
         if let bits = deflateWindowBits, !(9...15).contains(bits) {
             throw ValidationError("--deflate-window-bits must be between 9 and 15")
         }
@@ -61,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let configuration = makeConfiguration()
-        let database = try store.open()
+        let database = try store.open(busyTimeout: 2)
         let sessionToken = configuration.sessionReadToken ?? ""
         let host = configuration.host
         let app = try buildApplication(configuration: configuration, store: database) { port in
@@ -89,6 +98,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.overloadWaitMs = overloadWaitMs ?? configuration.overloadWaitMs
         configuration.limits.maxMetricsPerReading = maxMetrics ?? configuration.limits.maxMetricsPerReading
         configuration.errorWindow.maxErrors = maxErrors ?? configuration.errorWindow.maxErrors
+        configuration.maxSeries = maxSeries ?? configuration.maxSeries
+        configuration.authFailLimit = authFailLimit ?? configuration.authFailLimit
         configuration.rateLimitReadingsPerSecond = rateLimit ?? configuration.rateLimitReadingsPerSecond
         configuration.rateLimitBurst = rateBurst ?? configuration.rateLimitBurst
         configuration.deflateWindowBits = deflateWindowBits ?? configuration.deflateWindowBits

@@ -14,10 +14,12 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store, creating its folder when needed.
-    func open() throws -> SQLiteStore {
+    /// - Parameter busyTimeout: seconds a write waits for another process's lock.
+    func open(busyTimeout: Double = 10) throws -> SQLiteStore {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return try SQLiteStore(path: path)
+        try FileManager.default.createDirectory(
+            at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return try SQLiteStore(path: path, busyTimeout: busyTimeout)
     }
 }
 

@@ -26,10 +26,18 @@ struct TokenCommand: AsyncParsableCommand {
             if let device, !NameRules.isValidDeviceName(device) {
                 throw ValidationError("invalid device name \"\(device)\": 1 to 64 of letters, digits, '.', '_', '-', starting with a letter or digit")
             }
-            if let expires, SpanParser.milliseconds(expires) == nil {
-                throw ValidationError("invalid --expires \"\(expires)\": use a number and s, m, h or d, e.g. 30d")
+            if let expires {
+                guard let span = SpanParser.milliseconds(expires) else {
+                    throw ValidationError("invalid --expires \"\(expires)\": use a number and s, m, h or d, e.g. 30d")
+                }
+                guard span <= Self.longestLifetimeMs else {
+                    throw ValidationError("--expires \(expires) is too long: at most 36500d (100 years); leave it out for no expiry")
+                }
             }
         }
+
+        /// 100 years: any later expiry is no expiry, and the sum with now cannot overflow.
+        static let longestLifetimeMs: Int64 = 36_500 * 86_400_000
 
         func run() async throws {
             let expiresAt = expires.flatMap(SpanParser.milliseconds).map { EpochClock.nowMs() + $0 }

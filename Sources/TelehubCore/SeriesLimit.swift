@@ -1,0 +1,45 @@
+/// The `--max-series` bound: how many distinct metrics one device may have.
+///
+/// Without it a device could create metrics without end, and with them rows,
+/// rollups and the id caches of the store. A message that would pass the
+/// bound is refused whole; metrics the device already has keep working.
+public struct SeriesLimit: Sendable {
+    public let maxSeries: Int
+    private var known: [Int64: Set<String>] = [:]
+
+    public init(maxSeries: Int) {
+        self.maxSeries = max(1, maxSeries)
+    }
+
+    /// Whether the device's metrics have been learned from the store.
+    public func knows(_ deviceID: Int64) -> Bool {
+        known[deviceID] != nil
+    }
+
+    /// Records the metrics a device already has in the store.
+    public mutating func learn(_ deviceID: Int64, _ names: some Sequence<String>) {
+        known[deviceID, default: []].formUnion(names)
+    }
+
+    /// Admits the message and counts its new metrics, or returns why not.
+    public mutating func admit(_ deviceID: Int64, _ message: IngestMessage) -> String? {
+        var names = known[deviceID] ?? []
+        let before = names.count
+        for reading in message.readings {
+            for metric in reading.metrics { names.insert(metric.name) }
+        }
+        guard names.count <= maxSeries else {
+            return "this message would give the device \(names.count) metrics (\(names.count - before) new); at most \(maxSeries)"
+        }
+        known[deviceID] = names
+        return nil
+    }
+
+    public mutating func forget(_ deviceID: Int64) {
+        known[deviceID] = nil
+    }
+
+    public mutating func forgetAll() {
+        known = [:]
+    }
+}

@@ -1,0 +1,63 @@
+import Hummingbird
+import NIOCore
+import TelehubCore
+
+/// A request context that knows the client's address, for `--auth-fail-limit`.
+protocol ClientAddressed {
+    var channel: any Channel { get }
+}
+
+extension ClientAddressed {
+    /// The client's IP address without its port; failures are counted per address.
+    var clientAddress: String {
+        channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+}
+
+extension Hub {
+    /// Throws 401 unless the request carries a live read token (header) or a
+    /// live dashboard session (cookie); 429 while its address is refused for
+    /// failing too often.
+    @discardableResult
+    func requireReader(_ request: Request, _ context: some ClientAddressed) async throws -> TokenIdentity {
+        try await authenticate(from: context.clientAddress) {
+            if let token = Credentials.bearer(request) { return .presented(await authenticator.identify(token, as: .read)) }
+            if let cookie = Credentials.cookie(request) { return .presented(await authenticator.identifySession(cookie)) }
+            return .nothing
+        }
+    }
+
+    /// Throws 401 unless the request carries a live device token (header or `?token=`).
+    func requireDevice(_ request: Request, _ context: some ClientAddressed) async throws -> TokenIdentity {
+        try await authenticate(from: context.clientAddress) {
+            guard let token = Credentials.device(request) else { return .nothing }
+            let identity = await authenticator.identify(token, as: .device)
+            return .presented(identity?.deviceID != nil && identity?.deviceName != nil ? identity : nil)
+        }
+    }
+
+    /// Verifies a login token (`POST /v1/session`, `/?token=`), counting a wrong one as a failure.
+    func requireReadToken(_ token: String, from address: String) async throws -> TokenIdentity {
+        try await authenticate(from: address) { .presented(await authenticator.identify(token, as: .read)) }
+    }
+
+    enum Attempt {
+        /// No credential at all: not a failed attempt, just unauthorized.
+        case nothing
+        case presented(TokenIdentity?)
+    }
+
+    private func authenticate(from address: String, _ attempt: () async -> Attempt) async throws -> TokenIdentity {
+        if let wait = authenticator.retryAfterMs(address: address) { throw APIError.tooManyFailures(retryAfterMs: wait) }
+        switch await attempt() {
+        case .nothing:
+            throw APIError.unauthorized
+        case .presented(nil):
+            authenticator.recordFailure(address: address)
+            metrics.authFailures.increment()
+            throw APIError.unauthorized
+        case .presented(let identity?):
+            return identity
+        }
+    }
+}
