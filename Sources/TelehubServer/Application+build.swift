@@ -96,7 +96,7 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
         closeTimeout: configuration.closeTimeout,
         validateUTF8: true)
     let server = HTTPServerBuilder.gatedWebSocketUpgrade(
-        webSocketRouter: webSocketRouter, configuration: .init(http1: .init(), ws: webSocket),
+        webSocketRouter: webSocketRouter, configuration: .init(http1: http1Configuration(configuration), ws: webSocket),
         decide: { head, address in
             let uri = URI(head.uri)
             guard uri.path == "/v1/ingest" else { return true }
@@ -107,7 +107,17 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
                 ?? uri.queryParameters["token"].map(String.init)
             return await hub.authenticator.identify(token, as: .device) != nil
         },
-        onShutdown: { hub.sessions.shutDown() })
+        onShutdown: { hub.sessions.shutDown() },
+        headTimeout: .nanoseconds(configuration.requestHeadTimeout.milliseconds * 1_000_000),
+        onHeadRefused: { hub.metrics.requestHeadsRefused.increment() })
     guard let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath else { return server }
     return try .tls(server, tlsConfiguration: TLSFiles.configuration(certificate: certificate, key: key))
+}
+
+/// The request head (request line and headers) is bounded by
+/// `maxRequestHeadBytes` as a whole and per field.
+private func http1Configuration(_ configuration: HubConfiguration) -> HTTP1Channel.Configuration {
+    let limit = configuration.maxRequestHeadBytes
+    return HTTP1Channel.Configuration(
+        httpDecoderConfiguration: .init(maxHeaderFieldSize: limit, maxHeaderListSize: limit, maxHeaderFieldCount: 100))
 }

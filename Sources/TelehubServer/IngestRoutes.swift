@@ -15,7 +15,9 @@ struct IngestRoutes {
             guard let identity = context.requestContext.identity, let deviceID = identity.deviceID,
                 let device = identity.deviceName
             else { return }
-            try await socket.run(identity: identity, device: device, deviceID: deviceID, inbound: inbound, outbound: outbound)
+            try await socket.run(
+                identity: identity, device: device, deviceID: deviceID, channel: context.requestContext.channel,
+                inbound: inbound, outbound: outbound)
         }
     }
 

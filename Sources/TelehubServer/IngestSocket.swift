@@ -1,4 +1,5 @@
 import HummingbirdWebSocket
+import NIOCore
 import Logging
 import NIOWebSocket
 import Synchronization
@@ -13,13 +14,14 @@ import TelehubStore
 struct IngestSocket: Sendable {
     let hub: Hub
 
-    /// What the writer acts on.
+    /// What the writer acts on. Replies are encoded when queued, so their
+    /// bytes count against the session's `ReplyBudget`.
     enum Event: Sendable {
-        case reply(ServerMessage)
+        case reply(String)
         /// A message went to the ingest actor; its outcome is owed.
         case submitted
         /// The outcome of a submitted message (ack or error).
-        case completed(ServerMessage?)
+        case completed(String?)
         case close(WebSocketErrorCode, String)
         case end(SessionRegistry.Ending)
         /// The reader stopped: the device closed, broke the protocol (error), or was cancelled.
@@ -28,20 +30,22 @@ struct IngestSocket: Sendable {
         case submissionsOver
     }
 
-    func run(identity: TokenIdentity, device: String, deviceID: Int64, inbound: WebSocketInboundStream,
-             outbound: WebSocketOutboundWriter) async throws {
+    func run(identity: TokenIdentity, device: String, deviceID: Int64, channel: any Channel,
+             inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let (events, queue) = AsyncStream.makeStream(of: Event.self)
         let lastSeq = try await hub.store.lastSeq(deviceID: deviceID)
-        queue.yield(.reply(.hello(.init(
+        queue.yield(.reply(ServerMessage.hello(.init(
             device: device, lastSeq: lastSeq, limits: hub.configuration.limits,
-            heartbeatSeconds: hub.configuration.heartbeatSeconds))))
+            heartbeatSeconds: hub.configuration.heartbeatSeconds)).json))
         let (sessionID, cameOnline) = hub.sessions.register(kind: .device(device), tokenID: identity.tokenID) {
             queue.yield(.end($0))
         }
         hub.metrics.connections.increment()
         await hub.ingest.sessionStarted(deviceID: deviceID)
         if cameOnline { await hub.live.publishPresence(device: device, online: true, at: EpochClock.nowMs()) }
-        let session = Conversation(hub: hub, device: device, deviceID: deviceID, queue: queue)
+        let budget = ReplyBudget(maxCount: hub.configuration.maxQueuedReplies, maxBytes: hub.configuration.maxQueuedReplyBytes)
+        let session = Conversation(
+            hub: hub, device: device, deviceID: deviceID, queue: queue, replies: budget, channel: channel)
         let result: Result<Void, any Error>
         do {
             try await session.converse(events: events, inbound: inbound, outbound: outbound)
@@ -70,6 +74,8 @@ private struct Conversation: Sendable {
     let device: String
     let deviceID: Int64
     let queue: AsyncStream<Event>.Continuation
+    let replies: ReplyBudget
+    let channel: any Channel
     let gate = ReaderGate()
 
     func converse(events: AsyncStream<Event>, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter)
@@ -126,13 +132,17 @@ private struct Conversation: Sendable {
             var submissionsOver = false
             for await event in events {
                 switch event {
-                case .reply(let message):
-                    try await outbound.write(.text(message.json))
+                case .reply(let text):
+                    try await outbound.write(.text(text))
+                    replies.release(text.utf8.count)
                 case .submitted:
                     owed += 1
-                case .completed(let message):
+                case .completed(let text):
                     owed -= 1
-                    if let message { try await outbound.write(.text(message.json)) }
+                    if let text {
+                        try await outbound.write(.text(text))
+                        replies.release(text.utf8.count)
+                    }
                     if let draining, submissionsOver, owed == 0 { return try await close(draining, outbound) }
                 case .close(let code, let reason):
                     gate.stop(to: queue)
@@ -187,7 +197,7 @@ private struct Conversation: Sendable {
                 switch action {
                 case .reply(let reply):
                     if case .error(let rejection) = reply { hub.metrics.rejected(device: device, reason: rejection.code.rawValue) }
-                    queue.yield(.reply(reply))
+                    guard send(.reply(reply.json)) else { return }
                 case .submit(let ingest):
                     await submit(ingest, at: now)
                 case .closeForErrors:
@@ -199,20 +209,39 @@ private struct Conversation: Sendable {
         }
     }
 
+    /// Queues a reply, unless the device has left too many unread: then its
+    /// connection is closed with 1008 (its replies would otherwise pile up
+    /// in the hub without bound). - Returns: false when the session is cut off.
+    private func send(_ event: Event) -> Bool {
+        if ReplyBudget.admit(event, into: replies) {
+            queue.yield(event)
+            return true
+        }
+        cutOff()
+        return false
+    }
+
+    private func cutOff() {
+        guard replies.markCutOff() else { return }
+        hub.metrics.unreadRepliesClosed.increment()
+        hub.metrics.rejected(device: device, reason: "unread_replies")
+        gate.stop(to: queue)
+        UnreadRepliesCutOff.close(channel, within: hub.configuration.closeTimeout)
+    }
+
     private func submit(_ message: IngestMessage, at now: Int64) async {
         // Counted as owed under the gate's lock, so the writer knows exactly
         // which acks are due when the session ends.
         guard gate.pass(yielding: .submitted, to: queue) else { return }
-        let queue = self.queue
         let device = self.device
         let metrics = hub.metrics
         await hub.ingest.submit(.init(deviceID: deviceID, device: device, message: message, receivedAt: now) { outcome in
             switch outcome {
             case .committed(let seq):
-                queue.yield(.completed(seq.map { .ack(seq: $0) }))
+                _ = send(.completed(seq.map { ServerMessage.ack(seq: $0).json }))
             case .rejected(let rejection):
                 metrics.rejected(device: device, reason: rejection.code.rawValue)
-                queue.yield(.completed(.error(rejection)))
+                _ = send(.completed(ServerMessage.error(rejection).json))
             }
         })
     }

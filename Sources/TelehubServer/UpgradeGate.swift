@@ -104,13 +104,23 @@ struct GatedUpgradeChannel: ServerChildChannel {
     let base: HTTP1WebSocketUpgradeChannel
     let decide: UpgradeGateHandler.Decision
     let onShutdown: @Sendable () -> Void
+    let headTimeout: TimeAmount
+    let onHeadRefused: @Sendable () -> Void
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let upgrading = channel.eventLoop.makePromise(of: Bool.self)
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            let pipeline = channel.pipeline.syncOperations
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             let gate = UpgradeGateHandler(decide: decide, upgrading: upgrading)
-            try channel.pipeline.syncOperations.addHandler(gate, position: .after(decoder))
+            let headGuard = RequestHeadGuard(timeout: headTimeout, onRefused: onHeadRefused)
+            try pipeline.addHandler(gate, position: .after(decoder))
+            try pipeline.addHandler(headGuard, position: .after(decoder))
+            // Reported before the upgrade request moves on, so the guard is gone
+            // before the first WebSocket frame could reach it.
+            upgrading.futureResult.assumeIsolated().whenSuccess { upgraded in
+                if upgraded { channel.pipeline.syncOperations.removeHandler(headGuard, promise: nil) }
+            }
             return Value(base: value, upgrading: upgrading.futureResult)
         }
     }
@@ -141,14 +151,16 @@ extension HTTPServerBuilder {
         webSocketRouter: WSResponderBuilder,
         configuration: HTTP1WebSocketUpgradeChannel.Configuration,
         decide: @escaping UpgradeGateHandler.Decision,
-        onShutdown: @escaping @Sendable () -> Void
+        onShutdown: @escaping @Sendable () -> Void,
+        headTimeout: TimeAmount,
+        onHeadRefused: @escaping @Sendable () -> Void
     ) -> HTTPServerBuilder where WSResponderBuilder.Responder.Context: WebSocketRequestContext {
         let webSocketResponder = webSocketRouter.buildResponder()
         return HTTPServerBuilder { responder in
             GatedUpgradeChannel(
                 base: HTTP1WebSocketUpgradeChannel(
                     responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
-                decide: decide, onShutdown: onShutdown)
+                decide: decide, onShutdown: onShutdown, headTimeout: headTimeout, onHeadRefused: onHeadRefused)
         }
     }
 }

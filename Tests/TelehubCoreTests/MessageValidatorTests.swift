@@ -45,6 +45,28 @@ import TelehubCore
     @Test func pingEchoesID() throws {
         let message = try validator.validate(#"{"type":"ping","id":"x1"}"#, now: now).get()
         #expect(message == .ping(id: .string("x1")))
+        let longest = String(repeating: "é", count: 64)  // 128 bytes
+        #expect(try validator.validate(#"{"type":"ping","id":"\#(longest)"}"#, now: now).get() == .ping(id: .string(longest)))
+        #expect(try validator.validate(#"{"type":"ping","id":42}"#, now: now).get() == .ping(id: .integer(42)))
+    }
+
+    @Test func boundsAreInclusive() throws {
+        let text = #"{"type":"reading","seq":9007199254740991,"metrics":{"a":1e100,"b":-1e100}}"#
+        let strict = MessageValidator(limits: IngestLimits(maxMetricsPerReading: 5))
+        guard case .success(.ingest(let message)) = strict.validate(text, now: now) else {
+            Issue.record("expected the largest seq and values to be accepted")
+            return
+        }
+        #expect(message.seq == IngestLimits.maxSeq)
+        #expect(message.readings.first?.metrics.map(\.value) == [1e100, -1e100])
+    }
+
+    @Test func deeplyNestedJSONIsRefusedNotACrash() throws {
+        let depth = 100_000
+        let text = #"{"type":"reading","seq":1,"metrics":{"a":"# + String(repeating: "[", count: depth)
+            + String(repeating: "]", count: depth) + "}}"
+        let rejection = try #require(reject(text))
+        #expect(rejection.code == .invalidJSON || rejection.code == .invalidValue)
     }
 
     @Test(arguments: [
@@ -53,8 +75,18 @@ import TelehubCore
         (#"{"seq":1}"#, .invalidMessage, "type: required"),
         (#"{"type":"bogus","seq":1}"#, .invalidMessage, "type: unknown message type"),
         (#"{"type":"reading","metrics":{"a":1}}"#, .invalidMessage, "seq: required"),
-        (#"{"type":"reading","seq":0,"metrics":{"a":1}}"#, .invalidMessage, "seq: expected a positive integer"),
-        (#"{"type":"reading","seq":"1","metrics":{"a":1}}"#, .invalidMessage, "seq: expected a positive integer"),
+        (#"{"type":"reading","seq":0,"metrics":{"a":1}}"#, .invalidMessage, "seq: expected an integer from 1 to 9007199254740991"),
+        (#"{"type":"reading","seq":"1","metrics":{"a":1}}"#, .invalidMessage, "seq: expected an integer from 1"),
+        (#"{"type":"reading","seq":9007199254740992,"metrics":{"a":1}}"#, .invalidMessage, "seq: expected an integer from 1"),
+        (#"{"type":"reading","seq":9223372036854775807,"metrics":{"a":1}}"#, .invalidMessage, "seq: expected an integer from 1"),
+        (#"{"type":"reading","seq":-9223372036854775808,"metrics":{"a":1}}"#, .invalidMessage, "seq: expected an integer from 1"),
+        (#"{"type":"reading","seq":1,"metrics":{"a":1e308}}"#, .invalidValue, "metrics.a: magnitude above 1e100"),
+        (#"{"type":"reading","seq":1,"metrics":{"a":-1.0000001e100}}"#, .invalidValue, "metrics.a: magnitude above 1e100"),
+        (#"{"type":"reading","seq":1,"ts":9223372036854775807,"metrics":{"a":1}}"#, .invalidTimestamp, "in the future"),
+        (#"{"type":"reading","seq":1,"ts":-9223372036854775808,"metrics":{"a":1}}"#, .invalidTimestamp, "before 2000-01-01"),
+        (#"{"type":"ping","id":"\#(String(repeating: "x", count: 129))"}"#, .invalidMessage, "id: at most 128 bytes"),
+        (#"{"type":"ping","id":{"a":1}}"#, .invalidMessage, "id: expected a string or a number"),
+        (#"{"type":"ping","id":[1]}"#, .invalidMessage, "id: expected a string or a number"),
         (#"{"type":"reading","seq":1,"metrics":[]}"#, .invalidMessage, "metrics: expected an object"),
         (#"{"type":"reading","seq":1,"metrics":{}}"#, .invalidMessage, "metrics: at least one metric"),
         (#"{"type":"reading","seq":1,"metrics":{"a":1,"b":2,"c":3}}"#, .batchTooLarge, "metrics: 3 metrics, at most 2"),
