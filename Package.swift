@@ -12,6 +12,9 @@ let package = Package(
         .executable(name: "telehub", targets: ["telehub"]),
         .library(name: "TelehubCore", targets: ["TelehubCore"]),
         .library(name: "TelehubDevice", targets: ["TelehubDevice"]),
+        // For the fuzzing package in Fuzz/, which links the hub's parsers and store.
+        .library(name: "TelehubStore", targets: ["TelehubStore"]),
+        .library(name: "TelehubServer", targets: ["TelehubServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

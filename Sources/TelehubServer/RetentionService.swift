@@ -33,6 +33,7 @@ struct RetentionService: Service, CustomStringConvertible {
                 rawBefore: rawCutoff, rollupsBefore: now - configuration.rollupRetentionMs,
                 maxRows: configuration.retentionStepRows)
             hub.metrics.retentionDeleted.increment(by: expired.rawRowsDeleted + expired.rollupRowsDeleted)
+            if expired.seriesRemoved > 0 { await hub.ingest.seriesRemoved() }
             var more = expired.more
             let size = try await hub.store.storageBytes()
             hub.metrics.storageBytes.set(size)

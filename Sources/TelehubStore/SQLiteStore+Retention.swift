@@ -5,12 +5,16 @@ import TelehubCore
 public struct RetentionStep: Sendable, Equatable {
     public var rawRowsDeleted = 0
     public var rollupRowsDeleted = 0
+    /// Series left with no data at all, forgotten (they no longer count
+    /// against the device's `--max-series`).
+    public var seriesRemoved = 0
     /// True when old rows remain: call again soon.
     public var more = false
 
-    public init(rawRowsDeleted: Int = 0, rollupRowsDeleted: Int = 0, more: Bool = false) {
+    public init(rawRowsDeleted: Int = 0, rollupRowsDeleted: Int = 0, seriesRemoved: Int = 0, more: Bool = false) {
         self.rawRowsDeleted = rawRowsDeleted
         self.rollupRowsDeleted = rollupRowsDeleted
+        self.seriesRemoved = seriesRemoved
         self.more = more
     }
 }
@@ -29,6 +33,7 @@ extension SQLiteStore {
                 budget -= deleted
             }
             if budget <= 0 { step.more = true }
+            if !step.more { step.seriesRemoved = try Self.removeEmptySeries(olderThan: rollupsBefore, db) }
             try Self.releaseFreePages(db)
             return step
         }
@@ -83,6 +88,19 @@ extension SQLiteStore {
             deleted += db.changesCount
         }
         return (deleted, deleted >= budget)
+    }
+
+    /// Forgets series whose newest value is past every retention and that
+    /// have no rows left in any tier.
+    private static func removeEmptySeries(olderThan cutoff: Int64, _ db: Database) throws -> Int {
+        try db.execute(
+            sql: """
+                DELETE FROM latest WHERE ts < ?
+                AND NOT EXISTS (SELECT 1 FROM reading r WHERE r.device_id = latest.device_id AND r.metric_id = latest.metric_id)
+                AND NOT EXISTS (SELECT 1 FROM rollup_1m m WHERE m.device_id = latest.device_id AND m.metric_id = latest.metric_id)
+                AND NOT EXISTS (SELECT 1 FROM rollup_1h h WHERE h.device_id = latest.device_id AND h.metric_id = latest.metric_id)
+                """, arguments: [cutoff])
+        return db.changesCount
     }
 
     /// Returns freed pages to the file system when the file uses incremental vacuum.

@@ -181,18 +181,22 @@ def test_deleted_device_ids_are_not_reused(hub):
 
 
 def test_device_deleted_while_connected_leaves_no_rows(hub_factory):
-    hub = hub_factory("--flush-interval-ms", "1500").start()
+    # A long flush interval keeps the second message queued while the device is deleted.
+    hub = hub_factory("--flush-interval-ms", "4000").start()
     token = hub.device_token("d")
     with open_device(hub, token) as device:
         device.expect_ack(reading(1, {"t": 1}))
         device.send(reading(2, {"t": 2}))
+        sent = time.monotonic()
         hub.cli("device", "delete", "d", "--yes")
+        replies = []
         try:
-            reply = device.recv(timeout=5)
-            assert reply.get("type") != "ack", reply
+            while True:
+                replies.append(device.recv(timeout=8))
         except Exception:
-            pass  # the session may be closed first (its token is gone)
-    time.sleep(0.5)
+            pass  # the session is closed (its token is gone)
+        assert {"type": "ack", "seq": 2} not in replies, replies
+    time.sleep(max(0.0, sent + 5.0 - time.monotonic()))  # past the flush that held message 2
     with sqlite3.connect(hub.db) as db:
         for table in ("reading", "latest", "rollup_1m", "rollup_1h"):
             assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table

@@ -48,6 +48,11 @@ def test_export_csv_and_ndjson_with_filters(hub):
     assert httpx.get(f"{hub.url}/v1/export.csv", headers=bearer(reader), params={"format": "xml"}).status_code == 400
 
 
+# The million rows are from 2023: without this, retention would delete them
+# while a slow export is still reading.
+KEEP_EVERYTHING = ("--retention", "36500d")
+
+
 def fill_million(hub, device="bulk", rows=1_000_000):
     """A million readings written straight into the file (the hub is not running)."""
     hub.device_token(device)  # creates the schema and the device
@@ -62,7 +67,7 @@ def fill_million(hub, device="bulk", rows=1_000_000):
 
 
 def test_export_of_a_million_rows_streams_in_bounded_memory(hub_factory):
-    hub = hub_factory()
+    hub = hub_factory(*KEEP_EVERYTHING)
     fill_million(hub)
     hub.start()
     reader = hub.read_token()
@@ -94,7 +99,7 @@ def test_export_of_a_million_rows_streams_in_bounded_memory(hub_factory):
 
 
 def test_cli_export_streams_to_stdout_in_bounded_memory(hub_factory):
-    hub = hub_factory()
+    hub = hub_factory(*KEEP_EVERYTHING)
     fill_million(hub)
     # A fresh Python parent whose only child is the export, so its peak memory is the export's alone.
     measure = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "

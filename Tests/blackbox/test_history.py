@@ -109,7 +109,7 @@ def test_bad_parameters_are_400_with_a_message(hub, params, fragment):
     ingest(hub, "bad", [(now_ms() - 1000, 1.0)])
     response = httpx.get(f"{hub.url}/v1/devices/bad/metrics/t", params=params, headers=bearer(hub.read_token()))
     assert response.status_code == 400
-    assert response.json()["error"] == "bad_request"
+    assert response.json()["error"] == "invalid_query"
     assert fragment in response.json()["message"]
 
 
