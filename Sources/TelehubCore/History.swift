@@ -60,8 +60,10 @@ public struct BucketPlan: Sendable, Equatable {
     /// Buckets of a "nice" width (whole seconds, minutes or hours) aligned to
     /// multiples of that width, as few as needed to fit `points`, so the
     /// rollup tiers can answer them exactly.
+    /// Arguments out of order or below one point are clamped rather than trapped.
     public init(from: Int64, to: Int64, points: Int) {
-        precondition(points > 0 && from <= to)
+        let points = max(1, points)
+        let (from, to) = (min(from, to), max(from, to))
         var step = Self.nice(Self.ceilDiv(to - from + 1, Int64(points)))
         while Self.bucketCount(from: from, to: to, step: step) > points {
             step = Self.nice(step + 1)

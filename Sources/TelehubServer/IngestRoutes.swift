@@ -57,9 +57,13 @@ struct IngestRoutes {
     }
 
     private func submit(_ message: IngestMessage, identity: TokenIdentity, now: Int64) async -> IngestActor.Outcome {
+        // requireDevice only lets device identities through.
+        guard let deviceID = identity.deviceID, let device = identity.deviceName else {
+            return .rejected(IngestRejection(.invalidMessage, "not a device token", seq: message.seq))
+        }
         let (outcomes, continuation) = AsyncStream.makeStream(of: IngestActor.Outcome.self)
         await hub.ingest.submit(
-            .init(deviceID: identity.deviceID!, device: identity.deviceName!, message: message, receivedAt: now) {
+            .init(deviceID: deviceID, device: device, message: message, receivedAt: now) {
                 continuation.yield($0)
                 continuation.finish()
             })

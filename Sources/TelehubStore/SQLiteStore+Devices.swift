@@ -53,7 +53,10 @@ extension SQLiteStore {
         try db.execute(
             sql: "INSERT INTO device (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
             arguments: [name, now])
-        return try Int64.fetchOne(db, sql: "SELECT id FROM device WHERE name = ?", arguments: [name])!
+        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM device WHERE name = ?", arguments: [name]) else {
+            throw StoreError.invalidDeviceName(name)
+        }
+        return id
     }
 
     private static func statuses(_ db: Database, name: String?) throws -> [DeviceStatus] {

@@ -52,12 +52,12 @@ extension SQLiteStore {
         var buckets: [Int64: Aggregate] = [:]
         for segment in TimeSegment.cover(from: from, to: to, upTo: min(plan.resolution, coarsest)) {
             for (index, aggregate) in try aggregate(series, segment, plan, db) {
-                if buckets[index] == nil { buckets[index] = aggregate } else { buckets[index]!.merge(aggregate) }
+                buckets[index, default: Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)].merge(aggregate)
             }
         }
         return .buckets(
             step: plan.step,
-            buckets.keys.sorted().map { (plan.start(ofBucket: $0), buckets[$0]!) })
+            buckets.sorted { $0.key < $1.key }.map { (plan.start(ofBucket: $0.key), $0.value) })
     }
 
     private static func countValues(_ series: Series, _ segment: TimeSegment, _ db: Database) throws -> Int {

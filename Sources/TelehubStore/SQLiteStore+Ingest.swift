@@ -11,7 +11,7 @@ extension SQLiteStore {
             let points = missing.isEmpty ? batch.points : batch.points.filter { !missing.contains($0.deviceID) }
             var ids = known
             let newIDs = try Self.resolveMetrics(points, into: &ids, db)
-            let rows = Self.sortedRows(points, ids: ids)
+            let rows = try Self.sortedRows(points, ids: ids)
             let changes = try Self.insert(rows, db)
             try Self.applyRollups(changes, db)
             try Self.updateLatest(rows, db)
@@ -80,7 +80,8 @@ extension SQLiteStore {
             try db.execute(
                 sql: "INSERT INTO metric (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
                 arguments: [point.metric])
-            let id = try Int64.fetchOne(db, sql: "SELECT id FROM metric WHERE name = ?", arguments: [point.metric])!
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM metric WHERE name = ?", arguments: [point.metric])
+            else { throw StoreError.metricMissing(point.metric) }
             ids[point.metric] = id
             found[point.metric] = id
         }
@@ -89,9 +90,10 @@ extension SQLiteStore {
 
     /// Sorting by key before inserting keeps B-tree writes local: several
     /// times faster than inserting series interleaved as they arrived.
-    static func sortedRows(_ points: [SeriesPoint], ids: [String: Int64]) -> [Row] {
-        var rows = points.enumerated().map { index, point in
-            Row(deviceID: point.deviceID, metricID: ids[point.metric]!, ts: point.ts, value: point.value, order: index)
+    static func sortedRows(_ points: [SeriesPoint], ids: [String: Int64]) throws -> [Row] {
+        var rows = try points.enumerated().map { index, point in
+            guard let metricID = ids[point.metric] else { throw StoreError.metricMissing(point.metric) }
+            return Row(deviceID: point.deviceID, metricID: metricID, ts: point.ts, value: point.value, order: index)
         }
         rows.sort()
         return rows

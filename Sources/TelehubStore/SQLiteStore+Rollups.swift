@@ -39,7 +39,14 @@ struct RollupChanges {
 }
 
 extension SQLiteStore {
-    static let rollupTables: [Resolution: String] = [.minute: "rollup_1m", .hour: "rollup_1h"]
+    /// The table of a rollup tier (raw values live in `reading`).
+    static func rollupTable(_ resolution: Resolution) -> String {
+        switch resolution {
+        case .raw: "reading"
+        case .minute: "rollup_1m"
+        case .hour: "rollup_1h"
+        }
+    }
 
     /// Brings both tiers up to date with one flush, inside its transaction.
     static func applyRollups(_ changes: RollupChanges, _ db: Database) throws {
@@ -51,7 +58,7 @@ extension SQLiteStore {
     }
 
     private static func addToTier(_ resolution: Resolution, _ aggregates: [SeriesBucket: Aggregate], _ db: Database) throws {
-        let table = rollupTables[resolution]!
+        let table = rollupTable(resolution)
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO \(table) (device_id, metric_id, bucket, sum, min, max, count) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -70,7 +77,7 @@ extension SQLiteStore {
 
     /// Rebuilds one bucket from the next finer resolution.
     private static func recompute(_ bucket: SeriesBucket, _ resolution: Resolution, _ db: Database) throws {
-        let table = rollupTables[resolution]!
+        let table = rollupTable(resolution)
         let source =
             resolution == .minute
             ? "SELECT sum(value), min(value), max(value), count(*) FROM reading"

@@ -7,10 +7,11 @@ extension SQLiteStore {
         -> (TokenSecret, TokenRecord)
     {
         if kind == .device, device == nil { throw StoreError.deviceRequired }
+        let device = kind == .device ? device : nil
         let secret = TokenSecret.generate(kind)
         let now = EpochClock.nowMs()
         let id = try await pool.write { db -> Int64 in
-            let deviceID = try kind == .device ? Self.deviceID(named: device!, db, now: now) : nil
+            let deviceID = try device.map { try Self.deviceID(named: $0, db, now: now) }
             try db.execute(
                 sql: """
                     INSERT INTO token (kind, device_id, label, hash, created_at, expires_at)

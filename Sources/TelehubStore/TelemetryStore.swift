@@ -170,12 +170,15 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     /// The file is another program's, corrupt, or not SQLite; it was not written to.
     case notTelehubDatabase(path: String, reason: String)
     case cannotOpen(path: String, reason: String)
+    /// A metric id vanished within a transaction; never expected.
+    case metricMissing(String)
 
     public var description: String {
         switch self {
         case .notTelehubDatabase(let path, let reason):
             "\(path) is not a Telehub database (\(reason)); it was left untouched. Pass --db with another path."
         case .cannotOpen(let path, let reason): "cannot open the database \(path): \(reason)"
+        case .metricMissing(let name): "metric \(name) has no id"
         case .invalidDeviceName(let name): "invalid device name \"\(name)\": use letters, digits, '.', '_' or '-' (at most 64)"
         case .deviceRequired: "a device token needs a device name"
         }
