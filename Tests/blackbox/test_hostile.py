@@ -719,6 +719,9 @@ def assert_error_code(reply, codes, what):
 
 
 def test_deeply_nested_and_huge_json_over_websocket_is_answered_not_fatal(hub):
+    """Each hostile message within maxMessageBytes gets a non-retryable error
+    of a fitting code and the session goes on (a pong, then an ack for a valid
+    near-limit batch); one byte over closes with 1009; the hub stays up."""
     bystander = Bystander(hub)
     bystander.ingest()
     token, t0 = hub.device_token("nester"), now_ms() - 3_600_000
@@ -745,6 +748,7 @@ def test_deeply_nested_and_huge_json_over_websocket_is_answered_not_fatal(hub):
 
 
 def test_deeply_nested_and_huge_json_over_http_is_answered_not_fatal(hub):
+    """The same messages posted: 400 with the error object, 413 past the limit."""
     bystander = Bystander(hub)
     bystander.ingest()
     token, t0 = hub.device_token("poster"), now_ms() - 3_600_000
@@ -860,6 +864,9 @@ def assert_limited(status, retry_after, what):
 
 
 def test_failed_authentication_flood_gets_429_with_retry_after_until_the_window_passes(hub):
+    """Default limit (20 in 10 s): the 21st failure from an address, over HTTP
+    or as an upgrade, gets 429 with Retry-After; other addresses are served;
+    after Retry-After the address gets 401 again."""
     bystander = Bystander(hub)
     bystander.ingest()
     reader = hub.read_token()
@@ -901,6 +908,7 @@ def test_failed_authentication_flood_gets_429_with_retry_after_until_the_window_
 
 
 def test_auth_fail_limit_counts_http_and_websocket_failures_together(hub_factory):
+    """`--auth-fail-limit 5`: failures are counted per address, whatever the route."""
     hub = hub_factory("--auth-fail-limit", "5").start()
     bystander = Bystander(hub)
     bystander.ingest()
@@ -917,6 +925,7 @@ def test_auth_fail_limit_counts_http_and_websocket_failures_together(hub_factory
 
 
 def test_auth_fail_limit_zero_turns_the_limit_off(hub_factory):
+    """`--auth-fail-limit 0`: 90 failures from one address, every one a 401."""
     hub = hub_factory("--auth-fail-limit", "0").start()
     bystander = Bystander(hub)
     bystander.ingest()
