@@ -114,10 +114,11 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
     return try .tls(server, tlsConfiguration: TLSFiles.configuration(certificate: certificate, key: key))
 }
 
-/// The request head (request line and headers) is bounded by
-/// `maxRequestHeadBytes` as a whole and per field.
+/// The request head is bounded by `maxRequestHeadBytes`: the request target
+/// and every header name and value together (the decoder does not count the
+/// separators), and at most 1000 header fields.
 private func http1Configuration(_ configuration: HubConfiguration) -> HTTP1Channel.Configuration {
     let limit = configuration.maxRequestHeadBytes
     return HTTP1Channel.Configuration(
-        httpDecoderConfiguration: .init(maxHeaderFieldSize: limit, maxHeaderListSize: limit, maxHeaderFieldCount: 100))
+        httpDecoderConfiguration: .init(maxHeaderFieldSize: limit, maxHeaderListSize: limit, maxHeaderFieldCount: 1000))
 }

@@ -26,7 +26,7 @@ struct TokenWatcher: Service, CustomStringConvertible {
             let ended = try await hub.store.endedTokens(among: live, at: EpochClock.nowMs())
             if !ended.isEmpty { hub.sessions.endSessions(of: ended) }
         } catch {
-            logger.warning("could not check tokens: \(error)")
+            logger.error("could not check tokens; revoked tokens stay connected until this succeeds: \(error)")
         }
     }
 }
