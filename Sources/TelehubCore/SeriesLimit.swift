@@ -22,16 +22,18 @@ public struct SeriesLimit: Sendable {
     }
 
     /// Admits the message and counts its new metrics, or returns why not.
+    /// A message of known metrics only (the usual case) costs lookups, no copy.
     public mutating func admit(_ deviceID: Int64, _ message: IngestMessage) -> String? {
-        var names = known[deviceID] ?? []
-        let before = names.count
+        let names = known[deviceID] ?? []
+        var new: Set<String> = []
         for reading in message.readings {
-            for metric in reading.metrics { names.insert(metric.name) }
+            for metric in reading.metrics where !names.contains(metric.name) { new.insert(metric.name) }
         }
-        guard names.count <= maxSeries else {
-            return "this message would give the device \(names.count) metrics (\(names.count - before) new); at most \(maxSeries)"
+        guard !new.isEmpty else { return nil }
+        guard names.count + new.count <= maxSeries else {
+            return "this message would give the device \(names.count + new.count) metrics (\(new.count) new); at most \(maxSeries)"
         }
-        known[deviceID] = names
+        known[deviceID, default: []].formUnion(new)
         return nil
     }
 
