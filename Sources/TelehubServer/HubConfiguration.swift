@@ -122,3 +122,43 @@ extension HubConfiguration {
         ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
     }
 }
+
+extension HubConfiguration {
+    /// Every numeric setting with its allowed range, so that no value from a
+    /// flag or a `TELEHUB_*` variable can reach the server unchecked (a
+    /// negative frame size or interval would trap deep inside).
+    /// - Returns: one line per setting out of range; empty when all are fine.
+    public func problems() -> [String] {
+        let ranges: [(String, Int, ClosedRange<Int>)] = [
+            ("port", port, 0...65535),
+            ("max-message-bytes", limits.maxMessageBytes, 1024...(64 << 20)),
+            ("max-batch", limits.maxBatch, 1...100_000),
+            ("max-metrics", limits.maxMetricsPerReading, 1...10_000),
+            ("heartbeat-seconds", heartbeatSeconds, 1...3600),
+            ("flush-values", flushValues, 1...1_000_000),
+            ("flush-interval-ms", flushIntervalMs, 1...60_000),
+            ("queue-values", queueValues, 1...100_000_000),
+            ("overload-wait-ms", overloadWaitMs, 1...600_000),
+            ("max-errors", errorWindow.maxErrors, 1...1_000_000),
+            ("rate-limit", rateLimitReadingsPerSecond, 0...100_000_000),
+            ("rate-burst", rateLimitBurst, 1...100_000_000),
+            ("max-series", maxSeries, 1...1_000_000),
+            ("auth-fail-limit", authFailLimit, 0...1_000_000),
+            ("deflate-window-bits", deflateWindowBits, 9...15),
+            ("deflate-memory-level", deflateMemoryLevel, 1...9),
+            ("stream-buffer-events", streamBufferEvents, 1...10_000_000),
+            ("replay-events", replayEvents, 1...10_000_000),
+            ("keepalive-seconds", keepaliveSeconds, 1...3600),
+        ]
+        var problems = ranges.compactMap { name, value, range in
+            range.contains(value) ? nil : "\(name) is \(value); it must be between \(range.lowerBound) and \(range.upperBound)"
+        }
+        if errorWindow.windowMs < 1 || errorWindow.windowMs > 3_600_000 {
+            problems.append("error window is \(errorWindow.windowMs) ms; it must be between 1 and 3600000")
+        }
+        for (name, value) in [("retention", retentionMs), ("rollup-retention", rollupRetentionMs)] where value < 1 {
+            problems.append("\(name) must be positive")
+        }
+        return problems
+    }
+}

@@ -70,6 +70,10 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let configuration = makeConfiguration()
+        let problems = configuration.problems()
+        guard problems.isEmpty else {
+            throw CLIError("invalid configuration (flags or TELEHUB_* variables):\n  " + problems.joined(separator: "\n  "))
+        }
         let database = try store.open(busyTimeout: 2)
         let sessionToken = configuration.sessionReadToken ?? ""
         let host = configuration.host

@@ -285,3 +285,19 @@ def test_metrics_need_a_read_token_off_loopback(hub_factory):
 def test_metrics_are_open_on_loopback(hub):
     assert httpx.get(f"{hub.url}/metrics", timeout=5).status_code == 200
 
+
+
+@pytest.mark.parametrize("args, env", [
+    (["--max-message-bytes=-5"], {}),
+    (["--heartbeat-seconds", "0"], {}),
+    (["--max-series", "0"], {}),
+    ([], {"TELEHUB_FLUSH_VALUES": "-3"}),
+    ([], {"TELEHUB_QUEUE_VALUES": "0"}),
+    ([], {"TELEHUB_KEEPALIVE_SECONDS": "0"}),
+])
+def test_serve_refuses_settings_out_of_range(tmp_path, args, env):
+    result = subprocess.run([str(BINARY), "serve", "--db", str(tmp_path / "t.sqlite"), "--port", "0", *args],
+                            capture_output=True, text=True, timeout=30, env={**os.environ, **env})
+    assert result.returncode != 0
+    assert "must be between" in result.stderr, result.stderr
+    assert "Fatal error" not in result.stderr
