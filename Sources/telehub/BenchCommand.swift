@@ -13,6 +13,13 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Devices in the insert benchmark (3 metrics each, 1 Hz).") var devices = 20
     @Option(help: "Seconds of data in the insert benchmark.") var seconds = 3600
 
+    func validate() throws {
+        try Bounds.check("--days", days, 1...3650)
+        try Bounds.check("--buckets", buckets, 1...10_000)
+        try Bounds.check("--devices", devices, 1...10_000)
+        try Bounds.check("--seconds", seconds, 1...2_592_000)
+    }
+
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("telehub-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

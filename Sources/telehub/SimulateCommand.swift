@@ -31,7 +31,15 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (db == nil) != (tokens == nil) else { throw ValidationError("give exactly one of --db or --tokens") }
-        guard devices > 0, rate > 0 else { throw ValidationError("--devices and --rate must be positive") }
+        try Bounds.check("--devices", devices, 1...100_000)
+        try Bounds.check("--rate", rate, 0.001...100_000)
+        if let duration { try Bounds.check("--duration", duration, 0.001...31_536_000) }
+        try Bounds.check("--drain-timeout", drainTimeout, 0...86_400)
+        try Bounds.check("--pace", pace, 0.001...10_000_000)
+        try Bounds.check("--heartbeat", heartbeat, 0.1...3600)
+        try Bounds.check("--backoff-cap", backoffCap, 0.01...86_400)
+        try Bounds.check("--stable-after", stableAfter, 0...86_400)
+        try Bounds.check("--handshake-timeout", handshakeTimeout, 0.1...3600)
     }
 
     func run() async throws {

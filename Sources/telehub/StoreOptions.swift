@@ -23,6 +23,24 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+/// Ranges of numeric options, checked before a command runs: a number from
+/// the command line never reaches arithmetic or a `Duration` unchecked.
+enum Bounds {
+    static func check<Value: Comparable & CustomStringConvertible>(
+        _ name: String, _ value: Value, _ range: ClosedRange<Value>
+    ) throws(ValidationError) {
+        guard range.contains(value) else {
+            throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound), not \(value)")
+        }
+    }
+
+    /// Labels are shown in lists; a few hundred characters is plenty.
+    static func checkLabel(_ label: String?) throws(ValidationError) {
+        guard let label else { return }
+        guard label.count <= 200 else { throw ValidationError("--label is longer than 200 characters") }
+    }
+}
+
 /// A failure the operator caused: printed to stderr without a stack of detail.
 struct CLIError: Error, CustomStringConvertible {
     var description: String

@@ -23,6 +23,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard (device != nil) != read else { throw ValidationError("give exactly one of --device NAME or --read") }
+            try Bounds.checkLabel(label)
             if let device, !NameRules.isValidDeviceName(device) {
                 throw ValidationError("invalid device name \"\(device)\": 1 to 64 of letters, digits, '.', '_', '-', starting with a letter or digit")
             }

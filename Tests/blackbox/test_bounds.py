@@ -301,3 +301,22 @@ def test_serve_refuses_settings_out_of_range(tmp_path, args, env):
     assert result.returncode != 0
     assert "must be between" in result.stderr, result.stderr
     assert "Fatal error" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["simulate", "--devices", "5", "--rate", "inf"],
+    ["simulate", "--devices", "5", "--rate", "nan"],
+    ["simulate", "--devices", "0"],
+    ["simulate", "--devices", "5", "--duration", "1e300"],
+    ["simulate", "--devices", "5", "--backoff-cap", "-1"],
+    ["bench", "--days", "0"],
+    ["bench", "--buckets", "99999999999"],
+    ["token", "create", "--read", "--label", "x" * 201],
+])
+def test_cli_numbers_out_of_range_are_clear_errors(tmp_path, args):
+    db = [] if args[0] == "bench" else ["--db", str(tmp_path / "t.sqlite")]
+    result = subprocess.run([str(BINARY), *args, *db], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert result.stderr.startswith("Error:"), result.stderr
+    assert "must be between" in result.stderr or "longer than" in result.stderr, result.stderr
+    assert "Fatal error" not in result.stderr
