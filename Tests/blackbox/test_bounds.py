@@ -308,7 +308,7 @@ def test_serve_refuses_settings_out_of_range(tmp_path, args, env):
     ["simulate", "--devices", "5", "--rate", "nan"],
     ["simulate", "--devices", "0"],
     ["simulate", "--devices", "5", "--duration", "1e300"],
-    ["simulate", "--devices", "5", "--backoff-cap", "-1"],
+    ["simulate", "--devices", "5", "--backoff-cap=-1"],
     ["bench", "--days", "0"],
     ["bench", "--buckets", "99999999999"],
     ["token", "create", "--read", "--label", "x" * 201],
