@@ -331,6 +331,29 @@ def post_json(hub, path, token, body, **kwargs):
     return httpx.post(f"{hub.url}{path}", headers=bearer(token), content=content, timeout=10, **kwargs)
 
 
+def mask_payload(payload, mask):
+    """RFC 6455 masking, fast enough for megabytes."""
+    n = len(payload)
+    if n == 0:
+        return b""
+    key = (mask * (n // 4 + 1))[:n]
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
+
+
+def client_frame(opcode, payload=b"", fin=True):
+    """One frame as a client must send it: masked, with a fresh key."""
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    mask = os.urandom(4)
+    return head + mask + mask_payload(payload, mask)
+
+
 class RawWebSocket:
     """A minimal RFC 6455 client over a plain socket, for what a well-behaved
     library will not do: send invalid UTF-8 as text, never answer pings, or
@@ -366,17 +389,7 @@ class RawWebSocket:
     # -- sending
 
     def send_frame(self, opcode, payload=b"", fin=True):
-        header = bytes([(0x80 if fin else 0) | opcode])
-        length = len(payload)
-        if length < 126:
-            header += bytes([0x80 | length])
-        elif length < 65536:
-            header += bytes([0x80 | 126]) + struct.pack("!H", length)
-        else:
-            header += bytes([0x80 | 127]) + struct.pack("!Q", length)
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(header + mask + masked)
+        self.sock.sendall(client_frame(opcode, payload, fin))
 
     def send_text(self, text):
         self.send_frame(0x1, text.encode() if isinstance(text, str) else text)

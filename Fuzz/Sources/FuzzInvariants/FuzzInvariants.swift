@@ -1,0 +1,1 @@
+../../../Tests/TelehubCoreTests/FuzzInvariants.swift
