@@ -20,6 +20,10 @@ public struct MessageValidator: Sendable {
     ///   - now: the receive time in epoch ms; it stamps readings without `ts`
     ///     and bounds how far into the future a `ts` may lie.
     public func validate(_ bytes: some Collection<UInt8>, now: Int64) -> Result<DeviceMessage, IngestRejection> {
+        guard !JSONDepth.exceeds(bytes, limit: JSONDepth.maxDeviceMessageDepth) else {
+            return .failure(IngestRejection(
+                .invalidJSON, "JSON nested deeper than \(JSONDepth.maxDeviceMessageDepth) levels"))
+        }
         let root: JSONValue
         do {
             root = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
