@@ -19,7 +19,8 @@
 #
 # Environment: FUZZ_CONFIGURATION (debug|release, default debug),
 # FUZZ_FLAGS (more libFuzzer flags, e.g. "-runs=1000000"), FUZZ_RSS_MB
-# (default 2048), FUZZ_NICE (default 10), FUZZ_CRASH_DIR, FUZZ_WORK (a work
+# (default 2048), FUZZ_NICE (default 10), FUZZ_MAX_LEN (bytes, for every
+# target), FUZZ_CRASH_DIR, FUZZ_WORK (a work
 # folder to use instead of a new one under /tmp), FUZZ_SKIP_BUILD=1.
 set -euo pipefail
 
@@ -43,6 +44,7 @@ scratch="$root/Fuzz/.build-fuzz"
 # but longer inputs only slow the search down; the bounds of interest (1001
 # readings, 257 metrics) fit well within these.
 max_len() {
+    if [[ -n ${FUZZ_MAX_LEN:-} ]]; then echo "$FUZZ_MAX_LEN"; return; fi
     case $1 in
         FuzzMessage) echo 65536 ;;
         FuzzStoreWrite) echo 16384 ;;
@@ -63,8 +65,12 @@ if [[ ${FUZZ_SKIP_BUILD:-0} != 1 ]]; then
     # Pin the fuzz package to the versions the hub is built with.
     if [[ -f "$root/Package.resolved" ]]; then cp "$root/Package.resolved" "$root/Fuzz/Package.resolved"; fi
     echo "== building Fuzz/ ($configuration, libFuzzer + AddressSanitizer) in $scratch"
+    # `--sanitize fuzzer` makes SwiftPM leave the executables' entry point to
+    # libFuzzer. The sanitizers themselves go in one -sanitize flag: the
+    # driver hands only the last of several to the compiler, and
+    # `--sanitize fuzzer --sanitize address` alone builds without coverage.
     nice -n "$niceness" swift build --package-path "$root/Fuzz" --scratch-path "$scratch" -c "$configuration" \
-        --sanitize fuzzer --sanitize address 2>&1 | grep -v "Cannot export local symbol" || {
+        --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address 2>&1 | grep -v "Cannot export local symbol" || {
         echo "build failed" >&2
         exit 2
     }
@@ -100,8 +106,8 @@ for target in "${targets[@]}"; do
     status=$?
     set -e
     elapsed=$(($(date +%s) - start))
-    executions=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$dir/fuzz.log" | tail -1 | awk '{print $2}')
-    rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$dir/fuzz.log" | tail -1 | awk '{print $2}')
+    executions=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$dir/fuzz.log" | tail -1 | awk '{print $2}')
+    rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$dir/fuzz.log" | tail -1 | awk '{print $2}')
     if [[ -z $executions ]]; then
         # A crash ends the run before the final stats: take the last status line.
         executions=$(grep -oE '^#[0-9]+' "$dir/fuzz.log" | tail -1 | tr -d '#')

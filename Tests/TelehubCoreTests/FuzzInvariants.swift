@@ -59,12 +59,43 @@ public enum FuzzInvariants {
             }
             if limits == IngestLimits(), case .success(let message) = lax { accepted = message }
         }
+        if nestingDepth(bytes) > JSONDepth.maxDeviceMessageDepth {
+            // Refused before decoding, whose cost grows with the depth.
+            let rejection = MessageValidator(limits: IngestLimits(), requiresSeq: false).validate(bytes, now: now)
+            guard case .failure(let error) = rejection, error.code == .invalidJSON else {
+                throw Violation("a message nested \(nestingDepth(bytes)) deep was answered \(rejection)")
+            }
+        }
         if accepted != nil {
             // JSON text is UTF-8 (RFC 8259 §8.1): anything else is refused as invalid_json.
             try require(String(validating: bytes, as: UTF8.self) != nil, "accepted a message that is not UTF-8")
         }
         try checkSession(String(decoding: bytes, as: UTF8.self))
         return accepted
+    }
+
+    /// The deepest nesting of arrays and objects in JSON text, strings left
+    /// out: an oracle for `JSONDepth`, written apart from it.
+    public static func nestingDepth(_ bytes: [UInt8]) -> Int {
+        var depth = 0
+        var deepest = 0
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = max(deepest, depth)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
     }
 
     static func checkResult(_ result: Result<DeviceMessage, IngestRejection>, limits: IngestLimits, requiresSeq: Bool)

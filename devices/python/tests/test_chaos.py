@@ -166,7 +166,9 @@ def test_chaos_every_reading_stored_exactly_once(hub_factory, tmp_path):
     assert set(stored) == expected           # ...and the very same readings
     for name in names:
         c = counters[name]
-        assert c.sent == len(generated[name]) >= 350, (name, c)
+        # About 20 readings/s for 20 s; the producers share one event loop with
+        # five reconnecting clients, so a loaded machine makes fewer.
+        assert c.sent == len(generated[name]) >= 250, (name, c)
         assert c.acked == len(generated[name]) == len(hub.stored(name)) // 2, (name, c)
         assert (c.buffered, c.rejected, c.dropped_full) == (0, 0, 0), (name, c)
         assert c.reconnects >= 1, (name, c)  # the SIGKILL alone forces one per client
