@@ -20,6 +20,11 @@ public struct MessageValidator: Sendable {
     ///   - now: the receive time in epoch ms; it stamps readings without `ts`
     ///     and bounds how far into the future a `ts` may lie.
     public func validate(_ bytes: some Collection<UInt8>, now: Int64) -> Result<DeviceMessage, IngestRejection> {
+        // JSON text is UTF-8 (RFC 8259 §8.1); the decoder would let invalid bytes
+        // in strings through. WebSocket text frames are checked already; HTTP bodies are not.
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            return .failure(IngestRejection(.invalidJSON, "message is not valid UTF-8"))
+        }
         guard !JSONDepth.exceeds(bytes, limit: JSONDepth.maxDeviceMessageDepth) else {
             return .failure(IngestRejection(
                 .invalidJSON, "JSON nested deeper than \(JSONDepth.maxDeviceMessageDepth) levels"))

@@ -128,6 +128,19 @@ import TelehubCore
         #expect(!rejection.code.isRetryable)
     }
 
+    /// Found by fuzzing: invalid UTF-8 inside a string was accepted (and
+    /// echoed in a pong) on the HTTP path, where no frame check runs.
+    @Test func invalidUTF8IsInvalidJSON() throws {
+        var bytes = Array(#"{"type":"ping","id":"ab"}"#.utf8)
+        bytes.insert(contentsOf: [0xFF, 0xFE], at: 21)
+        guard case .failure(let rejection) = validator.validate(bytes, now: now) else {
+            Issue.record("accepted invalid UTF-8")
+            return
+        }
+        #expect(rejection.code == .invalidJSON)
+        #expect(rejection.message.contains("UTF-8"))
+    }
+
     @Test func rejectionCarriesSeqWhenReadable() throws {
         #expect(try #require(reject(#"{"type":"reading","seq":41,"metrics":{"a":"x"}}"#)).seq == 41)
         #expect(try #require(reject(#"{"type":"reading","metrics":{"a":1}}"#)).seq == nil)

@@ -320,3 +320,12 @@ def test_cli_numbers_out_of_range_are_clear_errors(tmp_path, args):
     assert result.stderr.startswith("Error:"), result.stderr
     assert "must be between" in result.stderr or "longer than" in result.stderr, result.stderr
     assert "Fatal error" not in result.stderr
+
+
+def test_invalid_utf8_over_http_is_invalid_json(hub):
+    token = hub.device_token("d")
+    body = b'{"type":"ping","id":"ab\xff\xfe"}'
+    response = post_json(hub, "/v1/ingest", token, body)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_json", response.text
+    body = b'{"type":"reading","seq":1,"metrics":{"t\xc3":1}}'
+    assert post_json(hub, "/v1/ingest", token, body).json()["code"] == "invalid_json"
