@@ -65,12 +65,27 @@ public struct BucketPlan: Sendable, Equatable {
         let points = max(1, points)
         let (from, to) = (min(from, to), max(from, to))
         var step = Self.nice(Self.ceilDiv(to - from + 1, Int64(points)))
-        while Self.bucketCount(from: from, to: to, step: step) > points {
-            step = Self.nice(step + 1)
+        var tries = 0
+        while Self.bucketCount(from: from, to: to, step: step) > points, tries < Self.maxWidenings {
+            tries += 1
+            // Usually one unit wider fits. When it does not, crawling on one unit at
+            // a time could take hundreds of millions of steps (found by fuzzing: one
+            // bucket over most of 2^53 ms), so jump to a width that always fits.
+            step = tries < Self.crawlSteps ? Self.nice(step + 1) : Self.nice(max(step + 1, Self.widthThatFits(from, to, points)))
         }
         self.step = step
         self.origin = floorDiv(from, step) * step
         self.resolution = .coarsest(dividing: step)
+    }
+
+    static let crawlSteps = 64
+    static let maxWidenings = 128
+
+    /// A width whose aligned buckets cover `[from, to]` in at most `points`:
+    /// span / (points − 1), since alignment adds at most one bucket; for one
+    /// point, wider than both ends (which are not negative on the wire).
+    static func widthThatFits(_ from: Int64, _ to: Int64, _ points: Int) -> Int64 {
+        points > 1 ? ceilDiv(to - from + 1, Int64(points - 1)) : max(abs(from), abs(to)) + 1
     }
 
     /// The bucket index of a time.

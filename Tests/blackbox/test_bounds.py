@@ -53,7 +53,10 @@ def test_history_at_the_extremes_of_its_bounds(hub):
     token, reader = hub.device_token("d"), hub.read_token()
     with open_device(hub, token) as device:
         device.expect_ack(reading(1, {"t": 1.0}))
-    for query in (f"from=0&to={MAX_SEQ}&points=1", f"from=0&to={MAX_SEQ}&points=10000",
+        device.expect_ack(reading(2, {"t": 2.0}, ts=now_ms() - 1000))
+    # One point over nearly all of 2^53 ms: the planner jumps to a width that fits.
+    for query in (f"from=900719954740991&to={MAX_SEQ}&points=1", f"from=1&to={MAX_SEQ}&points=1",
+                  f"from=0&to={MAX_SEQ}&points=1", f"from=0&to={MAX_SEQ}&points=10000",
                   f"from={MAX_SEQ}&to={MAX_SEQ}", "from=0&to=0", "points=99999999"):
         body = get_json(hub, f"/v1/devices/d/metrics/t?{query}", reader)
         assert "step" in body and "points" in body
