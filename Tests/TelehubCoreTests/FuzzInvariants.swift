@@ -345,9 +345,16 @@ public enum FuzzInvariants {
             try require(step % unit == 0, "step is not whole \(unit) ms: \(context)")
             break
         }
-        // As few buckets as fit: the next smaller nice step needs too many.
+        // The finest nice step that fits: the next smaller one needs too many
+        // buckets. BucketPlan widens one unit at a time only for a few tries
+        // before it jumps to a width that surely fits, so this holds where
+        // the step lies a few units above where the search starts.
+        func unit(_ step: Int64) -> Int64 {
+            step >= 3_600_000 ? 3_600_000 : step >= 60_000 ? 60_000 : step >= 1000 ? 1000 : 1
+        }
+        let initial = max(1, -floorDiv(-(to - from + 1), Int64(points)))
         let smaller = step <= 1000 ? step - 1 : step <= 60_000 ? step - 1000 : step <= 3_600_000 ? step - 60_000 : step - 3_600_000
-        if smaller >= 1 {
+        if smaller >= 1, step - initial <= 32 * unit(initial) {
             let count = floorDiv(to, smaller) - floorDiv(from, smaller) + 1
             try require(count > Int64(points), "step \(smaller) also fits (\(count) buckets): \(context)")
         }
