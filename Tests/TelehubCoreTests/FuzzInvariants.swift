@@ -330,19 +330,20 @@ public enum FuzzInvariants {
     /// The plan of a history answer and the segments each resolution reads.
     public static func checkPlan(from: Int64, to: Int64, points: Int) throws(Violation) {
         let plan = BucketPlan(from: from, to: to, points: points)
-        let context = "plan \(plan) for [\(from), \(to)] in \(points) points"
+        // Described only when a check fails: describing the plan costs more than the checks.
+        let context = { "plan \(plan) for [\(from), \(to)] in \(points) points" }
         let step = plan.step
-        try require(step >= 1, context)
-        try require(plan.origin % step == 0 && plan.origin <= from && from - plan.origin < step, "origin: \(context)")
-        try require(plan.bucket(of: from) == 0, "from is not in bucket 0: \(context)")
+        try require(step >= 1, context())
+        try require(plan.origin % step == 0 && plan.origin <= from && from - plan.origin < step, "origin: \(context())")
+        try require(plan.bucket(of: from) == 0, "from is not in bucket 0: \(context())")
         let last = plan.bucket(of: to)
-        try require(last >= 0 && last < Int64(points), "\(last + 1) buckets: \(context)")
+        try require(last >= 0 && last < Int64(points), "\(last + 1) buckets: \(context())")
         let lastStart = plan.start(ofBucket: last)
-        try require(lastStart <= to && to - lastStart < step, "to is not in the last bucket: \(context)")
-        try require(step % plan.resolution.milliseconds == 0, "the resolution does not tile the buckets: \(context)")
-        try require(Resolution.coarsest(dividing: step) == plan.resolution, "not the coarsest resolution: \(context)")
+        try require(lastStart <= to && to - lastStart < step, "to is not in the last bucket: \(context())")
+        try require(step % plan.resolution.milliseconds == 0, "the resolution does not tile the buckets: \(context())")
+        try require(Resolution.coarsest(dividing: step) == plan.resolution, "not the coarsest resolution: \(context())")
         for unit: Int64 in [3_600_000, 60_000, 1000] where step >= unit {
-            try require(step % unit == 0, "step is not whole \(unit) ms: \(context)")
+            try require(step % unit == 0, "step is not whole \(unit) ms: \(context())")
             break
         }
         // The finest nice step that fits: the next smaller one needs too many
@@ -356,7 +357,7 @@ public enum FuzzInvariants {
         let smaller = step <= 1000 ? step - 1 : step <= 60_000 ? step - 1000 : step <= 3_600_000 ? step - 60_000 : step - 3_600_000
         if smaller >= 1, step - initial <= 32 * unit(initial) {
             let count = floorDiv(to, smaller) - floorDiv(from, smaller) + 1
-            try require(count > Int64(points), "step \(smaller) also fits (\(count) buckets): \(context)")
+            try require(count > Int64(points), "step \(smaller) also fits (\(count) buckets): \(context())")
         }
         for coarsest in Resolution.allCases {
             try checkCover(from: from, to: to, upTo: coarsest)
@@ -367,23 +368,23 @@ public enum FuzzInvariants {
     /// aligned to its resolution, with the coarsest resolution wherever it fits.
     public static func checkCover(from: Int64, to: Int64, upTo coarsest: Resolution) throws(Violation) {
         let segments = TimeSegment.cover(from: from, to: to, upTo: coarsest)
-        let context = "cover [\(from), \(to)] up to \(coarsest): \(segments)"
-        guard let first = segments.first, let last = segments.last else { throw Violation("no segments: \(context)") }
-        try require(first.from == from && last.to == to, "bounds: \(context)")
-        try require(segments.count <= 2 * Resolution.allCases.count - 1, "too many segments: \(context)")
+        let context = { "cover [\(from), \(to)] up to \(coarsest): \(segments)" }
+        guard let first = segments.first, let last = segments.last else { throw Violation("no segments: \(context())") }
+        try require(first.from == from && last.to == to, "bounds: \(context())")
+        try require(segments.count <= 2 * Resolution.allCases.count - 1, "too many segments: \(context())")
         for (index, segment) in segments.enumerated() {
-            try require(segment.from <= segment.to, "empty segment: \(context)")
-            try require(segment.resolution <= coarsest, "too coarse: \(context)")
-            if index > 0 { try require(segment.from == segments[index - 1].to + 1, "gap or overlap: \(context)") }
+            try require(segment.from <= segment.to, "empty segment: \(context())")
+            try require(segment.resolution <= coarsest, "too coarse: \(context())")
+            if index > 0 { try require(segment.from == segments[index - 1].to + 1, "gap or overlap: \(context())") }
             let width = segment.resolution.milliseconds
-            try require(segment.from % width == 0 && (segment.to + 1) % width == 0, "not aligned: \(context)")
+            try require(segment.from % width == 0 && (segment.to + 1) % width == 0, "not aligned: \(context())")
         }
         let width = coarsest.milliseconds
         let start = -floorDiv(-from, width) * width
         let end = floorDiv(to + 1, width) * width
         if start < end {
             try require(
-                segments.contains(TimeSegment(coarsest, from: start, to: end - 1)), "the coarsest part is missing: \(context)")
+                segments.contains(TimeSegment(coarsest, from: start, to: end - 1)), "the coarsest part is missing: \(context())")
         }
     }
 
