@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "telehub", targets: ["telehub"]),
         .library(name: "TelehubCore", targets: ["TelehubCore"]),
         .library(name: "TelehubDevice", targets: ["TelehubDevice"]),
+        .library(name: "TelehubAuth", targets: ["TelehubAuth"]),
         // For the fuzzing package in Fuzz/, which links the hub's parsers and store.
         .library(name: "TelehubStore", targets: ["TelehubStore"]),
         .library(name: "TelehubServer", targets: ["TelehubServer"]),
@@ -38,10 +39,16 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
-        // The domain: wire messages, validation, names and tokens. No server, no database.
+        // The domain: wire messages, validation, names and token kinds. No server,
+        // no database, no dependency at all, so a device app can link it.
         .target(
             name: "TelehubCore",
-            dependencies: ["CTelehubCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        // Hub side only: minting and hashing tokens and session ids with libcrypto.
+        .target(
+            name: "TelehubAuth",
+            dependencies: ["TelehubCore", "CTelehubCrypto"],
             swiftSettings: swiftSettings
         ),
         // The time-series store behind a narrow protocol; SQLite through GRDB.
@@ -49,6 +56,7 @@ let package = Package(
             name: "TelehubStore",
             dependencies: [
                 "TelehubCore",
+                "TelehubAuth",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -58,6 +66,7 @@ let package = Package(
             name: "TelehubServer",
             dependencies: [
                 "TelehubCore",
+                "TelehubAuth",
                 "TelehubStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -83,8 +92,11 @@ let package = Package(
             dependencies: [
                 "TelehubCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
+                // The WebSocket client itself, not Hummingbird's re-exports of it: a
+                // device app links no server library (TLS for wss is BoringSSL,
+                // built into NIOSSL; no system OpenSSL).
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "WSCompression", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -94,6 +106,7 @@ let package = Package(
             name: "telehub",
             dependencies: [
                 "TelehubCore",
+                "TelehubAuth",
                 "TelehubStore",
                 "TelehubServer",
                 "TelehubDevice",
@@ -105,7 +118,13 @@ let package = Package(
         ),
         .testTarget(
             name: "TelehubCoreTests",
-            dependencies: ["TelehubCore"],
+            // TelehubAuth for the fuzz invariants of session cookies (FuzzInvariants.swift).
+            dependencies: ["TelehubCore", "TelehubAuth"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TelehubAuthTests",
+            dependencies: ["TelehubAuth", "TelehubCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -27,7 +27,7 @@ let package = Package(
     targets: [
         .target(
             name: "FuzzInvariants",
-            dependencies: [core],
+            dependencies: [core, .product(name: "TelehubAuth", package: "Telehub")],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
         .executableTarget(

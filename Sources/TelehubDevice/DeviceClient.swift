@@ -1,6 +1,6 @@
 import Foundation
-import HummingbirdWSClient
-import HummingbirdWSCompression
+import WSClient
+import WSCompression
 import Logging
 import TelehubCore
 

@@ -1,4 +1,5 @@
 import Synchronization
+import TelehubAuth
 import TelehubCore
 import TelehubStore
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TelehubAuth
 import TelehubCore
 
 extension SQLiteStore {

@@ -1,3 +1,4 @@
+import TelehubAuth
 import TelehubCore
 
 /// The narrow interface between the hub and its storage.

@@ -1,4 +1,5 @@
 import Foundation
+import TelehubAuth
 import TelehubCore
 
 /// The properties every input must keep, checked by the libFuzzer targets in

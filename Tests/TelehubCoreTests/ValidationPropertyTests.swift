@@ -38,7 +38,7 @@ import TelehubCore
         case 0: (Double.random(in: -100...100, using: &random) * 100).rounded() / 100
         case 1: Double(Int.random(in: -1_000_000...1_000_000, using: &random))
         case 2: Double.random(in: -1e100...1e100, using: &random)
-        default: [1e100, -1e100, 0, 5e-324][Int.random(in: 0..<4, using: &random)]
+        default: [1e100, -1e100, 0, Double.leastNonzeroMagnitude][Int.random(in: 0..<4, using: &random)]
         }
     }
 

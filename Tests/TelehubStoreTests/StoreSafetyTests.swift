@@ -140,7 +140,7 @@ import TelehubCore
             }
             try await store.commit(CommitBatch(points: points))
         }
-        let stored = try await store.pool.read { db in
+        let stored = try store.pool.read { db in
             try GRDB.Row.fetchAll(
                 db, sql: "SELECT r.device_id, m.name, r.ts, r.value FROM reading r JOIN metric m ON m.id = r.metric_id")
         }
