@@ -44,7 +44,7 @@ public struct DeviceSessionState: Sendable {
             errorsInWindow = 0
         }
         errorsInWindow += 1
-        let reply = Action.reply(.error(rejection))
+        let reply = Action.reply(.error(ErrorBody(rejection)))
         return errorsInWindow > errorLimit.maxErrors ? [reply, .closeForErrors] : [reply]
     }
 }

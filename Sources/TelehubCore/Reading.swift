@@ -21,26 +21,28 @@ public struct Reading: Sendable, Equatable {
     }
 }
 
-/// A validated `reading` or `batch` message: the unit a device sequences and
-/// the hub acknowledges.
-public struct IngestMessage: Sendable, Equatable {
-    /// Absent only over HTTP, where `seq` is optional.
-    public var seq: Int64?
-    public var readings: [Reading]
-
-    public init(seq: Int64?, readings: [Reading]) {
-        self.seq = seq
-        self.readings = readings
+/// A reading as the contract writes it: `{"ts":…,"metrics":{"name":value,…}}`.
+/// Decoding this way checks only the shape; a device message's readings are
+/// checked against the bounds by `DeviceMessage`'s decoding.
+extension Reading: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case ts, metrics
     }
 
-    /// The number of values the message stores; limits and batching count these.
-    public var valueCount: Int {
-        readings.reduce(0) { $0 + $1.metrics.count }
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let metrics = try container.decode([String: Double].self, forKey: .metrics)
+        self.init(
+            ts: try container.decode(Int64.self, forKey: .ts),
+            metrics: metrics.sorted { $0.key < $1.key }.map { MetricValue(name: $0.key, value: $0.value) })
     }
-}
 
-/// Everything a device may send, once validated.
-public enum DeviceMessage: Sendable, Equatable {
-    case ingest(IngestMessage)
-    case ping(id: JSONValue?)
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(ts, forKey: .ts)
+        var object = container.nestedContainer(keyedBy: WireKey.self, forKey: .metrics)
+        for metric in metrics {
+            try object.encode(metric.value, forKey: WireKey(stringValue: metric.name))
+        }
+    }
 }

@@ -1,13 +1,14 @@
 import Foundation
 
-/// What the hub sends a device, encoded exactly as the contract spells it.
-public enum ServerMessage: Sendable, Equatable {
+/// What the hub sends a device, as the contract spells it: written by the hub,
+/// read by the device SDK, through the same `Codable` conformance.
+public enum ServerMessage: Sendable, Equatable, Codable {
     case hello(Hello)
     case ack(seq: Int64)
-    case error(IngestRejection)
-    case pong(id: JSONValue?)
+    case error(ErrorBody)
+    case pong(id: PingID?)
 
-    public struct Hello: Sendable, Equatable, Encodable {
+    public struct Hello: Sendable, Equatable, Codable {
         public var type = "hello"
         public var device: String
         /// The highest `seq` of this device that is durably stored; 0 if none.
@@ -25,36 +26,56 @@ public enum ServerMessage: Sendable, Equatable {
         }
     }
 
+    private enum Kind: String, Codable {
+        case hello, ack, error, pong
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case type, seq, id
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        switch try container.decode(Kind.self, forKey: .type) {
+        case .hello: self = .hello(try Hello(from: decoder))
+        case .ack: self = .ack(seq: try container.decode(Int64.self, forKey: .seq))
+        case .error: self = .error(try ErrorBody(from: decoder))
+        case .pong: self = .pong(id: try container.decodeIfPresent(PingID.self, forKey: .id))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .hello(let hello):
+            try hello.encode(to: encoder)
+        case .ack(let seq):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(Kind.ack, forKey: .type)
+            try container.encode(seq, forKey: .seq)
+        case .error(let body):
+            try body.encode(to: encoder)
+        case .pong(let id):
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(Kind.pong, forKey: .type)
+            try container.encodeIfPresent(id, forKey: .id)
+        }
+    }
+
     /// The JSON text of the message.
     public var json: String {
-        let data: Data
-        switch self {
-        case .hello(let hello): data = Self.encode(hello)
-        case .ack(let seq): data = Self.encode(Ack(seq: seq))
-        case .error(let rejection): data = Self.encode(ErrorBody(rejection))
-        case .pong(let id): data = Self.encode(Pong(id: id))
-        }
-        return String(decoding: data, as: UTF8.self)
+        // Encoding these plain values cannot fail.
+        String(decoding: (try? JSONEncoder.wire.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
-    private static func encode(_ value: some Encodable) -> Data {
-        // Encoding these plain structs cannot fail.
-        (try? JSONEncoder.wire.encode(value)) ?? Data("{}".utf8)
-    }
-
-    private struct Ack: Encodable {
-        var type = "ack"
-        var seq: Int64
-    }
-
-    private struct Pong: Encodable {
-        var type = "pong"
-        var id: JSONValue?
+    /// Reads one message of the hub; nil for text that is none.
+    public init?(json: some StringProtocol) {
+        guard let message = try? JSONDecoder().decode(Self.self, from: Data(json.utf8)) else { return nil }
+        self = message
     }
 }
 
 /// The error object of the contract, shared by WebSocket replies and HTTP 400 bodies.
-public struct ErrorBody: Encodable, Sendable {
+public struct ErrorBody: Codable, Sendable, Equatable {
     public var type = "error"
     public var seq: Int64?
     public var code: String

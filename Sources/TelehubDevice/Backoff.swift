@@ -31,6 +31,15 @@ public struct Backoff: Sendable, Equatable {
         return .milliseconds(Int64.random(in: 0...max(0, milliseconds), using: &generator))
     }
 
+    /// The delay after a failure that retrying soon cannot cure (a refused
+    /// token, a wrong address): between half the cap and the cap, still
+    /// jittered, so a misconfigured fleet does not hammer the hub.
+    public mutating func nextAfterPermanentFailure(using generator: inout some RandomNumberGenerator) -> Duration {
+        attempt += 1
+        let milliseconds = Int64(cap / .milliseconds(1))
+        return .milliseconds(Int64.random(in: (milliseconds / 2)...max(milliseconds / 2, milliseconds), using: &generator))
+    }
+
     /// Called when a connection ends after `lifetime`.
     public mutating func connectionEnded(after lifetime: Duration) {
         if lifetime >= stableAfter { attempt = 0 }

@@ -56,6 +56,8 @@ public actor DeviceClient {
         case connecting
         /// Connected; the hub had everything up to `lastSeq`.
         case connected(lastSeq: Int64)
+        /// An attempt failed or a connection ended, and why.
+        case failed(ConnectionFailure)
         case backingOff(Duration)
     }
 
@@ -69,11 +71,17 @@ public actor DeviceClient {
         public var droppedFull = 0
         public var buffered = 0
         public var reconnects = 0
+        /// Connected now (a `hello` came and the connection has not ended).
+        public var connected = false
+        /// Why the last connection attempt failed or the last connection ended.
+        public var lastFailure: ConnectionFailure?
 
         public init() {}
     }
 
     public let configuration: Configuration
+    /// Where `configuration.url` leads: any hub address works (see `IngestEndpoint`).
+    public let endpoint: IngestEndpoint
     public nonisolated let states: AsyncStream<State>
     private let stateContinuation: AsyncStream<State>.Continuation
     private let buffer: OfflineBuffer
@@ -86,8 +94,10 @@ public actor DeviceClient {
     private var generation = 0
     private let logger = Logger(label: "telehub.device")
 
+    /// - Throws: `IngestEndpointError` for an address that names no hub.
     public init(configuration: Configuration) throws {
         self.configuration = configuration
+        self.endpoint = try IngestEndpoint(configuration.url)
         self.buffer = try OfflineBuffer(
             path: configuration.bufferPath, capacity: configuration.bufferCapacity,
             syncEveryWrite: configuration.syncEveryWrite)
@@ -100,9 +110,7 @@ public actor DeviceClient {
     /// Stores a reading for sending; it survives restarts until acknowledged.
     /// - Parameter ts: milliseconds since the Unix epoch; now when nil.
     public func send(_ metrics: [String: Double], at ts: Int64? = nil) throws {
-        let json = "{" + metrics.sorted { $0.key < $1.key }.map { "\(JSONText.quoted($0.key)):\(NumberText.format($0.value))" }
-            .joined(separator: ",") + "}"
-        let dropped = try buffer.append(ts: ts ?? EpochClock.nowMs(), metricsJSON: json)
+        let dropped = try buffer.append(ts: ts ?? EpochClock.nowMs(), metrics: metrics)
         counters.sent += 1
         counters.droppedFull += dropped
         counters.buffered += 1 - dropped
@@ -117,19 +125,37 @@ public actor DeviceClient {
         while !Task.isCancelled {
             stateContinuation.yield(.connecting)
             let started = ContinuousClock.now
+            var failure: ConnectionFailure
             do {
                 try await connectOnce()
+                failure = ConnectionFailure(.closed, "the hub closed the connection")
             } catch {
-                logger.debug("connection ended: \(error)")
+                failure = await explain(error)
             }
+            counters.connected = false
+            guard !Task.isCancelled else { break }  // stopped, not failed
+            logger.debug("connection ended: \(failure)")
+            counters.lastFailure = failure
+            stateContinuation.yield(.failed(failure))
             backoff.connectionEnded(after: .now - started)
             guard !Task.isCancelled else { break }
             counters.reconnects += 1
-            let delay = backoff.next(using: &generator)
+            let delay = failure.isPermanent
+                ? backoff.nextAfterPermanentFailure(using: &generator) : backoff.next(using: &generator)
             stateContinuation.yield(.backingOff(delay))
             try? await Task.sleep(for: delay)
         }
         stateContinuation.finish()
+    }
+
+    /// What an error of a connection attempt means; a refused upgrade is
+    /// explained by asking the hub over plain HTTP.
+    private func explain(_ error: any Error) async -> ConnectionFailure {
+        guard let error = error as? WebSocketClientError, error == .webSocketUpgradeFailed else {
+            return ConnectionFailure.classify(error)
+        }
+        let answer = await UpgradeProbe.ask(endpoint, token: configuration.token, timeout: configuration.handshakeTimeout)
+        return ConnectionFailure.classify(error, probe: answer)
     }
 
     // MARK: - One connection
@@ -149,24 +175,27 @@ public actor DeviceClient {
             defer { handshakeDone.finish() }
             try await self.connection(generation: current, helloReceived: { handshakeDone.yield() })
         }
-        let greeted = await withTaskGroup(of: Bool.self) { group in
+        enum Handshake { case greeted, ended, timedOut }
+        let outcome = await withTaskGroup(of: Handshake.self) { group in
             group.addTask {
                 var iterator = handshake.makeAsyncIterator()
-                return await iterator.next() != nil
+                return await iterator.next() != nil ? .greeted : .ended
             }
             group.addTask {
                 try? await Task.sleep(for: self.configuration.handshakeTimeout)
-                return false
+                return .timedOut
             }
-            let first = await group.next() ?? false
+            let first = await group.next() ?? .timedOut
             group.cancelAll()
             return first
         }
-        guard greeted else {
+        if outcome == .timedOut {
             if attempt.isCancelled == false { attempt.cancel() }
             generation += 1  // the abandoned attempt is outdated from now on
             throw DeviceClientError.handshakeTimedOut
         }
+        // Greeted, or ended before hello: either way the attempt's own result
+        // (its error says why it failed) is what counts.
         // The attempt is a task of its own (see above): pass cancellation on.
         try await withTaskCancellationHandler {
             try await attempt.value
@@ -181,10 +210,10 @@ public actor DeviceClient {
             extensions: configuration.compression ? [.perMessageDeflate(maxWindow: 10)] : [],
             autoPing: .enabled(timePeriod: configuration.heartbeat))
         settings.validateUTF8 = true
-        try await WebSocketClient.connect(url: configuration.url, configuration: settings, logger: logger) {
+        try await WebSocketClient.connect(url: endpoint.description, configuration: settings, logger: logger) {
             inbound, outbound, _ in
             var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
-            guard case .text(let text)? = try await messages.next(), let hello = Hello(text),
+            guard case .text(let text)? = try await messages.next(), case .hello(let hello)? = ServerMessage(json: text),
                 let maxBatch = try await self.connected(hello, attempt: attempt)
             else { return }
             helloReceived()
@@ -199,12 +228,13 @@ public actor DeviceClient {
     }
 
     /// - Returns: the batch size to use, or nil when the attempt is outdated.
-    private func connected(_ hello: Hello, attempt: Int) throws -> Int? {
+    private func connected(_ hello: ServerMessage.Hello, attempt: Int) throws -> Int? {
         guard attempt == generation else { return nil }
         counters.acked += try buffer.acknowledge(upTo: hello.lastSeq)
         try buffer.advance(past: hello.lastSeq)
         counters.buffered = try buffer.count()
         window = SendWindow(limit: configuration.window, resend: try buffer.unacknowledged(after: hello.lastSeq))
+        counters.connected = true
         stateContinuation.yield(.connected(lastSeq: hello.lastSeq))
         return min(configuration.batchSize, hello.maxBatch)
     }
@@ -245,7 +275,7 @@ public actor DeviceClient {
     /// Acks are facts about the store whichever connection brings them; the
     /// send window belongs to the current connection only.
     private func received(_ text: String, attempt: Int) throws {
-        guard let reply = Reply(text) else { return }
+        guard let reply = ServerMessage(json: text) else { return }
         let current = attempt == generation
         switch reply {
         case .ack(let seq):
@@ -253,16 +283,20 @@ public actor DeviceClient {
             counters.acked += removed
             counters.buffered -= removed
             if current { window.acknowledged(upTo: seq) }
-        case .error(let seq, let retryable, let retryAfterMs, let message):
-            if retryable {
-                if current { window.refused(seq, retryable: true, retryAfter: .milliseconds(retryAfterMs), now: .now) }
+        case .error(let error):
+            guard let seq = error.seq else { return }
+            if error.retryable {
+                let retryAfter = Duration.milliseconds(error.retryAfterMs ?? 1000)
+                if current { window.refused(seq, retryable: true, retryAfter: retryAfter, now: .now) }
             } else {
-                logger.warning("hub refused message \(seq) for good: \(message)")
+                logger.warning("hub refused message \(seq) for good: \(error.message)")
                 let removed = try buffer.drop(message: seq)
                 counters.rejected += removed
                 counters.buffered -= removed
                 if current { window.refused(seq, retryable: false, retryAfter: .zero, now: .now) }
             }
+        case .hello, .pong:
+            return
         }
         wake.signal()
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TelehubCore
 
 /// Readings kept on disk until the hub has acknowledged them, so a reboot,
 /// a dead link or a day offline loses nothing.
@@ -53,8 +54,9 @@ public final class OfflineBuffer: Sendable {
 
     /// Adds a reading. - Returns: how many old readings were dropped to make room.
     @discardableResult
-    public func append(ts: Int64, metricsJSON: String) throws -> Int {
-        try queue.write { db in
+    public func append(ts: Int64, metrics: [String: Double]) throws -> Int {
+        let metricsJSON = String(decoding: try JSONEncoder.wire.encode(metrics), as: UTF8.self)
+        return try queue.write { db in
             try db.execute(sql: "INSERT INTO reading (ts, metrics) VALUES (?, ?)", arguments: [ts, metricsJSON])
             let excess = try Int.fetchOne(db, sql: "SELECT count(*) FROM reading")! - capacity
             guard excess > 0 else { return 0 }
@@ -128,13 +130,18 @@ public final class OfflineBuffer: Sendable {
     private static func message(_ seq: Int64, _ db: Database) throws -> Message? {
         let rows = try Row.fetchAll(db, sql: "SELECT ts, metrics FROM reading WHERE message = ? ORDER BY id", arguments: [seq])
         guard !rows.isEmpty else { return nil }
-        let readings = rows.map { row -> String in
-            let ts: Int64 = row[0]
-            let metrics: String = row[1]
-            return #"{"ts":\#(ts),"metrics":\#(metrics)}"#
-        }
-        return Message(
-            seq: seq, json: #"{"type":"batch","seq":\#(seq),"readings":[\#(readings.joined(separator: ","))]}"#,
-            readingCount: rows.count)
+        let readings = rows.map { row in Reading(ts: row[0], metrics: metrics(row[1])) }
+        let message = DeviceMessage.ingest(IngestMessage(seq: seq, readings: readings))
+        return Message(seq: seq, json: String(decoding: try JSONEncoder.wire.encode(message), as: UTF8.self), readingCount: rows.count)
+    }
+
+    /// A stored metrics object. Buffers written by earlier versions may hold
+    /// `null` for a value that was not finite: such values are left out (the
+    /// hub would refuse them), and a reading left empty gets its message
+    /// refused for good and dropped, as before.
+    private static func metrics(_ json: String) -> [MetricValue] {
+        let decoded = (try? JSONDecoder().decode([String: Double?].self, from: Data(json.utf8))) ?? [:]
+        return decoded.compactMap { name, value in value.map { MetricValue(name: name, value: $0) } }
+            .sorted { $0.name < $1.name }
     }
 }

@@ -32,28 +32,9 @@ struct APIError: HTTPResponseError {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = JSONBody.response(Body(error: code, message: message), status: status)
+        var response = WireResponseEncoder.response(APIErrorAnswer(error: code, message: message), status: status)
         response.headers.append(contentsOf: headers)
         return response
-    }
-
-    private struct Body: Encodable {
-        var error: String
-        var message: String?
-    }
-}
-
-/// JSON responses, encoded the same way everywhere.
-enum JSONBody {
-    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONEncoder.wire.encode(value)) ?? Data("{}".utf8)
-        return response(json: String(decoding: data, as: UTF8.self), status: status)
-    }
-
-    static func response(json: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 }
 

@@ -99,7 +99,8 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
         webSocketRouter: webSocketRouter, configuration: .init(http1: http1Configuration(configuration), ws: webSocket),
         decide: { head, address in
             let uri = URI(head.uri)
-            guard uri.path == "/v1/ingest" else { return true }
+            // Only /v1/ingest upgrades; anywhere else the router answers as for plain HTTP (404).
+            guard uri.path == "/v1/ingest" else { return false }
             // Refused here, the request goes on to the router, which answers 401 or 429
             // and counts the failure (once).
             guard hub.authenticator.retryAfterMs(address: address) == nil else { return false }

@@ -16,22 +16,7 @@ struct HistoryRoute {
                 let history = try await hub.store.history(
                     device: device, metric: metric, from: query.from, to: query.to, points: query.points)
             else { throw APIError.notFound }
-            return JSONBody.response(json: Self.json(history))
-        }
-    }
-
-    /// `{"step":0,"points":[[ts,value],…]}` or `{"step":N,"points":[[start,avg,min,max,count],…]}`.
-    static func json(_ history: MetricHistory) -> String {
-        switch history {
-        case .raw(let points):
-            let items = points.map { "[\($0.ts),\(NumberText.format($0.value))]" }
-            return #"{"step":0,"points":[\#(items.joined(separator: ","))]}"#
-        case .buckets(let step, let buckets):
-            let items = buckets.map { bucket in
-                let a = bucket.aggregate
-                return "[\(bucket.start),\(NumberText.format(a.average)),\(NumberText.format(a.min)),\(NumberText.format(a.max)),\(a.count)]"
-            }
-            return #"{"step":\#(step),"points":[\#(items.joined(separator: ","))]}"#
+            return HistoryAnswer(history)
         }
     }
 }

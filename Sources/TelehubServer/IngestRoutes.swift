@@ -44,11 +44,11 @@ struct IngestRoutes {
             hub.metrics.rejected(device: identity.deviceName ?? "", reason: rejection.code.rawValue)
             return Self.response(for: rejection)
         case .success(.ping(let id)):
-            return JSONBody.response(json: ServerMessage.pong(id: id).json)
+            return try ServerMessage.pong(id: id).response(from: request, context: context)
         case .success(.ingest(let message)):
             let outcome = await submit(message, identity: identity, now: now)
             switch outcome {
-            case .committed(let seq): return JSONBody.response(json: #"{"ack":\#(seq.map(String.init) ?? "null")}"#)
+            case .committed(let seq): return try HTTPIngestAck(ack: seq).response(from: request, context: context)
             case .rejected(let rejection):
                 hub.metrics.rejected(device: identity.deviceName ?? "", reason: rejection.code.rawValue)
                 return Self.response(for: rejection)
@@ -72,10 +72,10 @@ struct IngestRoutes {
     }
 
     private static func response(for rejection: IngestRejection) -> Response {
-        let json = ServerMessage.error(rejection).json
-        guard rejection.code.isRetryable else { return JSONBody.response(json: json, status: .badRequest) }
+        let body = ServerMessage.error(ErrorBody(rejection))
+        guard rejection.code.isRetryable else { return WireResponseEncoder.response(body, status: .badRequest) }
         let status: HTTPResponse.Status = rejection.code == .rateLimited ? .tooManyRequests : .serviceUnavailable
-        var response = JSONBody.response(json: json, status: status)
+        var response = WireResponseEncoder.response(body, status: status)
         let seconds = max(1, ((rejection.retryAfterMs ?? 1000) + 999) / 1000)
         response.headers[.retryAfter] = String(seconds)
         return response

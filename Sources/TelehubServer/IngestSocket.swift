@@ -196,7 +196,7 @@ private struct Conversation: Sendable {
             for action in session.receive(text, now: now) {
                 switch action {
                 case .reply(let reply):
-                    if case .error(let rejection) = reply { hub.metrics.rejected(device: device, reason: rejection.code.rawValue) }
+                    if case .error(let rejection) = reply { hub.metrics.rejected(device: device, reason: rejection.code) }
                     guard send(.reply(reply.json)) else { return }
                 case .submit(let ingest):
                     await submit(ingest, at: now)
@@ -241,7 +241,7 @@ private struct Conversation: Sendable {
                 _ = send(.completed(seq.map { ServerMessage.ack(seq: $0).json }))
             case .rejected(let rejection):
                 metrics.rejected(device: device, reason: rejection.code.rawValue)
-                _ = send(.completed(ServerMessage.error(rejection).json))
+                _ = send(.completed(ServerMessage.error(ErrorBody(rejection)).json))
             }
         })
     }

@@ -1,3 +1,4 @@
+import Foundation
 import TelehubCore
 
 /// One event of the live stream, encoded once as SSE text and shared by
@@ -22,7 +23,7 @@ public struct LiveEvent: Sendable {
     }
 
     static func presence(device: String, online: Bool, ts: Int64) -> LiveEvent {
-        let data = #"{"device":\#(JSONText.quoted(device)),"online":\#(online),"ts":\#(ts)}"#
+        let data = String(decoding: (try? JSONEncoder.wire.encode(PresenceEvent(device: device, online: online, ts: ts))) ?? Data("{}".utf8), as: UTF8.self)
         return LiveEvent(id: nil, kind: .presence(device: device, online: online), frame: SSEFrame.event("presence", data: data))
     }
 
@@ -50,8 +51,7 @@ struct ReadingPayload {
 
     /// The payload restricted to some metrics, for subscribers with a `metric` filter.
     func json(metrics: [MetricValue]) -> String {
-        let values = metrics.map { "\(JSONText.quoted($0.name)):\(NumberText.format($0.value))" }.joined(separator: ",")
-        return #"{"device":\#(JSONText.quoted(device)),"ts":\#(reading.ts),"metrics":{\#(values)}}"#
+        ReadingEvent.json(device: device, ts: reading.ts, metrics: metrics)
     }
 }
 

@@ -6,31 +6,26 @@ struct ReadRoutes {
     let hub: Hub
 
     func register(on router: Router<HubRequestContext>) {
-        router.get("/healthz") { _, _ in
+        router.get("/healthz") { _, _ -> EditedResponse<HealthAnswer> in
             // After a failed commit the check writes to the file, so a disk that is
             // still full is not reported healthy by a transaction that writes nothing.
             let faulted = hub.health.currentFault != nil
             if let problem = await hub.store.writeProblem(probe: faulted) {
                 hub.health.failed(problem)
-                return JSONBody.response(Unavailable(reason: problem), status: .serviceUnavailable)
+                return EditedResponse(status: .serviceUnavailable, response: .unavailable(problem))
             }
             if faulted { hub.health.succeeded() }
-            return JSONBody.response(json: #"{"status":"ok"}"#)
+            return EditedResponse(response: .ok)
         }
         router.get("/v1/devices") { request, context in
             try await hub.requireReader(request, context)
-            return JSONBody.response(try await hub.deviceList())
+            return try await hub.deviceList()
         }
         router.get("/v1/devices/{name}") { request, context in
             try await hub.requireReader(request, context)
             let name = try context.parameters.require("name")
             guard let status = try await hub.deviceStatus(named: name) else { throw APIError.notFound }
-            return JSONBody.response(status)
+            return status
         }
-    }
-
-    private struct Unavailable: Encodable {
-        var status = "unavailable"
-        var reason: String
     }
 }

@@ -9,6 +9,7 @@ struct IngestRequestContext: RequestContext, WebSocketRequestContext, ClientAddr
     var coreContext: CoreRequestContextStorage
     let webSocket: WebSocketHandlerReference<Self>
     var identity: TokenIdentity?
+    var responseEncoder: WireResponseEncoder { WireResponseEncoder() }
     /// The connection, so a device that stops reading can be cut off even
     /// while a write to it is pending.
     let channel: any Channel
@@ -27,6 +28,7 @@ struct IngestRequestContext: RequestContext, WebSocketRequestContext, ClientAddr
 struct HubRequestContext: RequestContext, ClientAddressed {
     var coreContext: CoreRequestContextStorage
     let channel: any Channel
+    var responseEncoder: WireResponseEncoder { WireResponseEncoder() }
 
     init(source: Source) {
         self.coreContext = .init(source: source)

@@ -1,3 +1,5 @@
+import Foundation
+import TelehubCore
 import NIOCore
 import NIOHTTP1
 
@@ -55,9 +57,8 @@ final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? HTTPParserError, error == .headerOverflow, inFlight == 0 {
             onRefused()
-            let body = #"{"error":"request_header_fields_too_large","message":"the request head is over 16 KiB"}"#
-            var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
-            buffer.writeString(body)
+            let body = APIErrorAnswer(error: "request_header_fields_too_large", message: "the request head is over 16 KiB")
+            let buffer = ByteBuffer(bytes: (try? JSONEncoder.wire.encode(body)) ?? Data("{}".utf8))
             let headers = HTTPHeaders([
                 ("Connection", "close"), ("Content-Type", "application/json"), ("Content-Length", String(buffer.readableBytes)),
             ])

@@ -12,26 +12,25 @@ struct SessionRoutes {
 
     func register(on router: Router<HubRequestContext>) {
         router.post("/v1/session") { request, context in
-            struct Login: Decodable { var token: String }
-            let login = try await request.decode(as: Login.self, context: context)
+            let login = try await request.decode(as: SessionLogin.self, context: context)
             let identity = try await hub.requireReadToken(login.token, from: context.clientAddress)
-            var response = JSONBody.response(json: #"{"status":"ok"}"#)
+            var response = try SessionChange().response(from: request, context: context)
             response.setCookie(try await startSession(identity))
             return response
         }
         // Lets the page ask "am I logged in?" without provoking a 401.
-        router.get("/v1/session") { request, _ in
+        router.get("/v1/session") { request, _ -> SessionState in
             let identity: TokenIdentity? =
                 if let token = Credentials.bearer(request) {
                     await hub.authenticator.identify(token, as: .read)
                 } else {
                     await hub.authenticator.identifySession(Credentials.cookie(request))
                 }
-            return JSONBody.response(json: #"{"authenticated":\#(identity != nil)}"#)
+            return SessionState(authenticated: identity != nil)
         }
-        router.delete("/v1/session") { request, _ in
+        router.delete("/v1/session") { request, context in
             await hub.authenticator.endSession(Credentials.cookie(request))
-            var response = JSONBody.response(json: #"{"status":"ok"}"#)
+            var response = try SessionChange().response(from: request, context: context)
             response.setCookie(cookie(value: "", maxAge: 0))
             return response
         }

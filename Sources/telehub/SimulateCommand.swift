@@ -16,7 +16,8 @@ struct SimulateCommand: AsyncParsableCommand {
 
     @Option(help: "Simulated devices.") var devices = 10
     @Option(help: "Readings per second per device.") var rate: Double = 1
-    @Option(help: "The hub's ingest URL.") var url = "ws://127.0.0.1:8080/v1/ingest"
+    @Option(help: "The hub's address: the one `telehub serve` prints, http(s):// or ws(s)://, with or without /v1/ingest.")
+    var url = "http://127.0.0.1:8080"
     @Option(help: "Database to create device tokens in (the hub's, or a copy of it).") var db: String?
     @Option(help: "A file of `name token` lines, instead of --db.") var tokens: String?
     @Option(help: "Stop generating after this many seconds (default: run until interrupted).") var duration: Double?
@@ -31,6 +32,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (db == nil) != (tokens == nil) else { throw ValidationError("give exactly one of --db or --tokens") }
+        do { _ = try IngestEndpoint(url) } catch { throw ValidationError("--url: \(error)") }
         try Bounds.check("--devices", devices, 1...100_000)
         try Bounds.check("--rate", rate, 0.001...100_000)
         if let duration { try Bounds.check("--duration", duration, 0.001...31_536_000) }
@@ -125,36 +127,45 @@ struct SimulateCommand: AsyncParsableCommand {
 
     private func report(_ fleet: [Member]) async {
         while (try? await Task.sleep(for: .seconds(1))) != nil {
-            var total = DeviceClient.Counters()
-            for member in fleet {
-                let counters = await member.client.snapshot()
-                total.sent += counters.sent
-                total.acked += counters.acked
-                total.buffered += counters.buffered
-                total.reconnects += counters.reconnects
-                total.rejected += counters.rejected
-                total.droppedFull += counters.droppedFull
-            }
-            let line = "devices \(fleet.count)  sent \(total.sent)  acked \(total.acked)  buffered \(total.buffered)  "
-                + "reconnects \(total.reconnects)  rejected \(total.rejected)  dropped \(total.droppedFull)\n"
+            var counters: [DeviceClient.Counters] = []
+            for member in fleet { counters.append(await member.client.snapshot()) }
+            let line = Self.statusLine(counters) + "\n"
             FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: the line is live even in a pipe
         }
     }
 
+    /// Totals of the fleet, and why devices are not connected when some are not.
+    static func statusLine(_ counters: [DeviceClient.Counters]) -> String {
+        func total(_ field: KeyPath<DeviceClient.Counters, Int>) -> Int { counters.reduce(0) { $0 + $1[keyPath: field] } }
+        let connected = counters.filter(\.connected).count
+        var line = "devices \(counters.count)  connected \(connected)  sent \(total(\.sent))  acked \(total(\.acked))  "
+            + "buffered \(total(\.buffered))  reconnects \(total(\.reconnects))  rejected \(total(\.rejected))  "
+            + "dropped \(total(\.droppedFull))"
+        let failures = counters.filter { !$0.connected }.compactMap(\.lastFailure)
+        if let common = Dictionary(grouping: failures, by: \.detail).max(by: { $0.value.count < $1.value.count }) {
+            line += "  last error (\(common.value.count) devices): \(common.key)"
+        }
+        return line
+    }
+
+    /// One device's counters in the `--summary` file.
+    struct SummaryEntry: Codable {
+        var sent, acked, buffered, reconnects, rejected, droppedFull: Int
+        var connected: Bool
+        var lastError: String?
+    }
+
     private func writeSummary(_ fleet: [Member]) async throws {
         guard let summary else { return }
-        var entries: [[String: Int]] = []
-        var names: [String] = []
+        var entries: [String: SummaryEntry] = [:]
         for member in fleet {
-            let counters = await member.client.snapshot()
-            names.append(member.name)
-            entries.append([
-                "sent": counters.sent, "acked": counters.acked, "buffered": counters.buffered,
-                "reconnects": counters.reconnects, "rejected": counters.rejected, "droppedFull": counters.droppedFull,
-            ])
+            let c = await member.client.snapshot()
+            entries[member.name] = SummaryEntry(
+                sent: c.sent, acked: c.acked, buffered: c.buffered, reconnects: c.reconnects, rejected: c.rejected,
+                droppedFull: c.droppedFull, connected: c.connected, lastError: c.lastFailure?.detail)
         }
-        let object = Dictionary(uniqueKeysWithValues: zip(names, entries))
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-        try data.write(to: URL(fileURLWithPath: summary))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(entries).write(to: URL(fileURLWithPath: summary))
     }
 }

@@ -72,6 +72,19 @@ def test_bad_credentials_refused_with_401_before_upgrade(hub, credential):
     assert json.loads(bytes(response.body)) == {"error": "unauthorized"}
 
 
+@pytest.mark.parametrize("path", ["/v1/ingest/extra", "/v1/elsewhere", "/telehub/v1/ingest"])
+def test_an_upgrade_anywhere_else_is_404_with_a_json_body(hub, path):
+    """Only /v1/ingest upgrades; a device pointed at the wrong path learns so (it was a bare 400)."""
+    token = hub.device_token("lost")
+    with pytest.raises(InvalidStatus) as refused:
+        with connect(f"ws://127.0.0.1:{hub.port}{path}", additional_headers={"Authorization": f"Bearer {token}"},
+                     open_timeout=10):
+            pass
+    response = refused.value.response
+    assert response.status_code == 404
+    assert json.loads(bytes(response.body)) == {"error": "not_found"}
+
+
 # ---------------------------------------------------------------------------
 # Acks, storage, duplicates
 

@@ -49,6 +49,7 @@ import os
 import random
 import re
 import sqlite3
+import ssl as ssl_module  # the constructor has an `ssl` parameter
 import sys
 import threading
 import time
@@ -85,7 +86,34 @@ def _refused_status(error) -> Optional[int]:
     response = getattr(error, "response", None)
     return getattr(response, "status_code", None) or getattr(error, "status_code", None)
 
-__all__ = ["TelehubDevice", "ReadingBuffer", "Backoff", "TokenBucket", "Counters", "main"]
+
+def ingest_url(address: str) -> str:
+    """The WebSocket address of a hub's ingest endpoint, from whichever
+    address a person has: the one `telehub serve` prints (http://host:8080),
+    https://..., or a full ws(s)://host/v1/ingest. http becomes ws, https wss,
+    no scheme means ws; a path not ending in /v1/ingest gets it appended (a hub
+    behind a proxy under /telehub is reached at /telehub/v1/ingest). The same
+    rules as the Swift SDK's IngestEndpoint. Raises ValueError for an address
+    that names no hub."""
+    text = (address or "").strip()
+    if not text or len(text) > 2048:
+        raise ValueError("give the hub's address, e.g. http://127.0.0.1:8080")
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "ws", text
+    schemes = {"ws": "ws", "http": "ws", "wss": "wss", "https": "wss"}
+    if scheme.lower() not in schemes:
+        raise ValueError(f"unsupported scheme {scheme!r} in {address!r}: use http, https, ws or wss")
+    rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+    authority, slash, path = rest.partition("/")
+    if not authority or " " in authority or "@" in authority:
+        raise ValueError(f"no host in the address {address!r}")
+    path = ("/" + path if slash else "").rstrip("/")
+    if not path.endswith("/v1/ingest"):
+        path += "/v1/ingest"
+    return f"{schemes[scheme.lower()]}://{authority}{path}"
+
+__all__ = ["TelehubDevice", "ReadingBuffer", "Backoff", "TokenBucket", "Counters", "ingest_url", "main"]
 __version__ = "1.0"
 
 log = logging.getLogger("telehub_device")
@@ -407,6 +435,12 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         return self.rng.uniform(0, self.ceiling(attempt))
 
+    def delay_after_permanent_failure(self) -> float:
+        """After a failure retrying soon cannot cure (a refused token, a wrong
+        address): between half the cap and the cap, so a misconfigured fleet
+        does not hammer the hub while someone fixes it."""
+        return self.rng.uniform(self.cap / 2, self.cap)
+
 
 class TokenBucket:
     """Paces what is put on the wire to `rate` readings/s with bursts of
@@ -472,7 +506,8 @@ class TelehubDevice:
     """A Telehub device: `send()` readings; `run()` (or `async with`) delivers them.
 
     Parameters (all but the first three are keyword-only):
-      url, token      `ws[s]://HOST:PORT/v1/ingest` and a `thd_` device token
+      url, token      the hub's address (http(s)://HOST:PORT as `telehub serve` prints it,
+                      or ws(s)://HOST:PORT/v1/ingest; see ingest_url) and a `thd_` device token
       buffer_path     SQLite file of the offline buffer (":memory:" works, but is not durable)
       batch_size      readings per message, at most hello.maxBatch (default 100)
       window          unacknowledged messages in flight (default 4)
@@ -516,7 +551,7 @@ class TelehubDevice:
     ):
         if _ws_connect is None:
             raise RuntimeError("telehub_device needs the websockets package: pip install websockets")
-        self.url, self.token = url, token
+        self.url, self.token = ingest_url(url), token
         self.buffer = ReadingBuffer(buffer_path, max_buffered=max_buffered, synchronous=synchronous)
         self.batch_size = max(1, batch_size)
         self.window = max(1, window)
@@ -531,6 +566,10 @@ class TelehubDevice:
         self.reconnects = 0
         self.last_error: Optional[dict] = None
         self.last_close: Optional[tuple] = None
+        # Why the last attempt failed or the last connection ended, and whether
+        # retrying soon can help (a refused token or a wrong address cannot).
+        self.last_failure: Optional[str] = None
+        self.failure_is_permanent = False
         self.extensions: list[str] = []  # negotiated on the last connection, e.g. ["permessage-deflate"]
         self._session: Optional[_Session] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -580,8 +619,11 @@ class TelehubDevice:
 
     def status_line(self) -> str:
         c = self.counters
-        return (f"state={self.state} sent={c.sent} acked={c.acked} buffered={c.buffered} "
+        line = (f"state={self.state} sent={c.sent} acked={c.acked} buffered={c.buffered} "
                 f"rejected={c.rejected} dropped_full={c.dropped_full} reconnects={c.reconnects}")
+        if self.state != "connected" and self.last_failure:
+            line += f" last_error={self.last_failure!r}"
+        return line
 
     async def states(self) -> AsyncIterator[str]:
         """Yields the current state, then every change, until the client stops."""
@@ -676,7 +718,8 @@ class TelehubDevice:
                     break
                 if connected_at is not None and time.monotonic() - connected_at >= self.stable_after:
                     attempt = 0
-                delay = self.backoff.delay(attempt)
+                delay = (self.backoff.delay_after_permanent_failure() if self.failure_is_permanent
+                         else self.backoff.delay(attempt))
                 attempt += 1
                 self._set_state("backing_off")
                 log.info("reconnecting in %.2f s (attempt %d)", delay, attempt)
@@ -724,18 +767,21 @@ class TelehubDevice:
             raise
         except _RefusedUpgrade as refused:
             status = _refused_status(refused)
-            if status == 401:
-                log.error("hub refused the token (HTTP 401): revoked, expired or mistyped")
-            else:
-                log.warning("hub refused the upgrade: HTTP %s", status)
             self.last_close = ("http", status)
+            self._failed(*_explain_status(status))
+            log.error("%s", self.last_failure)
         except ConnectionClosed as closed:
             self._note_close(closed)
         except (OSError, asyncio.TimeoutError, InvalidHandshake, ValueError, _DeadLink) as problem:
-            log.warning("connection failed: %s: %s", type(problem).__name__, problem)
-        except Exception:  # a bug or a full disk: log it, back off, try again; never stop delivering
+            self._failed(_explain_problem(problem), permanent=False)
+            log.warning("connection failed: %s", self.last_failure)
+        except Exception as problem:  # a bug or a full disk: log it, back off, try again; never stop delivering
+            self._failed(f"unexpected failure: {type(problem).__name__}: {problem}", permanent=False)
             log.exception("unexpected failure; reconnecting")
         return connected_at
+
+    def _failed(self, why: str, permanent: bool) -> None:
+        self.last_failure, self.failure_is_permanent = why, permanent
 
     def _note_close(self, closed) -> None:
         rcvd = getattr(closed, "rcvd", None)
@@ -747,6 +793,7 @@ class TelehubDevice:
             1008: "token revoked or expired, or too many invalid messages",
             1009: "message over maxMessageBytes", 4000: "replaced by a newer connection of this device",
         }.get(code, "connection lost")
+        self._failed(f"disconnected: {code} {reason} ({explain})".replace(" ()", ""), permanent=False)
         level = logging.WARNING if code in (1003, 1007, 1008, 1009, 4000) else logging.INFO
         log.log(level, "disconnected: %s %s (%s)", code, reason, explain)
 
@@ -899,6 +946,32 @@ class TelehubDevice:
                 raise _DeadLink(f"no ack or error for {now - s.unanswered_since:.1f} s")
 
 
+def _explain_status(status: Optional[int]) -> tuple[str, bool]:
+    """What an HTTP status instead of a WebSocket upgrade means, and whether it is permanent."""
+    if status in (401, 403):
+        return (f"the hub refused the token (HTTP {status}): revoked, expired or mistyped; "
+                "create one with `telehub token create --device NAME`"), True
+    if status == 404:
+        return "no Telehub ingest endpoint at this address (HTTP 404)", True
+    if status == 429:
+        return "too many failed attempts from this address (HTTP 429); waiting", False
+    return f"the hub answered HTTP {status} instead of upgrading", False
+
+
+def _explain_problem(problem: BaseException) -> str:
+    if isinstance(problem, ConnectionRefusedError):
+        return "cannot connect: connection refused (is the hub running, on this host and port?)"
+    if isinstance(problem, ssl_module.SSLError):
+        return f"TLS failed: {problem} (does the address need ws:// instead of wss://, or a trusted certificate?)"
+    if isinstance(problem, asyncio.TimeoutError):
+        return "no answer in time (connect or hello)"
+    if isinstance(problem, _DeadLink):
+        return f"dead link: {problem}"
+    if isinstance(problem, OSError):
+        return f"cannot connect: {problem.strerror or problem}"
+    return f"{type(problem).__name__}: {problem}"
+
+
 # ---------------------------------------------------------------------------
 # Command line
 
@@ -972,7 +1045,9 @@ def main(argv=None) -> int:
         description="Send readings to a Telehub hub: JSON objects on stdin, one per line "
                     '({"temperature":21.5} or {"ts":1732200000123,"metrics":{...}}), or --demo.',
     )
-    parser.add_argument("--url", default=os.environ.get("TELEHUB_URL", "ws://127.0.0.1:8080/v1/ingest"))
+    parser.add_argument("--url", default=os.environ.get("TELEHUB_URL", "http://127.0.0.1:8080"),
+                        help="the hub's address as `telehub serve` prints it (http(s)://HOST:PORT), or "
+                             "ws(s)://HOST:PORT/v1/ingest; or TELEHUB_URL")
     parser.add_argument("--token", default=os.environ.get("TELEHUB_TOKEN"),
                         help="device token (thd_...), or TELEHUB_TOKEN")
     parser.add_argument("--buffer", default="./device.sqlite", help="offline buffer file (default ./device.sqlite)")
@@ -991,6 +1066,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("--token (or TELEHUB_TOKEN) is required")
+    try:
+        ingest_url(args.url)
+    except ValueError as bad:
+        parser.error(f"--url: {bad}")
     logging.basicConfig(level=logging.WARNING - 10 * args.verbose,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -165,24 +165,80 @@ def test_a_message_refused_for_good_is_dropped_and_counted(hub, tmp_path, caplog
     assert "rejected seq" in caplog.text
 
 
-def test_a_refused_token_backs_off_and_keeps_the_readings(hub, tmp_path, caplog):
+def test_a_refused_token_backs_off_to_the_cap_says_why_and_keeps_the_readings(hub, tmp_path, caplog):
     async def scenario():
-        states = []
-        device = client(hub, "thd_not-a-real-token", tmp_path / "dev.sqlite", on_state=states.append)
+        changes = []
+        device = client(hub, "thd_not-a-real-token", tmp_path / "dev.sqlite",
+                        on_state=lambda state: changes.append((state, asyncio.get_running_loop().time())))
         device.send({"x": 1})
         device.start()
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2.5)
+        line = device.status_line()
         await device.stop()
-        counters, last_close = device.counters, device.last_close
+        result = changes, device.counters, device.last_close, device.last_failure, device.failure_is_permanent, line
         device.close()
-        return states, counters, last_close
+        return result
 
     with caplog.at_level(logging.ERROR, logger="telehub_device"):
-        states, counters, last_close = run(scenario(), 10)
+        changes, counters, last_close, failure, permanent, line = run(scenario(), 10)
+    states = [state for state, _ in changes]
     assert last_close == ("http", 401)
     assert "connected" not in states and states.count("backing_off") >= 2
     assert counters.buffered == 1 and counters.reconnects >= 2
-    assert "HTTP 401" in caplog.text
+    assert "HTTP 401" in caplog.text and "HTTP 401" in failure and "telehub token create" in failure
+    assert permanent and "last_error=" in line and "401" in line
+    # A refusal that retrying cannot cure waits between half the cap and the cap (1 s here),
+    # where a transient failure would start from backoff_base (0.1 s).
+    waits = [later - at for (state, at), (_, later) in zip(changes, changes[1:]) if state == "backing_off"]
+    assert waits and min(waits) >= 0.45, waits
+
+
+def test_a_wrong_address_says_404(hub, tmp_path):
+    token = hub.device_token("lost")
+
+    async def scenario():
+        device = TelehubDevice(f"{hub.url}/not-telehub", token, str(tmp_path / "dev.sqlite"), backoff_cap=1.0)
+        device.start()
+        await asyncio.sleep(1.0)
+        await device.stop()
+        result = device.url, device.last_failure, device.failure_is_permanent
+        device.close()
+        return result
+
+    url, failure, permanent = run(scenario(), 10)
+    assert url.endswith("/not-telehub/v1/ingest")
+    assert "404" in failure and permanent
+
+
+def test_the_address_the_hub_prints_works(hub, tmp_path):
+    token = hub.device_token("plain-http")
+
+    async def scenario():
+        device = TelehubDevice(hub.url, token, str(tmp_path / "dev.sqlite"))  # http://127.0.0.1:PORT
+        device.send({"x": 1}, now_ms())
+        device.start()
+        delivered = await device.flush(10)
+        await device.stop()
+        device.close()
+        return delivered
+
+    assert run(scenario(), 20)
+
+
+def test_a_closed_port_says_connection_refused(tmp_path):
+    from conftest import free_port
+
+    async def scenario():
+        device = TelehubDevice(f"http://127.0.0.1:{free_port()}", "thd_x", str(tmp_path / "dev.sqlite"), backoff_cap=0.5)
+        device.start()
+        await asyncio.sleep(0.5)
+        await device.stop()
+        result = device.last_failure, device.failure_is_permanent
+        device.close()
+        return result
+
+    failure, permanent = run(scenario(), 10)
+    assert "connection refused" in failure and not permanent
 
 
 def test_command_line_reads_json_lines(hub, tmp_path):

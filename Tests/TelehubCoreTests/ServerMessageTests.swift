@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import TelehubCore
+
+@Suite struct ServerMessageTests {
+    /// The contract's own examples, read and written back byte for byte (keys sorted).
+    @Test(arguments: [
+        #"{"device":"greenhouse-1","heartbeatSeconds":20,"lastSeq":1234,"maxBatch":1000,"maxMessageBytes":1048576,"type":"hello"}"#,
+        #"{"seq":1236,"type":"ack"}"#,
+        #"{"code":"rate_limited","message":"over 1000 readings/s","retryAfterMs":400,"retryable":true,"seq":1238,"type":"error"}"#,
+        #"{"code":"invalid_json","message":"message is not valid JSON","retryable":false,"type":"error"}"#,
+        #"{"id":"any","type":"pong"}"#,
+        #"{"id":7,"type":"pong"}"#,
+        #"{"id":2.5,"type":"pong"}"#,
+        #"{"type":"pong"}"#,
+    ])
+    func readsAndWritesTheContractsMessages(_ json: String) throws {
+        let message = try #require(ServerMessage(json: json))
+        #expect(message.json == json)
+    }
+
+    @Test func readsWhatTheHubMeans() throws {
+        let hello = ServerMessage(json: #"{"type":"hello","device":"d","lastSeq":9,"maxBatch":500,"maxMessageBytes":1024,"heartbeatSeconds":5}"#)
+        guard case .hello(let fields)? = hello else { Issue.record("not a hello: \(String(describing: hello))"); return }
+        #expect(fields.lastSeq == 9 && fields.maxBatch == 500 && fields.heartbeatSeconds == 5)
+        let error = ServerMessage(json: #"{"type":"error","seq":3,"code":"overloaded","message":"busy","retryable":true}"#)
+        guard case .error(let body)? = error else { Issue.record("not an error: \(String(describing: error))"); return }
+        #expect(body.seq == 3 && body.retryable && body.retryAfterMs == nil && body.code == "overloaded")
+    }
+
+    @Test(arguments: [
+        "", "[]", "null", #"{"type":"welcome"}"#, #"{"type":"ack"}"#, #"{"type":"ack","seq":"1"}"#,
+        #"{"type":"hello","device":"d"}"#, #"{"seq":1}"#,
+    ])
+    func refusesWhatIsNotAHubMessage(_ json: String) {
+        #expect(ServerMessage(json: json) == nil)
+    }
+
+    @Test func anErrorCarriesItsRejection() {
+        let rejection = IngestRejection(.rateLimited, "slow down", seq: 4, retryAfterMs: 250)
+        let body = ErrorBody(rejection)
+        #expect(body.code == "rate_limited" && body.retryable && body.seq == 4 && body.retryAfterMs == 250)
+        #expect(!ErrorBody(IngestRejection(.invalidName, "bad")).retryable)
+    }
+}
+
+@Suite struct DeviceMessageCodingTests {
+    /// What a device writes with `DeviceMessage`'s encoding is what the hub's
+    /// decoding accepts, value for value.
+    @Test func encodedMessagesAreAcceptedExactly() throws {
+        var random = SplitMix(seed: 11)
+        for _ in 0..<200 {
+            let readings = (0..<Int.random(in: 1...5, using: &random)).map { index in
+                Reading(
+                    ts: 1_700_000_000_000 + Int64(index),
+                    metrics: (0..<Int.random(in: 1...4, using: &random)).map { m in
+                        MetricValue(name: "m\(m)", value: Double.random(in: -1e6...1e6, using: &random))
+                    })
+            }
+            let message = DeviceMessage.ingest(IngestMessage(seq: Int64.random(in: 1...IngestLimits.maxSeq, using: &random), readings: readings))
+            let json = try JSONEncoder.wire.encode(message)
+            #expect(MessageValidator().validate(Array(json), now: 1_700_000_001_000) == .success(message))
+        }
+        for id in [PingID.string("x"), .integer(-3), .number(0.5), .null] {
+            let json = try JSONEncoder.wire.encode(DeviceMessage.ping(id: id))
+            #expect(MessageValidator().validate(Array(json), now: 0) == .success(.ping(id: id)))
+        }
+    }
+}
