@@ -37,7 +37,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzQueries",
-            dependencies: ["FuzzInvariants", core, .product(name: "HummingbirdCore", package: "hummingbird")],
+            dependencies: ["FuzzInvariants", core, .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: fuzzSettings
         ),
         .executableTarget(

@@ -1,10 +1,10 @@
 /// How deeply a JSON text nests arrays and objects, found by one scan of its
 /// bytes before it is decoded.
 ///
-/// Decoding into a `JSONValue` tree costs time quadratic in the nesting depth
-/// (a 1 KiB message of 500 nested arrays took most of a second), so a device
-/// message is refused past a depth no valid message needs: a batch nests four
-/// levels (message, readings, reading, metrics).
+/// Decoding deeply nested JSON cost time quadratic in the depth (a 1 KiB
+/// message of 500 nested arrays took most of a second), so a device message
+/// is refused past a depth no valid message needs: a batch nests four levels
+/// (message, readings, reading, metrics).
 public enum JSONDepth {
     public static let maxDeviceMessageDepth = 16
 

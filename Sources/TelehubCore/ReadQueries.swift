@@ -37,6 +37,88 @@ public struct HistoryQuery: Sendable, Equatable {
     }
 }
 
+/// The query of `GET /v1/devices/{name}/metrics/{metric}` as text, as the
+/// server's query decoding reads it; `HistoryQuery` checks it.
+public struct HistoryParameters: Decodable, Sendable, Equatable {
+    public var from: String?
+    public var to: String?
+    public var points: String?
+
+    public init(from: String? = nil, to: String? = nil, points: String? = nil) {
+        self.from = from
+        self.to = to
+        self.points = points
+    }
+}
+
+extension HistoryQuery {
+    public init(_ parameters: HistoryParameters, now: Int64) throws(QueryError) {
+        try self.init(parameter: { name in
+            switch name {
+            case "from": parameters.from.map { Substring($0) }
+            case "to": parameters.to.map { Substring($0) }
+            case "points": parameters.points.map { Substring($0) }
+            default: nil
+            }
+        }, now: now)
+    }
+}
+
+/// The query of `GET /v1/export.csv` as text; `ExportQuery` checks it.
+public struct ExportParameters: Decodable, Sendable, Equatable {
+    public var device: String?
+    public var metric: String?
+    public var from: String?
+    public var to: String?
+    public var format: String?
+
+    public init(device: String? = nil, metric: String? = nil, from: String? = nil, to: String? = nil, format: String? = nil) {
+        self.device = device
+        self.metric = metric
+        self.from = from
+        self.to = to
+        self.format = format
+    }
+}
+
+extension ExportQuery {
+    public init(_ parameters: ExportParameters) throws(QueryError) {
+        try self.init(parameter: { name in
+            switch name {
+            case "device": parameters.device.map { Substring($0) }
+            case "metric": parameters.metric.map { Substring($0) }
+            case "from": parameters.from.map { Substring($0) }
+            case "to": parameters.to.map { Substring($0) }
+            case "format": parameters.format.map { Substring($0) }
+            default: nil
+            }
+        })
+    }
+}
+
+/// The query of `GET /v1/stream`: filters, the resume position for clients
+/// that cannot send `Last-Event-ID`, and the read token for those that cannot
+/// send headers (`EventSource`).
+public struct StreamParameters: Decodable, Sendable, Equatable {
+    public var device: String?
+    public var metric: String?
+    public var lastEventId: String?
+    public var token: String?
+
+    public init(device: String? = nil, metric: String? = nil, lastEventId: String? = nil, token: String? = nil) {
+        self.device = device
+        self.metric = metric
+        self.lastEventId = lastEventId
+        self.token = token
+    }
+
+    /// A comma-separated filter as a set; nil when absent or empty.
+    public static func list(_ value: String?) -> Set<String>? {
+        guard let value, !value.isEmpty else { return nil }
+        return Set(value.split(separator: ",").prefix(QueryValue.maxNames).map(String.init))
+    }
+}
+
 /// The bounded parameters of `GET /v1/export.csv` and `telehub export`.
 public struct ExportQuery: Sendable, Equatable {
     public var devices: Set<String>?

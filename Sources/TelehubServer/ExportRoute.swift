@@ -11,10 +11,10 @@ struct ExportRoute {
     func register(on router: Router<HubRequestContext>) {
         router.get("/v1/export.csv") { request, context in
             try await hub.requireReader(request, context)
-            let parameters = request.uri.queryParameters
+            let parameters = try QueryDecoding.decode(ExportParameters.self, request, context)
             let query: ExportQuery
             do throws(QueryError) {
-                query = try ExportQuery(parameter: { parameters[Substring($0)] })
+                query = try ExportQuery(parameters)
             } catch {
                 throw APIError.invalidQuery(error)
             }

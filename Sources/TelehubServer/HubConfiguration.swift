@@ -1,8 +1,8 @@
 import TelehubCore
 
 /// Everything a running hub can be told, with defaults that suit a small box.
-/// Filled from `TELEHUB_*` variables and then from command-line flags, in one place
-/// (`HubConfiguration(environment:)` and the `serve` command).
+/// The defaults are here and only here; `Settings` reads every setting from a
+/// config file, `TELEHUB_*` variables and flags (`HubConfiguration.load`).
 public struct HubConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
@@ -72,45 +72,12 @@ public struct HubConfiguration: Sendable {
     public var tlsKeyPath: String?
     /// Runs simulated devices in-process, for a first look at the dashboard.
     public var demo = false
+    /// `trace` to `critical`, for the log on stderr.
+    public var logLevel = "info"
     /// An extra read token valid for this process only, printed in the dashboard URL.
     public var sessionReadToken: String?
 
     public init() {}
-
-    /// Reads `TELEHUB_*` variables over the defaults; unknown or malformed values are ignored.
-    public init(environment: [String: String]) {
-        self.init()
-        func int(_ key: String) -> Int? { environment[key].flatMap { Int($0) } }
-        host = environment["TELEHUB_HOST"] ?? host
-        port = int("TELEHUB_PORT") ?? port
-        publicDirectory = environment["TELEHUB_PUBLIC"] ?? publicDirectory
-        vendorDirectory = environment["TELEHUB_VENDOR_JS"] ?? vendorDirectory
-        limits.maxBatch = int("TELEHUB_MAX_BATCH") ?? limits.maxBatch
-        limits.maxMessageBytes = int("TELEHUB_MAX_MESSAGE_BYTES") ?? limits.maxMessageBytes
-        heartbeatSeconds = int("TELEHUB_HEARTBEAT_SECONDS") ?? heartbeatSeconds
-        flushValues = int("TELEHUB_FLUSH_VALUES") ?? flushValues
-        flushIntervalMs = int("TELEHUB_FLUSH_INTERVAL_MS") ?? flushIntervalMs
-        queueValues = int("TELEHUB_QUEUE_VALUES") ?? queueValues
-        streamBufferEvents = int("TELEHUB_STREAM_BUFFER_EVENTS") ?? streamBufferEvents
-        replayEvents = int("TELEHUB_REPLAY_EVENTS") ?? replayEvents
-        keepaliveSeconds = int("TELEHUB_KEEPALIVE_SECONDS") ?? keepaliveSeconds
-        limits.maxMetricsPerReading = int("TELEHUB_MAX_METRICS") ?? limits.maxMetricsPerReading
-        errorWindow.maxErrors = int("TELEHUB_MAX_ERRORS") ?? errorWindow.maxErrors
-        maxSeries = int("TELEHUB_MAX_SERIES") ?? maxSeries
-        authFailLimit = int("TELEHUB_AUTH_FAIL_LIMIT") ?? authFailLimit
-        errorWindow.windowMs = int("TELEHUB_ERROR_WINDOW_MS").map(Int64.init) ?? errorWindow.windowMs
-        rateLimitReadingsPerSecond = int("TELEHUB_RATE_LIMIT") ?? rateLimitReadingsPerSecond
-        rateLimitBurst = int("TELEHUB_RATE_BURST") ?? rateLimitBurst
-        overloadWaitMs = int("TELEHUB_OVERLOAD_WAIT_MS") ?? overloadWaitMs
-        deflateWindowBits = int("TELEHUB_DEFLATE_WINDOW_BITS") ?? deflateWindowBits
-        deflateMemoryLevel = int("TELEHUB_DEFLATE_MEMORY_LEVEL") ?? deflateMemoryLevel
-        deflate = environment["TELEHUB_DEFLATE"].map { $0 != "0" && $0 != "false" } ?? deflate
-        retentionMs = environment["TELEHUB_RETENTION"].flatMap(SpanParser.milliseconds) ?? retentionMs
-        rollupRetentionMs = environment["TELEHUB_ROLLUP_RETENTION"].flatMap(SpanParser.milliseconds) ?? rollupRetentionMs
-        maxDatabaseBytes = environment["TELEHUB_MAX_DB_SIZE"].flatMap(ByteSizeParser.bytes) ?? maxDatabaseBytes
-        tlsCertificatePath = environment["TELEHUB_TLS_CERT"] ?? tlsCertificatePath
-        tlsKeyPath = environment["TELEHUB_TLS_KEY"] ?? tlsKeyPath
-    }
 }
 
 extension HubConfiguration {
@@ -124,40 +91,19 @@ extension HubConfiguration {
 }
 
 extension HubConfiguration {
-    /// Every numeric setting with its allowed range, so that no value from a
-    /// flag or a `TELEHUB_*` variable can reach the server unchecked (a
-    /// negative frame size or interval would trap deep inside).
-    /// - Returns: one line per setting out of range; empty when all are fine.
+    /// `errorWindow.windowMs` as a duration, for the settings table.
+    var errorWindowDuration: Duration {
+        get { .milliseconds(errorWindow.windowMs) }
+        set { errorWindow.windowMs = Int64(newValue / .milliseconds(1)) }
+    }
+
+    /// What no single setting can check: each value's own range is checked as
+    /// it is read (`Settings`).
+    /// - Returns: one line per problem; empty when all is well.
     public func problems() -> [String] {
-        let ranges: [(String, Int, ClosedRange<Int>)] = [
-            ("port", port, 0...65535),
-            ("max-message-bytes", limits.maxMessageBytes, 1024...(64 << 20)),
-            ("max-batch", limits.maxBatch, 1...100_000),
-            ("max-metrics", limits.maxMetricsPerReading, 1...10_000),
-            ("heartbeat-seconds", heartbeatSeconds, 1...3600),
-            ("flush-values", flushValues, 1...1_000_000),
-            ("flush-interval-ms", flushIntervalMs, 1...60_000),
-            ("queue-values", queueValues, 1...100_000_000),
-            ("overload-wait-ms", overloadWaitMs, 1...600_000),
-            ("max-errors", errorWindow.maxErrors, 1...1_000_000),
-            ("rate-limit", rateLimitReadingsPerSecond, 0...100_000_000),
-            ("rate-burst", rateLimitBurst, 1...100_000_000),
-            ("max-series", maxSeries, 1...1_000_000),
-            ("auth-fail-limit", authFailLimit, 0...1_000_000),
-            ("deflate-window-bits", deflateWindowBits, 9...15),
-            ("deflate-memory-level", deflateMemoryLevel, 1...9),
-            ("stream-buffer-events", streamBufferEvents, 1...10_000_000),
-            ("replay-events", replayEvents, 1...10_000_000),
-            ("keepalive-seconds", keepaliveSeconds, 1...3600),
-        ]
-        var problems = ranges.compactMap { name, value, range in
-            range.contains(value) ? nil : "\(name) is \(value); it must be between \(range.lowerBound) and \(range.upperBound)"
-        }
-        if errorWindow.windowMs < 1 || errorWindow.windowMs > 3_600_000 {
-            problems.append("error window is \(errorWindow.windowMs) ms; it must be between 1 and 3600000")
-        }
-        for (name, value) in [("retention", retentionMs), ("rollup-retention", rollupRetentionMs)] where value < 1 {
-            problems.append("\(name) must be positive")
+        var problems: [String] = []
+        if (tlsCertificatePath == nil) != (tlsKeyPath == nil) {
+            problems.append("tls-cert and tls-key go together: give both or neither")
         }
         return problems
     }

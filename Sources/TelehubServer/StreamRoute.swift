@@ -16,9 +16,10 @@ struct StreamRoute {
     func register(on router: Router<HubRequestContext>) {
         router.get("/v1/stream") { request, context in
             let identity = try await hub.requireReader(request, context)
-            let filter = StreamFilter(request)
+            let parameters = try QueryDecoding.decode(StreamParameters.self, request, context)
+            let filter = StreamFilter(parameters)
             let channel = context.channel
-            let lastEventID = Self.lastEventID(request)
+            let lastEventID = Self.lastEventID(request, parameters)
             let subscription = await hub.live.subscribe(after: lastEventID) {
                 channel.close(promise: nil)
             }
@@ -57,10 +58,9 @@ struct StreamRoute {
         }
     }
 
-    private static func lastEventID(_ request: Request) -> Int64? {
+    private static func lastEventID(_ request: Request, _ parameters: StreamParameters) -> Int64? {
         let header = HTTPField.Name("Last-Event-ID")!
-        let value = request.headers[header] ?? request.uri.queryParameters["lastEventId"].map(String.init)
-        return value.flatMap(StreamPosition.parse)
+        return (request.headers[header] ?? parameters.lastEventId).flatMap(StreamPosition.parse)
     }
 }
 
@@ -69,14 +69,9 @@ struct StreamFilter: Sendable {
     var devices: Set<String>?
     var metrics: Set<String>?
 
-    init(_ request: Request) {
-        devices = Self.list(request, "device")
-        metrics = Self.list(request, "metric")
-    }
-
-    private static func list(_ request: Request, _ key: String) -> Set<String>? {
-        guard let value = request.uri.queryParameters[Substring(key)], !value.isEmpty else { return nil }
-        return Set(value.split(separator: ",").map { String($0) })
+    init(_ parameters: StreamParameters) {
+        devices = StreamParameters.list(parameters.device)
+        metrics = StreamParameters.list(parameters.metric)
     }
 
     var isEmpty: Bool { devices == nil && metrics == nil }

@@ -447,7 +447,10 @@ public enum FuzzInvariants {
         let span = SpanParser.milliseconds(text)
         if let span {
             try require(span > 0, "span \(span) from \(text.debugDescription)")
-            guard let unit = text.last, let factor = spanFactors[unit], let count = Int64(text.dropLast()) else {
+            // `ms`, or one of the single-letter units.
+            let (digits, factor): (Substring, Int64?) =
+                text.hasSuffix("ms") ? (text.dropLast(2), 1) : (text.dropLast(), text.last.flatMap { spanFactors[$0] })
+            guard let factor, let count = Int64(digits) else {
                 throw Violation("span \(span) from \(text.debugDescription)")
             }
             let (product, overflow) = count.multipliedReportingOverflow(by: factor)

@@ -38,6 +38,8 @@ def alive(hub):
     "points=-9223372036854775808",
     "points=1.5",
     "from=abc",
+    "from=1&from=2",
+    "from[x]=1",
 ])
 def test_history_parameters_out_of_bounds_are_invalid_query(hub, query):
     reader = hub.read_token()
@@ -63,7 +65,8 @@ def test_history_at_the_extremes_of_its_bounds(hub):
     alive(hub)
 
 
-@pytest.mark.parametrize("query", ["from=-1", "to=9223372036854775808", "from=9&to=3", "format=xml", "device=bad name"])
+@pytest.mark.parametrize("query", ["from=-1", "to=9223372036854775808", "from=9&to=3", "format=xml", "device=bad name",
+                                   "device=a&device=b"])
 def test_export_parameters_out_of_bounds_are_invalid_query(hub, query):
     response = httpx.get(f"{hub.url}/v1/export.csv?{query}", headers=bearer(hub.read_token()), timeout=10)
     assert response.status_code == 400, response.text
