@@ -7,7 +7,7 @@ reading every second and waits for each cumulative ack.
 
 This shows the protocol only; it keeps no offline buffer and does not
 reconnect. Production clients should persist unacknowledged readings and
-reconnect with backoff and jitter: ../python/telehub_device.py does.
+reconnect with backoff and jitter: ../python/telehub_device/ does.
 """
 import argparse
 import asyncio
