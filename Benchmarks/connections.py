@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import socket
 import subprocess
 import tempfile

@@ -12,7 +12,6 @@ are against the baseline of the same run.
 import argparse
 import asyncio
 import os
-import re
 import socket
 import subprocess
 import sys

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conftest import (
-    BINARY, batch, bearer, get_json, now_ms, open_device, post_json, reading, stored_readings, wait_for,
+    BINARY, batch, bearer, get_json, now_ms, open_device, post_json, reading, stored_readings,
 )
 
 MAX_SEQ = 9007199254740991

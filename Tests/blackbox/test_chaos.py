@@ -7,8 +7,8 @@ import json
 import subprocess
 import time
 
-from chaos_proxy import ChaosProxy
-from conftest import BINARY, db_query, wait_for
+from tcp_proxy import TcpProxy
+from conftest import BINARY, db_query
 
 DEVICES = 50
 SECONDS = 60
@@ -18,7 +18,7 @@ METRICS = [3, 3, 2, 1]
 
 def test_fleet_survives_cuts_stalls_and_a_hub_crash_without_loss_or_duplicates(hub_factory, tmp_path):
     hub = hub_factory().start()
-    proxy = ChaosProxy(hub.port, seed=7).start()
+    proxy = TcpProxy(hub.port, seed=7).start().chaos()
     summary = tmp_path / "summary.json"
     simulate = subprocess.Popen(
         [str(BINARY), "simulate", "--devices", str(DEVICES), "--rate", "2", "--duration", str(SECONDS),

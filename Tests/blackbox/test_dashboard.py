@@ -5,8 +5,6 @@ against the history endpoint), ranges, zoom and live table, a hub restart,
 and a clean console. Devices are driven over WebSocket with the `websockets`
 client."""
 import json
-import socket
-import threading
 import time
 from contextlib import contextmanager
 
@@ -22,6 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from websockets.sync.client import connect
 
 from conftest import ARTIFACTS, batch, bearer, now_ms, open_device
+from tcp_proxy import TcpProxy
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -107,71 +106,6 @@ def send_reading(ws, seq, metrics):
         assert reply["type"] != "error", reply
         if reply["type"] == "ack" and reply["seq"] >= seq:
             return
-
-
-class DroppingProxy:
-    """A TCP relay in front of the hub that can cut every connection and
-    refuse new ones for a while: a network outage the browser must ride out."""
-
-    def __init__(self, port):
-        self.upstream = ("127.0.0.1", port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.open = threading.Event()
-        self.open.set()
-        self.sockets = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def cut(self):
-        """Closes every relayed connection; new ones are refused until `restore`."""
-        self.open.clear()
-        with self.lock:
-            for sock in self.sockets:
-                shut(sock)
-                sock.close()
-            self.sockets.clear()
-
-    def restore(self):
-        self.open.set()
-
-    def close(self):
-        self.cut()
-        self.listener.close()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.open.is_set():
-                client.close()
-                continue
-            server = socket.create_connection(self.upstream)
-            with self.lock:
-                self.sockets += [client, server]
-            for source, target in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
-
-    @staticmethod
-    def _pump(source, target):
-        try:
-            while data := source.recv(65536):
-                target.sendall(data)
-        except OSError:
-            pass
-        finally:
-            shut(source)
-            shut(target)
-
-
-def shut(sock):
-    """shutdown(), unlike close(), also wakes a thread blocked in recv() on the socket."""
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 # MARK: - Tests
@@ -273,7 +207,7 @@ def test_stream_resumes_after_outage_without_gap(hub, browser):
     """Readings committed while the browser was cut off arrive on resume, with
     no "missed updates" notice; a presence change in the gap (not replayed by
     the stream) is picked up too."""
-    proxy = DroppingProxy(hub.port)
+    proxy = TcpProxy(hub.port).start()
     try:
         browser.get(f"{proxy.url}/?token={hub.read_token()}")
         wait_live(browser)
@@ -289,7 +223,7 @@ def test_stream_resumes_after_outage_without_gap(hub, browser):
         wait_for(browser, lambda d: text_of(d, f"{card('flaky-1')} .badge") == "offline", "presence not refreshed")
         assert not visible(browser, "#notice"), text_of(browser, "#notice")
     finally:
-        proxy.close()
+        proxy.stop()
 
 
 # MARK: - Overview: presence, filter, sparklines

@@ -3,7 +3,6 @@ subscriber that never reads costs the hub bounded memory."""
 import asyncio
 import json
 import socket
-import time
 
 import httpx
 import pytest
