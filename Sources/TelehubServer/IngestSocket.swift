@@ -14,21 +14,9 @@ import TelehubStore
 struct IngestSocket: Sendable {
     let hub: Hub
 
-    /// What the writer acts on. Replies are encoded when queued, so their
-    /// bytes count against the session's `ReplyBudget`.
-    enum Event: Sendable {
-        case reply(String)
-        /// A message went to the ingest actor; its outcome is owed.
-        case submitted
-        /// The outcome of a submitted message (ack or error).
-        case completed(String?)
-        case close(WebSocketErrorCode, String)
-        case end(SessionRegistry.Ending)
-        /// The reader stopped: the device closed, broke the protocol (error), or was cancelled.
-        case readerEnded((any Error)?)
-        /// After the session started ending, no more messages will be handed over.
-        case submissionsOver
-    }
+    /// What the writer acts on (see `DeviceSocketState`). Replies are encoded
+    /// when queued, so their bytes count against the session's `ReplyBudget`.
+    typealias Event = DeviceSocketState.Event
 
     func run(identity: TokenIdentity, device: String, deviceID: Int64, channel: any Channel,
              inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
@@ -127,54 +115,33 @@ private struct Conversation: Sendable {
                 queue.finish()
                 timers.cancelAll()
             }
-            var owed = 0
-            var draining: SessionRegistry.Ending?
-            var submissionsOver = false
+            var state = DeviceSocketState()
             for await event in events {
-                switch event {
-                case .reply(let text):
-                    try await outbound.write(.text(text))
-                    replies.release(text.utf8.count)
-                case .submitted:
-                    owed += 1
-                case .completed(let text):
-                    owed -= 1
-                    if let text {
+                for action in state.handle(event) {
+                    switch action {
+                    case .write(let text):
                         try await outbound.write(.text(text))
                         replies.release(text.utf8.count)
+                    case .stopReader(let marker):
+                        gate.stop(yielding: marker ? .submissionsOver : nil, to: queue)
+                    case .startDrainTimer(let ending):
+                        // Send the acks of everything already handed over, but never hold the shutdown for long.
+                        let limit = hub.configuration.drainTimeout
+                        timers.addTask {
+                            try? await Task.sleep(for: limit)
+                            queue.yield(.close(ending.closeCode, ending.reason))
+                        }
+                    case .close(let code, let reason):
+                        try await outbound.close(code, reason: reason)
+                    case .finish:
+                        break
+                    case .fail:
+                        if case .readerEnded(let error?) = event { throw error }
                     }
-                    if let draining, submissionsOver, owed == 0 { return try await close(draining, outbound) }
-                case .close(let code, let reason):
-                    gate.stop(to: queue)
-                    return try await outbound.close(code, reason: reason)
-                case .end(let ending):
-                    guard ending == .shutdown else {
-                        gate.stop(to: queue)
-                        return try await close(ending, outbound)
-                    }
-                    // Send the acks of everything already handed over, but never
-                    // hold the shutdown for long.
-                    draining = ending
-                    gate.stop(yielding: .submissionsOver, to: queue)
-                    let limit = hub.configuration.drainTimeout
-                    timers.addTask {
-                        try? await Task.sleep(for: limit)
-                        queue.yield(.close(ending.closeCode, ending.reason))
-                    }
-                case .submissionsOver:
-                    submissionsOver = true
-                    if let draining, owed == 0 { return try await close(draining, outbound) }
-                case .readerEnded(let error):
-                    if draining != nil { continue }
-                    if let error, !(error is CancellationError) { throw error }
-                    return
                 }
+                if state.isOver { return }
             }
         }
-    }
-
-    private func close(_ ending: SessionRegistry.Ending, _ outbound: WebSocketOutboundWriter) async throws {
-        try await outbound.close(ending.closeCode, reason: ending.reason)
     }
 
     private func read(_ inbound: WebSocketInboundStream) async throws {
