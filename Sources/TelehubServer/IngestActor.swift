@@ -39,9 +39,7 @@ public actor IngestActor: Service {
 
     private let store: any TelemetryStore
     private let hub: LiveHub
-    private let flushValues: Int
     private let flushInterval: Duration
-    private let capacity: Int
     private let overloadWait: Duration
     private let rateLimiter: RateLimiter
     private var retryHolds = RetryHolds()
@@ -50,8 +48,7 @@ public actor IngestActor: Service {
     private var seriesLimit: SeriesLimit
     private let logger = Logger(label: "telehub.ingest")
 
-    private var pending: [Submission] = []
-    private var pendingValues = 0
+    private var pending: IngestQueue<Submission>
     /// Highest `seq` accepted per device (committed or pending), for dedup.
     private var acceptedSeq: [Int64: Int64] = [:]
     private var spaceWaiters: [(generation: Int, continuation: CheckedContinuation<Void, Never>)] = []
@@ -72,9 +69,8 @@ public actor IngestActor: Service {
         self.metrics = metrics
         self.overloadWait = .milliseconds(max(1, configuration.overloadWaitMs))
         self.hub = hub
-        self.flushValues = max(1, configuration.flushValues)
         self.flushInterval = .milliseconds(max(1, configuration.flushIntervalMs))
-        self.capacity = max(configuration.queueValues, configuration.flushValues)
+        self.pending = IngestQueue(flushValues: configuration.flushValues, capacity: configuration.queueValues)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -86,7 +82,7 @@ public actor IngestActor: Service {
             return refuse(submission, refusal)
         }
         let deadline = ContinuousClock.now + overloadWait
-        while pendingValues >= capacity, !stopping {
+        while !pending.hasRoom, !stopping {
             guard ContinuousClock.now < deadline else {
                 let message = "the ingest queue is full; send again in \(overloadWait.milliseconds) ms"
                 return refuse(submission, IngestRejection(
@@ -187,11 +183,11 @@ public actor IngestActor: Service {
     }
 
     private func enqueue(_ submission: Submission) {
-        pending.append(submission)
-        pendingValues += submission.weight
-        metrics.queueValues.set(pendingValues)
-        if pending.count == 1 { wake.yield() }
-        if pendingValues >= flushValues, let waiter = sizeWaiter {
+        let wasEmpty = pending.isEmpty
+        pending.append(submission, weight: submission.weight)
+        metrics.queueValues.set(pending.values)
+        if wasEmpty { wake.yield() }
+        if pending.isFlushDue, let waiter = sizeWaiter {
             sizeWaiter = nil
             waiter.continuation.resume()
         }
@@ -218,7 +214,7 @@ public actor IngestActor: Service {
 
     /// Returns when `flushValues` are pending or `flushInterval` has passed.
     private func waitForSizeOrInterval() async {
-        guard pendingValues < flushValues else { return }
+        guard !pending.isFlushDue else { return }
         generation += 1
         let current = generation
         let interval = flushInterval
@@ -238,19 +234,11 @@ public actor IngestActor: Service {
         waiter.continuation.resume()
     }
 
-    /// Takes up to `flushValues` values from the queue (at least one message).
+    /// The next flush's messages; wakes the submitters waiting for room.
     private func takeChunk() -> [Submission] {
-        var taken = 0
-        var count = 0
-        while count < pending.count, count == 0 || taken + pending[count].weight <= flushValues {
-            taken += pending[count].weight
-            count += 1
-        }
-        let chunk = Array(pending.prefix(count))
-        pending.removeFirst(count)
-        pendingValues -= taken
-        metrics.queueValues.set(pendingValues)
-        while pendingValues < capacity, !spaceWaiters.isEmpty {
+        let chunk = pending.takeChunk()
+        metrics.queueValues.set(pending.values)
+        while pending.hasRoom, !spaceWaiters.isEmpty {
             spaceWaiters.removeFirst().continuation.resume()
         }
         return chunk
@@ -319,10 +307,8 @@ public actor IngestActor: Service {
         health.failed(fault.reason)
         logger.error("commit failed, \(chunk.count) messages refused as retryable: \(fault.reason)")
         let devices = Set(chunk.map(\.deviceID))
-        let behind = pending.filter { devices.contains($0.deviceID) }
-        pending.removeAll { devices.contains($0.deviceID) }
-        pendingValues = pending.reduce(0) { $0 + $1.weight }
-        metrics.queueValues.set(pendingValues)
+        let behind = pending.removeAll { devices.contains($0.deviceID) }
+        metrics.queueValues.set(pending.values)
         for deviceID in devices { acceptedSeq[deviceID] = nil }
         for item in chunk + behind {
             refuse(item, IngestRejection(
