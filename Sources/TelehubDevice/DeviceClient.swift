@@ -87,7 +87,8 @@ public actor DeviceClient {
     private let buffer: OfflineBuffer
     private var counters = Counters()
     private var window = SendWindow(limit: 1)
-    private var pacer: Pacer
+    /// The sending pace, so a day of backlog does not flood the hub.
+    private var pacer: TokenBucket
     private var backoff: Backoff
     private let wake = Wake()
     /// Numbers connection attempts, so an abandoned one can tell it is outdated.
@@ -101,7 +102,7 @@ public actor DeviceClient {
         self.buffer = try OfflineBuffer(
             path: configuration.bufferPath, capacity: configuration.bufferCapacity,
             syncEveryWrite: configuration.syncEveryWrite)
-        self.pacer = Pacer(rate: configuration.readingsPerSecond, burst: Double(configuration.batchSize))
+        self.pacer = TokenBucket(rate: configuration.readingsPerSecond, burst: Double(configuration.batchSize))
         self.backoff = configuration.backoff
         (states, stateContinuation) = AsyncStream.makeStream(of: State.self, bufferingPolicy: .bufferingNewest(16))
         counters.buffered = try buffer.count()
@@ -175,21 +176,12 @@ public actor DeviceClient {
             defer { handshakeDone.finish() }
             try await self.connection(generation: current, helloReceived: { handshakeDone.yield() })
         }
-        enum Handshake { case greeted, ended, timedOut }
-        let outcome = await withTaskGroup(of: Handshake.self) { group in
-            group.addTask {
-                var iterator = handshake.makeAsyncIterator()
-                return await iterator.next() != nil ? .greeted : .ended
-            }
-            group.addTask {
-                try? await Task.sleep(for: self.configuration.handshakeTimeout)
-                return .timedOut
-            }
-            let first = await group.next() ?? .timedOut
-            group.cancelAll()
-            return first
-        }
-        if outcome == .timedOut {
+        // Greeted (true), ended before hello (false), or nil: the deadline came first.
+        let greeted = await firstOf({
+            var iterator = handshake.makeAsyncIterator()
+            return await iterator.next() != nil
+        }, orDeadline: .now + configuration.handshakeTimeout)
+        if greeted == nil {
             if attempt.isCancelled == false { attempt.cancel() }
             generation += 1  // the abandoned attempt is outdated from now on
             throw DeviceClientError.handshakeTimedOut

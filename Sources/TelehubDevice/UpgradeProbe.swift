@@ -17,16 +17,7 @@ enum UpgradeProbe {
     /// `GET` of the ingest path with the device's token; nil when the hub
     /// cannot be asked (the connection fails too) within `timeout`.
     static func ask(_ endpoint: IngestEndpoint, token: String, timeout: Duration) async -> Answer? {
-        await withTaskGroup(of: Answer?.self) { group in
-            group.addTask { try? await request(endpoint, token: token) }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        await firstOf({ try? await request(endpoint, token: token) }, orDeadline: .now + timeout) ?? nil
     }
 
     private static func request(_ endpoint: IngestEndpoint, token: String) async throws -> Answer? {

@@ -51,9 +51,10 @@ public actor IngestActor: Service {
     private var pending: IngestQueue<Submission>
     /// Highest `seq` accepted per device (committed or pending), for dedup.
     private var acceptedSeq: [Int64: Int64] = [:]
-    private var spaceWaiters: [(generation: Int, continuation: CheckedContinuation<Void, Never>)] = []
-    private var sizeWaiter: (generation: Int, continuation: CheckedContinuation<Void, Never>)?
-    private var generation = 0
+    /// Signalled when a flush made room in the queue (submitters wait on it).
+    private let roomFreed = Wake()
+    /// Signalled when enough values wait for a flush (the flush loop waits on it).
+    private let flushDue = Wake()
     private var stopping = false
     private nonisolated let wakeups: AsyncStream<Void>
     private nonisolated let wake: AsyncStream<Void>.Continuation
@@ -88,7 +89,7 @@ public actor IngestActor: Service {
                 return refuse(submission, IngestRejection(
                     .overloaded, message, seq: submission.message.seq, retryAfterMs: Int(overloadWait.milliseconds)))
             }
-            await waitForSpace(until: deadline)
+            await roomFreed.wait(until: deadline)
         }
         guard !stopping else {
             return refuse(submission, IngestRejection(
@@ -155,25 +156,6 @@ public actor IngestActor: Service {
         submission.completion(.rejected(rejection))
     }
 
-    /// Suspends until a flush frees room or the deadline passes.
-    private func waitForSpace(until deadline: ContinuousClock.Instant) async {
-        generation += 1
-        let current = generation
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try? await Task.sleep(until: deadline)
-                await self.spaceWaitExpired(generation: current)
-            }
-            await withCheckedContinuation { spaceWaiters.append((current, $0)) }
-            group.cancelAll()
-        }
-    }
-
-    private func spaceWaitExpired(generation: Int) {
-        guard let index = spaceWaiters.firstIndex(where: { $0.generation == generation }) else { return }
-        spaceWaiters.remove(at: index).continuation.resume()
-    }
-
     private func acceptedSequence(of deviceID: Int64) async throws -> Int64 {
         if let known = acceptedSeq[deviceID] { return known }
         let stored = try await store.lastSeq(deviceID: deviceID)
@@ -187,10 +169,7 @@ public actor IngestActor: Service {
         pending.append(submission, weight: submission.weight)
         metrics.queueValues.set(pending.values)
         if wasEmpty { wake.yield() }
-        if pending.isFlushDue, let waiter = sizeWaiter {
-            sizeWaiter = nil
-            waiter.continuation.resume()
-        }
+        if pending.isFlushDue { flushDue.signal() }
     }
 
     // MARK: - Flushing
@@ -207,40 +186,22 @@ public actor IngestActor: Service {
             self.wake.finish()
         }
         stopping = true
-        spaceWaiters.forEach { $0.continuation.resume() }
-        spaceWaiters = []
+        roomFreed.signal()
         while !pending.isEmpty { await flushOnce() }
     }
 
     /// Returns when `flushValues` are pending or `flushInterval` has passed.
     private func waitForSizeOrInterval() async {
+        flushDue.clear()
         guard !pending.isFlushDue else { return }
-        generation += 1
-        let current = generation
-        let interval = flushInterval
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try? await Task.sleep(for: interval)
-                await self.intervalElapsed(generation: current)
-            }
-            await withCheckedContinuation { sizeWaiter = (current, $0) }
-            group.cancelAll()
-        }
-    }
-
-    private func intervalElapsed(generation: Int) {
-        guard let waiter = sizeWaiter, waiter.generation == generation else { return }
-        sizeWaiter = nil
-        waiter.continuation.resume()
+        await flushDue.wait(until: .now + flushInterval)
     }
 
     /// The next flush's messages; wakes the submitters waiting for room.
     private func takeChunk() -> [Submission] {
         let chunk = pending.takeChunk()
         metrics.queueValues.set(pending.values)
-        while pending.hasRoom, !spaceWaiters.isEmpty {
-            spaceWaiters.removeFirst().continuation.resume()
-        }
+        if pending.hasRoom { roomFreed.signal() }
         return chunk
     }
 

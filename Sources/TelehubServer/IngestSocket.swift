@@ -95,18 +95,7 @@ private struct Conversation: Sendable {
     /// Lets the reader see the device's answer to the close; a device that
     /// never answers is cut off after `limit`.
     private func finish(_ reader: Task<Void, Never>, within limit: Duration) async {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await reader.value
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return false
-            }
-            if await group.next() == false { reader.cancel() }
-            group.cancelAll()
-        }
+        if await firstOf({ await reader.value }, orDeadline: .now + limit) == nil { reader.cancel() }
     }
 
     private func write(_ events: AsyncStream<Event>, outbound: WebSocketOutboundWriter) async throws {

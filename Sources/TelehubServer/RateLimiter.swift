@@ -6,16 +6,11 @@ import TelehubCore
 /// connections. Over the limit a message is refused with a retryable
 /// `rate_limited` and the wait it needs: never silently dropped.
 final class RateLimiter: Sendable {
-    private struct Bucket {
-        var tokens: Double
-        var updated: ContinuousClock.Instant
-    }
-
     /// Readings per second a device may sustain; 0 turns limiting off.
     let rate: Double
     /// Readings a device may send at once after a quiet period.
     let burst: Double
-    private let buckets = Mutex<[Int64: Bucket]>([:])
+    private let buckets = Mutex<[Int64: TokenBucket]>([:])
 
     init(readingsPerSecond: Int, burst: Int) {
         self.rate = Double(max(0, readingsPerSecond))
@@ -25,19 +20,13 @@ final class RateLimiter: Sendable {
     /// - Returns: nil when admitted, else the rejection to send.
     func admit(deviceID: Int64, readings: Int, seq: Int64?, now: ContinuousClock.Instant = .now) -> IngestRejection? {
         guard rate > 0 else { return nil }
-        let cost = min(Double(readings), burst)
-        let shortfall = buckets.withLock { buckets -> Double in
-            var bucket = buckets[deviceID] ?? Bucket(tokens: burst, updated: now)
-            let elapsed = (now - bucket.updated) / .seconds(1)
-            bucket.tokens = min(burst, bucket.tokens + elapsed * rate)
-            bucket.updated = now
+        let wait = buckets.withLock { buckets -> Duration? in
+            var bucket = buckets[deviceID] ?? TokenBucket(rate: rate, burst: burst, now: now)
             defer { buckets[deviceID] = bucket }
-            guard bucket.tokens >= cost else { return cost - bucket.tokens }
-            bucket.tokens -= cost
-            return 0
+            return bucket.take(Double(readings), at: now)
         }
-        guard shortfall > 0 else { return nil }
-        let waitMs = Int((shortfall / rate * 1000).rounded(.up))
+        guard let wait else { return nil }
+        let waitMs = Int(wait.milliseconds)
         return IngestRejection(
             .rateLimited, "over \(Int(rate)) readings/s; send again in \(waitMs) ms", seq: seq, retryAfterMs: max(1, waitMs))
     }
