@@ -128,7 +128,7 @@ import TelehubStore
             #expect(response.status == .unauthorized)
             #expect(String(buffer: response.body) == #"{"error":"unauthorized"}"#)
             let port = try #require(client.port)
-            await #expect(throws: (any Error).self) {
+            await #expect(throws: WebSocketClientError.webSocketUpgradeFailed) {
                 _ = try await converse(port: port, token: fixture.readToken, messages: []) { _ in true }
             }
             let devices = try await client.execute(

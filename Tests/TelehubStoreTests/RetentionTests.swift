@@ -59,14 +59,21 @@ import TelehubCore
     @Test func sizeCapDeletesTheOldestHourFirst() async throws {
         let store = try SQLiteStore(path: try TemporaryDatabase().path)
         let id = try await store.ensureDevice(named: "d")
-        try await store.commit(CommitBatch(points: (0..<180).map {
-            SeriesPoint(deviceID: id, metric: "a", ts: now + Int64($0) * 60_000, value: 1)
+        // Three hours at 1 Hz: enough rows that an hour fills many pages.
+        try await store.commit(CommitBatch(points: (0..<10_800).map {
+            SeriesPoint(deviceID: id, metric: "a", ts: now + Int64($0) * 1000, value: Double($0))
         }))
         let before = try await store.storageBytes()
-        #expect(before > 0)
-        #expect(try await store.deleteOldestRaw(maxRows: 1000) == 60)
+        let pagesBefore = try await store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
+        #expect(try await store.deleteOldestRaw(maxRows: 5000) == 3600)
         #expect(try await count(store, "reading WHERE ts < \(now + 3_600_000)") == 0)
-        #expect(try await count(store, "reading") == 120)
+        #expect(try await count(store, "reading") == 7200)
+        // The cap is met by shrinking: fewer bytes in use, and the freed pages
+        // returned to the file system (incremental vacuum), not kept in the file.
+        let after = try await store.storageBytes()
+        let pagesAfter = try await store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0 }
+        #expect(after < before * 9 / 10, "\(before) → \(after) bytes")
+        #expect(pagesAfter < pagesBefore, "\(pagesBefore) → \(pagesAfter) pages")
     }
 
     @Test func newFilesUseIncrementalVacuum() async throws {

@@ -87,10 +87,14 @@ struct TemporaryDatabase {
         #expect(found.deviceID != nil)
         let stored = try await store.pool.read { db in try Data.fetchOne(db, sql: "SELECT hash FROM token") }
         #expect(stored.map(Array.init) == secret.hash)
-        let secretsInFile = try await store.pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM token WHERE hash = ?", arguments: [secret.value])
+        // The secret itself is nowhere in the files: not in a column, not in a page.
+        _ = try await store.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        for file in [database.path, database.path + "-wal"] {
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
+            #expect(bytes.range(of: Data(secret.value.utf8)) == nil, "the secret is in \(file)")
+            #expect(bytes.range(of: Data(secret.value.dropFirst(4).utf8)) == nil, "the secret's random part is in \(file)")
         }
-        #expect(secretsInFile == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: database.path)).range(of: Data(secret.hash)) != nil)
         #expect(try await store.revokeToken(id: record.id))
         #expect(try await store.token(hash: secret.hash)?.record.revoked == true)
         #expect(try await store.revokeToken(id: 12345) == false)
