@@ -14,26 +14,12 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import subprocess
 import tempfile
 import time
 
 import websockets
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+from hubprocess import device_tokens, free_port, rss_kib, serve
 
 
 class CountingProxy:
@@ -91,10 +77,8 @@ async def device(url, token, messages, compression):
 
 async def measure(binary, tokens, db, messages, compression):
     port = free_port()
-    hub = subprocess.Popen([binary, "serve", "--db", db, "--port", str(port)], stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL, text=True)
+    hub = serve(binary, db, port)
     try:
-        assert "token=" in hub.stdout.readline()
         time.sleep(0.5)
         before = rss_kib(hub.pid)
         proxy = CountingProxy(port)
@@ -123,8 +107,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "bench.sqlite")
-        tokens = [subprocess.check_output([args.bin, "token", "create", "--device", f"conn-{i}", "--db", db], text=True).strip()
-                  for i in range(args.connections)]
+        tokens = device_tokens(args.bin, db, "conn", args.connections)
         plain = asyncio.run(measure(args.bin, tokens, db, args.messages, None))
         deflate = asyncio.run(measure(args.bin, tokens, db, args.messages, "deflate"))
     assert not plain["negotiated"] and deflate["negotiated"], (plain, deflate)

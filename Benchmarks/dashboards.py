@@ -12,14 +12,16 @@ are against the baseline of the same run.
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from hubprocess import cpu_seconds, device_tokens, free_port, read_token, rss_kib, serve
+
 LOAD = r'''
 import asyncio, json, sys, time, websockets
+
 url, rate, seconds, tokens = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
 async def device(token, per_second):
     async with websockets.connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
@@ -44,21 +46,8 @@ asyncio.run(main())
 '''
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+    return rss_kib(pid) / 1024
 
 
 async def dashboard(port, token, counts, index, stop):
@@ -122,21 +111,18 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "bench.sqlite")
-        device_tokens = [subprocess.check_output([args.bin, "token", "create", "--device", f"load-{i}", "--db", db], text=True).strip()
-                         for i in range(10)]
-        reader_token = subprocess.check_output([args.bin, "token", "create", "--read", "--db", db], text=True).strip()
+        loaders = device_tokens(args.bin, db, "load", 10)
+        reader = read_token(args.bin, db)
         port = free_port()
-        hub = subprocess.Popen([args.bin, "serve", "--db", db, "--port", str(port), "--rate-limit", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        hub = serve(args.bin, db, port, "--rate-limit", "0")
         try:
-            assert "token=" in hub.stdout.readline()
             time.sleep(0.5)
             idle_rss = rss_mib(hub.pid)
-            load = start_load(args, port, device_tokens)
+            load = start_load(args, port, loaders)
             time.sleep(2)
             base_cpu, base_rss = measure(hub, args.seconds)
             load.wait()
-            cpu, rss, counts = asyncio.run(run_with_dashboards(args, hub, port, reader_token, device_tokens))
+            cpu, rss, counts = asyncio.run(run_with_dashboards(args, hub, port, reader, loaders))
         finally:
             hub.terminate()
             hub.wait()

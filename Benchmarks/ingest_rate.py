@@ -12,19 +12,12 @@ import argparse
 import asyncio
 import json
 import os
-import re
-import socket
-import subprocess
 import tempfile
 import time
 
 import websockets
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from hubprocess import cpu_seconds, device_tokens, free_port, serve, stop
 
 
 async def device(url, token, messages, batch, window, ts0):
@@ -45,11 +38,20 @@ async def device(url, token, messages, batch, window, ts0):
         return messages * batch * 2
 
 
+def measured(hub, run):
+    """Values/s of one load, and values per second of the hub's own CPU time
+    (from /proc: the load generator's share of the machine is not counted)."""
+    cpu = cpu_seconds(hub.pid)
+    started = time.perf_counter()
+    values = run()
+    elapsed = time.perf_counter() - started
+    return values / elapsed, values / max(1e-9, cpu_seconds(hub.pid) - cpu)
+
+
 async def load(url, tokens, messages, batch, window):
     ts0 = int(time.time() * 1000) - 86_400_000
-    started = time.perf_counter()
     values = await asyncio.gather(*(device(url, t, messages, batch, window, ts0) for t in tokens))
-    return sum(values) / (time.perf_counter() - started)
+    return sum(values)
 
 
 def main():
@@ -62,20 +64,19 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "bench.sqlite")
-        tokens = [subprocess.check_output([args.bin, "token", "create", "--device", f"bench-{i}", "--db", db], text=True).strip()
-                  for i in range(args.devices)]
+        tokens = device_tokens(args.bin, db, "bench", args.devices)
         port = free_port()
-        hub = subprocess.Popen([args.bin, "serve", "--db", db, "--port", str(port), "--rate-limit", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        hub = serve(args.bin, db, port, "--rate-limit", "0")
         try:
-            assert re.search("token=", hub.stdout.readline())
             url = f"ws://127.0.0.1:{port}/v1/ingest"
-            baseline = asyncio.run(load(url, tokens[:1], args.messages, args.batch, args.window))
-            fleet = asyncio.run(load(url, tokens[1:], args.messages, args.batch, args.window))
+            baseline = measured(hub, lambda: asyncio.run(load(url, tokens[:1], args.messages, args.batch, args.window)))
+            fleet = measured(hub, lambda: asyncio.run(load(url, tokens[1:], args.messages, args.batch, args.window)))
         finally:
-            hub.terminate()
-            hub.wait()
-    print(f"1 device:  {baseline:,.0f} values/s (baseline)")
-    print(f"{args.devices - 1} devices: {fleet:,.0f} values/s ({fleet / baseline:.2f}x baseline)")
+            stop(hub)
+    (rate, per_cpu), (fleet_rate, fleet_per_cpu) = baseline, fleet
+    print(f"1 device:  {rate:,.0f} values/s, {per_cpu:,.0f} values per hub CPU second (baseline)")
+    print(f"{args.devices - 1} devices: {fleet_rate:,.0f} values/s ({fleet_rate / rate:.2f}x baseline), "
+          f"{fleet_per_cpu:,.0f} values per hub CPU second ({fleet_per_cpu / per_cpu:.2f}x)")
     print(f"settings: {args.messages} batches x {args.batch} readings x 2 metrics per device, window {args.window}")
 
 

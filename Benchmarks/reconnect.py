@@ -12,25 +12,13 @@ backfill rate that implies. The steady rate before the outage is the baseline.
 import argparse
 import re
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 import urllib.request
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(binary, db, port):
-    hub = subprocess.Popen([binary, "serve", "--db", db, "--port", str(port)], stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL, text=True)
-    assert "token=" in hub.stdout.readline()
-    return hub
+from hubprocess import free_port, serve
 
 
 def connections(port):
