@@ -1,15 +1,10 @@
 """Fixtures for the Python device client's tests: a live hub from the built
-`telehub` binary on a free port with a fresh database (like the black-box
-suites' `Hub`, reduced to what these tests need, standard library only)."""
+`telehub` binary on a free port with a fresh database (the same test hub as
+the black-box suites', Tests/support/telehub_process.py), standard library only."""
 import asyncio
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -18,82 +13,19 @@ import pytest
 HERE = Path(__file__).resolve().parent
 CLIENT_DIR = HERE.parent
 ROOT = HERE.parents[2]
-BINARY = Path(os.environ.get("TELEHUB_BIN", ROOT / ".build" / "debug" / "telehub"))
-PUBLIC = Path(os.environ.get("TELEHUB_PUBLIC", ROOT / "Public"))
 
 sys.path.insert(0, str(CLIENT_DIR))  # import telehub_device from devices/python
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "Tests" / "support"))
+from telehub_process import BINARY, free_port, hub_factory_fixture  # noqa: E402,F401 (BINARY, free_port: for the tests)
+from telehub_process import Hub as SharedHub  # noqa: E402
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Hub:
-    """One `telehub serve` process and its database; restarts keep the port and the file."""
-
-    def __init__(self, workdir: Path, extra_args=()):
-        self.workdir = workdir
-        self.db = workdir / "telehub.sqlite"
-        self.port = free_port()
-        self.extra_args = list(extra_args)
-        self.proc = None
-        self.log_path = workdir / "serve.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/v1/ingest"
-
-    def cli(self, *args) -> str:
-        result = subprocess.run([str(BINARY), *args, "--db", str(self.db)], capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, f"telehub {' '.join(args)} failed: {result.stderr}"
-        return result.stdout
-
-    def device_token(self, name: str) -> str:
-        return self.cli("token", "create", "--device", name).strip()
-
-    def start(self, timeout=30.0) -> "Hub":
-        log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(
-            [str(BINARY), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC),
-             *self.extra_args],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"hub exited with {self.proc.returncode}; see {self.log_path}"
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.03)
-        raise AssertionError(f"hub did not become healthy; see {self.log_path}")
-
-    def stop(self, sig=signal.SIGTERM, timeout=10.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def kill9(self) -> None:
-        self.stop(sig=signal.SIGKILL)
+class Hub(SharedHub):
+    """The shared test hub, plus direct reads of its database and metrics."""
 
     def query(self, sql, *params):
         """Reads the hub's database directly (read-only; fine while the hub runs)."""
@@ -122,18 +54,7 @@ class Hub:
 
 @pytest.fixture
 def hub_factory(tmp_path):
-    hubs = []
-
-    def make(*extra_args) -> Hub:
-        workdir = tmp_path / f"hub{len(hubs)}"
-        workdir.mkdir()
-        hub = Hub(workdir, extra_args)
-        hubs.append(hub)
-        return hub
-
-    yield make
-    for hub in hubs:
-        hub.stop()
+    yield from hub_factory_fixture(tmp_path, Hub)
 
 
 @pytest.fixture

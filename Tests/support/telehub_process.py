@@ -1,0 +1,120 @@
+"""A `telehub serve` process for tests, shared by the black-box suites and the
+Python device client's suite: the built binary on a free loopback port with a
+fresh database, tokens made through its CLI, as an operator would. Standard
+library only."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("TELEHUB_BIN", ROOT / ".build" / "debug" / "telehub"))
+PUBLIC = Path(os.environ.get("TELEHUB_PUBLIC", ROOT / "Public"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Hub:
+    """One `telehub serve` process and its database; restarts keep the port and the file."""
+
+    def __init__(self, workdir: Path, extra_args=(), env=None):
+        self.workdir = workdir
+        self.db = workdir / "telehub.sqlite"
+        self.port = free_port()
+        self.extra_args = list(extra_args)
+        self.env = {**os.environ, **(env or {})}
+        self.proc = None
+        self.session_token = None
+        self.log_path = workdir / "serve.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/v1/ingest"
+
+    def cli(self, *args, check=True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [str(BINARY), *args, "--db", str(self.db)], capture_output=True, text=True, timeout=60, env=self.env
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"telehub {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def device_token(self, name: str, *extra) -> str:
+        return self.cli("token", "create", "--device", name, *extra).stdout.strip()
+
+    def read_token(self, *extra) -> str:
+        return self.cli("token", "create", "--read", *extra).stdout.strip()
+
+    def start(self, timeout=30.0) -> "Hub":
+        """Starts the hub and returns once `/healthz` answers 200."""
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            [str(BINARY), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC),
+             *self.extra_args],
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, env=self.env,
+        )
+        deadline = time.monotonic() + timeout
+        line = self.proc.stdout.readline()
+        match = re.search(r"token=(thr_\S+)", line or "")
+        assert match, f"serve printed no dashboard URL: {line!r}; see {self.log_path}"
+        self.session_token = match.group(1)
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"hub exited with {self.proc.returncode}; see {self.log_path}"
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.03)
+        raise AssertionError(f"hub did not become healthy; see {self.log_path}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def kill9(self):
+        self.stop(sig=signal.SIGKILL)
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+
+def hub_factory_fixture(tmp_path, hub_class=Hub):
+    """The body of a `hub_factory` fixture: makes hubs in `tmp_path`, stops them after the test."""
+    hubs = []
+
+    def make(*extra_args, env=None):
+        workdir = tmp_path / f"hub{len(hubs)}"
+        workdir.mkdir()
+        hub = hub_class(workdir, extra_args, env)
+        hubs.append(hub)
+        return hub
+
+    yield make
+    for hub in hubs:
+        hub.stop()
