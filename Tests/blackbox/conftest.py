@@ -236,6 +236,20 @@ def post_json(hub, path, token, body, **kwargs):
     return httpx.post(f"{hub.url}{path}", headers=bearer(token), content=content, timeout=10, **kwargs)
 
 
+def read_frame(read_exactly, deadline):
+    """One WebSocket frame as (opcode, payload, was it masked), its payload
+    unmasked; `read_exactly(n, deadline)` gives the next n bytes of the socket."""
+    first, second = read_exactly(2, deadline)
+    opcode, length = first & 0x0F, second & 0x7F
+    if length == 126:
+        length = struct.unpack("!H", read_exactly(2, deadline))[0]
+    elif length == 127:
+        length = struct.unpack("!Q", read_exactly(8, deadline))[0]
+    mask = read_exactly(4, deadline) if second & 0x80 else None
+    payload = read_exactly(length, deadline)
+    return opcode, mask_payload(payload, mask) if mask else payload, mask is not None
+
+
 def mask_payload(payload, mask):
     """RFC 6455 masking, fast enough for megabytes."""
     n = len(payload)
@@ -320,17 +334,7 @@ class RawWebSocket:
     def recv_frame(self, timeout=5.0):
         """The next frame as (opcode, payload); raises EOFError on a closed
         connection and TimeoutError when none arrives in time."""
-        deadline = time.monotonic() + timeout
-        first, second = self._read_exactly(2, deadline)
-        opcode, length = first & 0x0F, second & 0x7F
-        if length == 126:
-            length = struct.unpack("!H", self._read_exactly(2, deadline))[0]
-        elif length == 127:
-            length = struct.unpack("!Q", self._read_exactly(8, deadline))[0]
-        mask = self._read_exactly(4, deadline) if second & 0x80 else None
-        payload = self._read_exactly(length, deadline)
-        if mask:
-            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        opcode, payload, _ = read_frame(self._read_exactly, time.monotonic() + timeout)
         return opcode, payload
 
     def recv_json(self, timeout=5.0):

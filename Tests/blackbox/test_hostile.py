@@ -15,9 +15,9 @@ import resource
 import secrets
 import selectors
 import socket
-import struct
 import threading
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -31,6 +31,7 @@ from conftest import (
     batch,
     bearer,
     close_info,
+    read_frame,
     get_json,
     now_ms,
     open_device,
@@ -102,6 +103,13 @@ class MemoryWatch:
         assert self.growth_mib < limit, (
             f"hub RSS grew {self.growth_mib:.1f} MiB ({self.baseline / 1024:.1f} -> {self.peak / 1024:.1f} MiB) "
             f"{what}; the bound is {limit} MiB")
+
+
+def still_serving(hub, bystander):
+    """After an attack: the hub is healthy, takes a reading, and lost none."""
+    assert_healthy(hub)
+    bystander.ingest()
+    bystander.check_all_stored()
 
 
 def assert_healthy(hub):
@@ -239,14 +247,9 @@ class RawDevice:
         return data
 
     def recv_frame(self, deadline):
-        first, second = self._read_exactly(2, deadline)
-        opcode, length = first & 0x0F, second & 0x7F
-        if length == 126:
-            length = struct.unpack("!H", self._read_exactly(2, deadline))[0]
-        elif length == 127:
-            length = struct.unpack("!Q", self._read_exactly(8, deadline))[0]
-        assert not second & 0x80, "a server must not mask its frames"
-        return opcode, self._read_exactly(length, deadline)
+        opcode, payload, masked = read_frame(self._read_exactly, deadline)
+        assert not masked, "a server must not mask its frames"
+        return opcode, payload
 
     def recv_json(self, timeout=5.0):
         """The next text message, parsed (other frames are skipped)."""
@@ -551,9 +554,7 @@ def test_slowloris_heads_are_closed_within_the_head_deadline(hub):
     finally:
         for sock in socks:
             sock.close()
-    assert_healthy(hub)
-    bystander.ingest()
-    bystander.check_all_stored()
+    still_serving(hub, bystander)
 
 
 # ---------------------------------------------------------------------------
@@ -806,9 +807,7 @@ def test_thousands_of_silent_connections_are_closed_and_cost_bounded_memory(hub_
     finally:
         for sock in socks:
             sock.close()
-    assert_healthy(hub)
-    bystander.ingest()
-    bystander.check_all_stored()
+    still_serving(hub, bystander)
 
 
 # ---------------------------------------------------------------------------
@@ -892,33 +891,35 @@ def test_failed_authentication_flood_gets_429_with_retry_after_until_the_window_
     bystander.check_all_stored()
 
 
-def test_auth_fail_limit_counts_http_and_websocket_failures_together(hub_factory):
-    """`--auth-fail-limit 5`: failures are counted per address, whatever the route."""
-    hub = hub_factory("--auth-fail-limit", "5").start()
+@contextmanager
+def under_attack(hub, situation):
+    """A bystander device ingests before and during the attack and the hub's
+    memory is watched; afterwards the hub is healthy and the bystander lost nothing."""
     bystander = Bystander(hub)
     bystander.ingest()
     with MemoryWatch(hub) as memory:
+        yield
+        bystander.ingest()
+        memory.check(situation)
+    assert_healthy(hub)
+    bystander.check_all_stored()
+
+
+def test_auth_fail_limit_counts_http_and_websocket_failures_together(hub_factory):
+    """`--auth-fail-limit 5`: failures are counted per address, whatever the route."""
+    hub = hub_factory("--auth-fail-limit", "5").start()
+    with under_attack(hub, "with a failed-authentication flood"):
         for kind in ("http", "http", "http", "ws", "ws"):
             assert attempt(hub, "127.0.0.2", kind)[0] == 401
         assert_limited(*attempt(hub, "127.0.0.2", "http"), "HTTP after 5 failures")
         assert_limited(*attempt(hub, "127.0.0.2", "ws"), "upgrade after 5 failures")
         assert attempt(hub, "127.0.0.3", "http")[0] == 401  # another address has its own count
-        bystander.ingest()
-        memory.check("with a failed-authentication flood")
-    assert_healthy(hub)
-    bystander.check_all_stored()
 
 
 def test_auth_fail_limit_zero_turns_the_limit_off(hub_factory):
     """`--auth-fail-limit 0`: 90 failures from one address, every one a 401."""
     hub = hub_factory("--auth-fail-limit", "0").start()
-    bystander = Bystander(hub)
-    bystander.ingest()
-    with MemoryWatch(hub) as memory:
+    with under_attack(hub, "with a failed-authentication flood and no limit"):
         statuses = [attempt(hub, "127.0.0.2", "http")[0] for _ in range(60)]
         statuses += [attempt(hub, "127.0.0.2", "ws")[0] for _ in range(30)]
         assert statuses == [401] * 90, f"with --auth-fail-limit 0: {sorted(set(statuses))}"
-        bystander.ingest()
-        memory.check("with a failed-authentication flood and no limit")
-    assert_healthy(hub)
-    bystander.check_all_stored()

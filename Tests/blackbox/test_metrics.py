@@ -7,17 +7,7 @@ import time
 import httpx
 import pytest
 
-from conftest import (
-    batch,
-    event_stream,
-    metric_value,
-    now_ms,
-    open_device,
-    post_json,
-    reading,
-    scrape,
-    wait_for,
-)
+from conftest import batch, event_stream, metric_value, now_ms, open_device, post_json, reading, scrape, wait_for
 
 HISTOGRAMS = ("telehub_commit_seconds", "telehub_flush_values")
 
