@@ -3,8 +3,8 @@ import TelehubCore
 
 /// One event of the live stream, encoded once as SSE text and shared by
 /// every subscriber that wants it.
-public struct LiveEvent: Sendable {
-    public enum Kind: Sendable {
+public struct LiveEvent: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
         case reading(device: String, reading: Reading)
         case presence(device: String, online: Bool)
         case keepalive

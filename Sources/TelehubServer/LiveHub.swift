@@ -80,9 +80,10 @@ public actor LiveHub: Service {
         let backlog = Backlog()
         subscribers[id] = Subscriber(continuation: continuation, backlog: backlog, disconnect: disconnect)
         metrics.streamClients.increment()
-        let missed = lastEventID.flatMap { $0 == lastID ? [] : ($0 < lastID ? replay.events(after: $0) : nil) }
+        let resume = replay.resume(after: lastEventID, current: lastID)
+        let missed: [LiveEvent] = if case .replay(let events) = resume { events } else { [] }
         return Subscription(
-            position: lastID, reset: lastEventID != nil && missed == nil, replay: missed ?? [],
+            position: lastID, reset: resume == .reset, replay: missed,
             batches: stream.map { batch in
                 backlog.remove(batch.events.count)
                 return batch
@@ -130,34 +131,5 @@ final class Backlog: Sendable {
 
     func remove(_ events: Int) {
         count.subtract(events, ordering: .relaxed)
-    }
-}
-
-/// A ring of the newest reading events.
-struct ReplayBuffer {
-    private var storage: [LiveEvent] = []
-    private var start = 0
-    let capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = max(1, capacity)
-        storage.reserveCapacity(self.capacity)
-    }
-
-    mutating func append(_ event: LiveEvent) {
-        if storage.count < capacity {
-            storage.append(event)
-        } else {
-            storage[start] = event
-            start = (start + 1) % capacity
-        }
-    }
-
-    /// The events after `id`, or nil when `id` is older than the window.
-    func events(after id: Int64) -> [LiveEvent]? {
-        let ordered = Array(storage[start...] + storage[..<start])
-        guard let first = ordered.first?.id else { return nil }
-        guard id >= first - 1 else { return nil }
-        return ordered.filter { ($0.id ?? 0) > id }
     }
 }
