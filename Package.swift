@@ -3,6 +3,10 @@ import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // An import is internal unless marked public: a module's API shows what it exposes.
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    // A member is visible only from a module the file imports itself.
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
@@ -31,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // libcrypto from the system OpenSSL: token randomness, hashing and constant-time comparison.
@@ -78,6 +83,7 @@ let package = Package(
                 .product(name: "WSCore", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -97,6 +103,7 @@ let package = Package(
                 // built into NIOSSL; no system OpenSSL).
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "WSCompression", package: "swift-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 // For asking the hub why an upgrade failed (UpgradeProbe).
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -134,12 +141,12 @@ let package = Package(
         ),
         .testTarget(
             name: "TelehubStoreTests",
-            dependencies: ["TelehubCore", "TelehubStore"],
+            dependencies: ["TelehubCore", "TelehubStore", "TelehubAuth"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TelehubDeviceTests",
-            dependencies: ["TelehubDevice", "TelehubCore"],
+            dependencies: ["TelehubDevice", "TelehubCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

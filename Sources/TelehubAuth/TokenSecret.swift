@@ -1,4 +1,4 @@
-import TelehubCore
+public import TelehubCore
 
 /// A freshly made token secret. It is shown once; only `hash` is stored.
 public struct TokenSecret: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Wall-clock time in the contract's unit, milliseconds since the Unix epoch.
 public enum EpochClock {

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// The WebSocket address of a hub's ingest endpoint, from whichever address
 /// a person has at hand: the one `telehub serve` prints (`http://host:8080`),
 /// `https://…` behind TLS, or a full `ws(s)://host/v1/ingest`.

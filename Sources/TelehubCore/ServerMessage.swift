@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What the hub sends a device, as the contract spells it: written by the hub,
 /// read by the device SDK, through the same `Codable` conformance.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A simulated device and its signals: the demo fleet of `serve --demo` and
 /// the devices of `telehub simulate` use the same ones.

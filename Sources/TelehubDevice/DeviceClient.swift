@@ -1,8 +1,9 @@
-import Foundation
+public import Foundation
+import HTTPTypes
 import WSClient
 import WSCompression
 import Logging
-import TelehubCore
+public import TelehubCore
 
 /// A Telehub device connection that never loses or duplicates a reading.
 ///

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import GRDB
-import TelehubCore
+public import TelehubCore
 
 /// Readings kept on disk until the hub has acknowledged them, so a reboot,
 /// a dead link or a day offline loses nothing.

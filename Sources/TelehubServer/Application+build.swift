@@ -1,14 +1,15 @@
-import Hummingbird
+public import Hummingbird
 import HummingbirdCore
 import ServiceLifecycle
 import HummingbirdTLS
 import HummingbirdWebSocket
 import HummingbirdWSCompression
 import NIOCore
-import Logging
+public import Logging
 import NIOHTTP1
-import TelehubCore
-import TelehubStore
+public import TelehubCore
+public import TelehubStore
+import CoreMetrics
 
 /// Builds the whole hub: routes, WebSocket ingest, the ingest actor, the live
 /// hub and their services. `serve`, the tests and the benchmark all run this,

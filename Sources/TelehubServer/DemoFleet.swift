@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import TelehubCore
+import TelehubStore
 
 /// Simulated devices for `serve --demo`, so a newcomer sees live data at
 /// once. They go through the ingest actor, presence and the live stream like

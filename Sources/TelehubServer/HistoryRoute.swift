@@ -1,5 +1,6 @@
 import Hummingbird
 import TelehubCore
+import TelehubStore
 
 /// `GET /v1/devices/{name}/metrics/{metric}?from=&to=&points=`: a series'
 /// history, raw when it fits in `points`, else equal buckets from the rollups.

@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import TelehubCore
+import CoreMetrics
 
 /// A request context that knows the client's address, for `--auth-fail-limit`.
 protocol ClientAddressed {

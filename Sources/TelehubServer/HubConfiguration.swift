@@ -1,4 +1,4 @@
-import TelehubCore
+public import TelehubCore
 
 /// Everything a running hub can be told, with defaults that suit a small box.
 /// The defaults are here and only here; `Settings` reads every setting from a

@@ -1,7 +1,9 @@
 import Logging
-import ServiceLifecycle
-import TelehubCore
-import TelehubStore
+public import ServiceLifecycle
+public import TelehubCore
+public import TelehubStore
+import Metrics
+import CoreMetrics
 
 /// The one writer of the hub. Messages from every connection queue here and
 /// are committed together: a flush starts when enough values are pending or

@@ -5,6 +5,7 @@ import NIOWebSocket
 import Synchronization
 import TelehubCore
 import TelehubStore
+import CoreMetrics
 
 /// Runs one device's WebSocket session: `hello`, then every message through
 /// `DeviceSessionState` and the ingest actor. Everything the session sends

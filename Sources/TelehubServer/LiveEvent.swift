@@ -1,5 +1,5 @@
-import Foundation
-import TelehubCore
+public import Foundation
+public import TelehubCore
 
 /// One event of the live stream, encoded once as SSE text and shared by
 /// every subscriber that wants it.

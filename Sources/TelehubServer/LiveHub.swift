@@ -1,6 +1,7 @@
-import ServiceLifecycle
+public import ServiceLifecycle
 import Synchronization
-import TelehubCore
+public import TelehubCore
+import CoreMetrics
 
 /// Fans committed readings and presence changes out to stream subscribers,
 /// and keeps the newest reading events for `Last-Event-ID` resume.

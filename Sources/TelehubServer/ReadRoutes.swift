@@ -1,5 +1,6 @@
 import Hummingbird
 import TelehubCore
+import TelehubStore
 
 /// `GET /v1/devices`, `GET /v1/devices/{name}` and `GET /healthz`.
 struct ReadRoutes {

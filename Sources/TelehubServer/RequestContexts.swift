@@ -2,6 +2,7 @@ import Hummingbird
 import NIOCore
 import HummingbirdWebSocket
 import TelehubCore
+import Foundation
 
 /// The context of `/v1/ingest` upgrade requests: carries the authenticated
 /// device from the auth middleware to the WebSocket handler.

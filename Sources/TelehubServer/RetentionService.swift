@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import TelehubCore
 import TelehubStore
+import CoreMetrics
 
 /// Deletes data past its retention, and the oldest raw data while the store
 /// is over its size cap, in small steps (one short transaction of at most

@@ -1,5 +1,5 @@
 import Foundation
-import Hummingbird
+public import Hummingbird
 import TelehubCore
 
 /// How every JSON answer of the hub is written: the contract's types through

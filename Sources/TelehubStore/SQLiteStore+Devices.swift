@@ -1,5 +1,5 @@
 import GRDB
-import TelehubCore
+public import TelehubCore
 
 extension SQLiteStore {
     public func deviceStatuses() async throws -> [DeviceStatus] {

@@ -1,5 +1,5 @@
 import GRDB
-import TelehubCore
+public import TelehubCore
 
 /// Which readings an export holds; nil means all.
 public struct ExportFilter: Sendable, Equatable {

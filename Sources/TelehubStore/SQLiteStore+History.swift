@@ -1,5 +1,5 @@
 import GRDB
-import TelehubCore
+public import TelehubCore
 
 extension SQLiteStore {
     public func history(device: String, metric: String, from: Int64, to: Int64, points: Int) async throws

@@ -1,5 +1,6 @@
+import Synchronization
 import GRDB
-import TelehubCore
+public import TelehubCore
 
 extension SQLiteStore {
     @discardableResult

@@ -1,5 +1,5 @@
 import GRDB
-import TelehubCore
+public import TelehubCore
 
 /// What one retention step did.
 public struct RetentionStep: Sendable, Equatable {

@@ -1,7 +1,7 @@
-import Foundation
+public import Foundation
 import GRDB
-import TelehubAuth
-import TelehubCore
+public import TelehubAuth
+public import TelehubCore
 
 extension SQLiteStore {
     public func createToken(kind: TokenKind, device: String?, label: String?, expiresAt: Int64?) async throws

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import GRDB
-import TelehubCore
+public import TelehubCore
 
 /// The store's own figures, for `telehub bench`: insert rate and bytes per
 /// value against a bare table in the same run, and a month's history from

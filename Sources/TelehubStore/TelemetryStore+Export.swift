@@ -1,4 +1,4 @@
-import TelehubCore
+public import TelehubCore
 
 extension TelemetryStore {
     /// Streams every matching value as `format` lines, one page at a time, so

@@ -1,5 +1,5 @@
-import TelehubAuth
-import TelehubCore
+public import TelehubAuth
+public import TelehubCore
 
 /// The narrow interface between the hub and its storage.
 ///

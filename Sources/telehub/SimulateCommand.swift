@@ -3,6 +3,7 @@ import Foundation
 import TelehubCore
 import TelehubDevice
 import TelehubStore
+import TelehubAuth
 
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

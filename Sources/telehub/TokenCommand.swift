@@ -1,6 +1,7 @@
 import ArgumentParser
 import TelehubCore
 import TelehubStore
+import TelehubAuth
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import Foundation
 import TelehubAuth
-import TelehubCore
+public import TelehubCore
 
 /// The properties every input must keep, checked by the libFuzzer targets in
 /// Fuzz/ on each input they try and by `FuzzCorpusReplayTests` on every file

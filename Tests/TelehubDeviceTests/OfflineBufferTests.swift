@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import TelehubCore
 import Testing
 @testable import TelehubDevice

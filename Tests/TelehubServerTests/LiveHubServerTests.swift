@@ -10,6 +10,8 @@ import Testing
 import TelehubCore
 import TelehubServer
 import TelehubStore
+import TelehubAuth
+import NIOHTTP1
 
 /// End to end through real sockets: the app from `buildApplication`, a real
 /// SQLite file, a WebSocket device and an SSE reader.

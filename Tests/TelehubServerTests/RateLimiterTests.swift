@@ -1,6 +1,7 @@
 import NIOWebSocket
 import Testing
 @testable import TelehubServer
+import TelehubCore
 
 @Suite struct RateLimiterTests {
     @Test func burstThenRetryAfterThenAdmitted() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TelehubServer
+import TelehubCore
 
 @Suite struct SettingsTests {
     /// Each setting writes where it reads: its default, written out and read

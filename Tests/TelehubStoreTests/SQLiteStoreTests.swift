@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TelehubAuth
 import TelehubCore
 @testable import TelehubStore
 

@@ -1,5 +1,5 @@
-import Foundation
-import TelehubCore
+public import Foundation
+public import TelehubCore
 
 /// A value for a setting, with where it came from so an error can say so.
 public struct SettingValue: Equatable, Sendable {
