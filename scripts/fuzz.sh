@@ -17,6 +17,9 @@
 # script exits 1 after the remaining targets ran. Reproduce one with
 #   Fuzz/.build-fuzz/debug/<target> <crash-file>
 #
+# For a long campaign, a release build and a bound on the runs, e.g.
+#   FUZZ_CONFIGURATION=release FUZZ_FLAGS="-runs=10000000" scripts/fuzz.sh 14400 FuzzQueries
+#
 # Environment: FUZZ_CONFIGURATION (debug|release, default debug),
 # FUZZ_FLAGS (more libFuzzer flags, e.g. "-runs=1000000"), FUZZ_RSS_MB
 # (default 2048), FUZZ_NICE (default 10), FUZZ_MAX_LEN (bytes, for every
@@ -117,17 +120,22 @@ for target in "${targets[@]}"; do
         executions=$(grep -oE '^#[0-9]+' "$dir/fuzz.log" | tail -1 | tr -d '#')
         rate=$(grep -oE 'exec/s: [0-9]+' "$dir/fuzz.log" | tail -1 | awk '{print $2}')
     fi
-    crashes=$(find "$dir/artifacts" -type f | wc -l)
+    # libFuzzer also writes slow-unit-* files (an input over -report_slow_units
+    # seconds, 10 by default): worth a look, but not a failure. On a loaded
+    # machine they mostly measure the load: time the file alone with
+    #   Fuzz/.build-fuzz/<configuration>/<target> <file>
+    crashes=$(find "$dir/artifacts" -type f ! -name 'slow-unit-*' | wc -l)
+    slow=$(find "$dir/artifacts" -type f -name 'slow-unit-*' | wc -l)
     found=$(($(ls "$dir/corpus" | wc -l) - before))
-    line=$(printf '%-15s executions %-10s exec/s %-7s %5ss  new inputs %-5s crashes %s' \
-        "$target" "${executions:-?}" "${rate:-?}" "$elapsed" "$found" "$crashes")
+    line=$(printf '%-15s executions %-10s exec/s %-7s %5ss  new inputs %-5s crashes %s  slow inputs %s' \
+        "$target" "${executions:-?}" "${rate:-?}" "$elapsed" "$found" "$crashes" "$slow")
     echo "$line"
     if [[ $crashes -gt 0 || $status -ne 0 ]]; then
         failed=1
         mkdir -p "$crash_dir/$target"
-        find "$dir/artifacts" -type f -exec cp {} "$crash_dir/$target/" \;
+        find "$dir/artifacts" -type f ! -name 'slow-unit-*' -exec cp {} "$crash_dir/$target/" \;
         echo "   exit status $status; crashing inputs in $dir/artifacts and $crash_dir/$target:"
-        find "$dir/artifacts" -type f | sed 's/^/     /'
+        find "$dir/artifacts" -type f ! -name 'slow-unit-*' | sed 's/^/     /'
         grep -m1 -E 'Fatal error|ERROR: AddressSanitizer|ERROR: libFuzzer|==ERROR' "$dir/fuzz.log" | sed 's/^/   /' || true
     fi
     summary+=("$line")
