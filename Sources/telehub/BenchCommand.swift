@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TelehubCore
 import TelehubStore
 
 struct BenchCommand: AsyncParsableCommand {
@@ -40,5 +41,31 @@ struct BenchCommand: AsyncParsableCommand {
         print(String(format: "  rollup tiers:                  %8.2f ms  (%.0fx faster)", query.rollupMs, query.rawMs / query.rollupMs))
         print(String(format: "retention: the oldest day (86400 values) deleted in %d steps of at most 5000 rows, longest %.2f ms",
                      query.retentionSteps, query.longestRetentionStepMs))
+        try streamEvents(count: 100_000)
+    }
+
+    /// The stream writes one `reading` event per committed reading: its JSON
+    /// is written by hand (`ReadingEvent.json`) only because this shows it pays.
+    private func streamEvents(count: Int) throws {
+        let metrics = [MetricValue(name: "humidity", value: 41.25), MetricValue(name: "temperature", value: 21.37)]
+        let encoder = JSONEncoder.wire
+        var bytes = 0
+        let encoded = try ContinuousClock().measure {
+            for index in 0..<count {
+                let event = ReadingEvent(
+                    device: "greenhouse-1", ts: 1_732_200_000_000 + Int64(index),
+                    metrics: Dictionary(uniqueKeysWithValues: metrics.map { ($0.name, $0.value) }))
+                bytes &+= try encoder.encode(event).count
+            }
+        }
+        let written = ContinuousClock().measure {
+            for index in 0..<count {
+                bytes &+= ReadingEvent.json(device: "greenhouse-1", ts: 1_732_200_000_000 + Int64(index), metrics: metrics).utf8.count
+            }
+        }
+        print("stream events: \(count) reading events of 2 metrics (\(bytes / (2 * count)) bytes each)")
+        print(String(format: "  JSONEncoder (baseline): %8.0f events/s", Double(count) / (encoded / .seconds(1))))
+        print(String(format: "  ReadingEvent.json:      %8.0f events/s  (%.1fx faster)",
+                     Double(count) / (written / .seconds(1)), encoded / written))
     }
 }
