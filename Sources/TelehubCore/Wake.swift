@@ -84,6 +84,9 @@ public final class Wake: Sendable {
 
 /// The result of `operation`, or nil when `deadline` comes first; the
 /// operation is then cancelled. For "wait for this, but not forever".
+///
+/// It returns once the operation has ended, so the operation must end when
+/// cancelled: `Task.value`, for one, does not (cancel that task instead).
 public func firstOf<Value: Sendable>(
     _ operation: @escaping @Sendable () async -> Value, orDeadline deadline: ContinuousClock.Instant
 ) async -> Value? {

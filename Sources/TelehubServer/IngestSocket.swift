@@ -96,7 +96,14 @@ private struct Conversation: Sendable {
     /// Lets the reader see the device's answer to the close; a device that
     /// never answers is cut off after `limit`.
     private func finish(_ reader: Task<Void, Never>, within limit: Duration) async {
-        if await firstOf({ await reader.value }, orDeadline: .now + limit) == nil { reader.cancel() }
+        // Not `firstOf`: waiting for a task's value ignores cancellation, so the
+        // reader itself must be cancelled at the deadline.
+        let deadline = Task {
+            try? await Task.sleep(for: limit)
+            reader.cancel()
+        }
+        await reader.value
+        deadline.cancel()
     }
 
     private func write(_ events: AsyncStream<Event>, outbound: WebSocketOutboundWriter) async throws {
