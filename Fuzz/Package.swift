@@ -37,7 +37,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzQueries",
-            dependencies: ["FuzzInvariants", core, .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "FuzzInvariants", core, .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+            ],
             swiftSettings: fuzzSettings
         ),
         .executableTarget(

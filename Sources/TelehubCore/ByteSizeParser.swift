@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A size such as `500MB`, `2GB` or `1048576`, as `--max-db-size` takes it (powers of 1024).
 public enum ByteSizeParser {

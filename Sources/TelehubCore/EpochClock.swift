@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Wall-clock time in the contract's unit, milliseconds since the Unix epoch.
 public enum EpochClock {

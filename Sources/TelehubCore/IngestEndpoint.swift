@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The WebSocket address of a hub's ingest endpoint, from whichever address
 /// a person has at hand: the one `telehub serve` prints (`http://host:8080`),

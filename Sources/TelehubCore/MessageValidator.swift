@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Turns the bytes of one device message into a `DeviceMessage`, or into the
 /// first rejection found, with the path of the offending field. The checks

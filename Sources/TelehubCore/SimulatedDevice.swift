@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A simulated device and its signals: the demo fleet of `serve --demo` and
 /// the devices of `telehub simulate` use the same ones.

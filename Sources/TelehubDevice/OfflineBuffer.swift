@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 import GRDB
-public import TelehubCore
+import TelehubCore
 
 /// Readings kept on disk until the hub has acknowledged them, so a reboot,
 /// a dead link or a day offline loses nothing.

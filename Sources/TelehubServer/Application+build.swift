@@ -7,7 +7,7 @@ import HummingbirdWSCompression
 import NIOCore
 public import Logging
 import NIOHTTP1
-public import TelehubCore
+import TelehubCore
 public import TelehubStore
 import CoreMetrics
 

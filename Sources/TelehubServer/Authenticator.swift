@@ -1,7 +1,7 @@
 import Synchronization
-public import TelehubAuth
+import TelehubAuth
 public import TelehubCore
-public import TelehubStore
+import TelehubStore
 
 /// Verifies presented tokens and dashboard sessions against the store: only
 /// SHA-256 hashes are kept, and the final comparison runs in constant time.

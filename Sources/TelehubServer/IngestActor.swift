@@ -1,7 +1,7 @@
 import Logging
 public import ServiceLifecycle
 public import TelehubCore
-public import TelehubStore
+import TelehubStore
 import Metrics
 import CoreMetrics
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import TelehubCore
 
 /// One event of the live stream, encoded once as SSE text and shared by

@@ -1,6 +1,6 @@
 public import ServiceLifecycle
 import Synchronization
-public import TelehubCore
+import TelehubCore
 import CoreMetrics
 
 /// Fans committed readings and presence changes out to stream subscribers,

@@ -1,6 +1,6 @@
 import Logging
 public import ServiceLifecycle
-public import TelehubStore
+import TelehubStore
 
 /// Coalesces "last used" times so that authentication never writes to the
 /// database on the request path: one small write every few seconds at most.

@@ -1,6 +1,6 @@
 import Synchronization
 import GRDB
-public import TelehubCore
+import TelehubCore
 
 extension SQLiteStore {
     @discardableResult

@@ -1,5 +1,5 @@
 import GRDB
-public import TelehubCore
+import TelehubCore
 
 /// What one retention step did.
 public struct RetentionStep: Sendable, Equatable {

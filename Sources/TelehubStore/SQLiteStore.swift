@@ -1,6 +1,6 @@
 import GRDB
 import Synchronization
-public import TelehubCore
+import TelehubCore
 
 /// The embedded default store: one SQLite file in WAL mode, shared safely by a
 /// running hub and the admin CLI (busy timeout, one writer at a time).

@@ -1,6 +1,6 @@
 public import Foundation
 import GRDB
-public import TelehubCore
+import TelehubCore
 
 /// The store's own figures, for `telehub bench`: insert rate and bytes per
 /// value against a bare table in the same run, and a month's history from

@@ -1,5 +1,6 @@
 import FuzzInvariants
 import Hummingbird
+import HummingbirdCore
 import TelehubCore
 
 /// Bytes as the query string of `GET /v1/devices/{name}/metrics/{metric}` and

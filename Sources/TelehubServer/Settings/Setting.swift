@@ -1,4 +1,4 @@
-public import TelehubCore
+import TelehubCore
 
 /// One setting of the hub: its key (which is also the flag, `--key`, the
 /// variable, `TELEHUB_KEY`, and the config file's `key = value`), its help,

@@ -1,5 +1,5 @@
-public import Foundation
-public import TelehubCore
+import Foundation
+import TelehubCore
 
 /// A value for a setting, with where it came from so an error can say so.
 public struct SettingValue: Equatable, Sendable {

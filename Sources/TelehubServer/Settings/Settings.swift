@@ -1,3 +1,5 @@
+import TelehubCore
+
 /// Every setting of `telehub serve`, in the order `--help` and the example
 /// file list them. Defaults live in `HubConfiguration` alone; ranges and
 /// help here alone.
