@@ -6,14 +6,14 @@ import subprocess
 from conftest import BINARY, free_port
 
 
-def simulate(hub, tmp_path, url, token, seconds=2.5, drain=0):
+def simulate(hub, tmp_path, url, token, seconds=2.5, drain=0, backoff_cap=2):
     tokens = tmp_path / "tokens.txt"
     tokens.write_text(f"dev-1 {token}\n")
     summary = tmp_path / "summary.json"
     result = subprocess.run(
         [str(BINARY), "simulate", "--devices", "1", "--rate", "5", "--duration", str(seconds), "--drain-timeout", str(drain),
          "--url", url, "--tokens", str(tokens), "--buffer-dir", str(tmp_path / "buffers"), "--summary", str(summary),
-         "--backoff-cap", "2"],
+         "--backoff-cap", str(backoff_cap)],
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout, json.loads(summary.read_text())["dev-1"]
@@ -26,12 +26,12 @@ def test_the_address_the_hub_prints_is_enough(hub, tmp_path):
 
 
 def test_a_refused_token_is_named_and_backs_off_to_the_cap(hub, tmp_path):
-    output, counters = simulate(hub, tmp_path, hub.ws_url, "thd_not-a-real-token")
+    output, counters = simulate(hub, tmp_path, hub.ws_url, "thd_not-a-real-token", backoff_cap=4)
     assert counters["acked"] == 0 and counters["buffered"] == counters["sent"] > 0, counters
     assert "401" in counters["lastError"] and "token" in counters["lastError"], counters
     assert "refused the token (401)" in output, output[-1000:]
-    # Between half the cap (2 s) and the cap: at most two attempts in 2.5 s, where
-    # the transient backoff (from 0.5 s) would have made several.
+    # Between half the cap (2 s) and the cap (4 s): at most two attempts in 2.5 s,
+    # where the transient backoff (from 0.5 s, full jitter) would usually make more.
     assert 1 <= counters["reconnects"] <= 2, counters
 
 
