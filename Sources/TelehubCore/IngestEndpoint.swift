@@ -23,7 +23,7 @@ public struct IngestEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var usesTLS: Bool { scheme == "wss" }
 
     public init(_ text: String) throws(IngestEndpointError) {
-        let trimmed = text.trimmingSpaces
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.utf8.count <= 2048 else { throw IngestEndpointError(text, "give the hub's address, e.g. http://127.0.0.1:8080") }
         var rest = Substring(trimmed)
         if let separator = rest.range(of: "://") {
@@ -61,10 +61,4 @@ public struct IngestEndpointError: Error, Sendable, Equatable, CustomStringConve
     }
 
     public var description: String { "invalid hub address \"\(address.prefix(200))\": \(reason)" }
-}
-
-extension String {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
-    }
 }

@@ -61,10 +61,14 @@ public enum ServerMessage: Sendable, Equatable, Codable {
         }
     }
 
+    /// One encoder for every reply (JSONEncoder is Sendable and keeps no state
+    /// between calls): an ack goes out per message, so none is built per ack.
+    private static let encoder = JSONEncoder.wire
+
     /// The JSON text of the message.
     public var json: String {
         // Encoding these plain values cannot fail.
-        String(decoding: (try? JSONEncoder.wire.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+        String(decoding: (try? Self.encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
     /// Reads one message of the hub; nil for text that is none.
