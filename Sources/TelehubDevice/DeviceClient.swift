@@ -90,10 +90,9 @@ public actor DeviceClient {
     private var window = SendWindow(limit: 1)
     /// The sending pace, so a day of backlog does not flood the hub.
     private var pacer: TokenBucket
-    private var backoff: Backoff
+    /// Which attempt is current and how long to wait after it ends.
+    private var link: ConnectionState
     private let wake = Wake()
-    /// Numbers connection attempts, so an abandoned one can tell it is outdated.
-    private var generation = 0
     private let logger = Logger(label: "telehub.device")
 
     /// - Throws: `IngestEndpointError` for an address that names no hub.
@@ -104,7 +103,7 @@ public actor DeviceClient {
             path: configuration.bufferPath, capacity: configuration.bufferCapacity,
             syncEveryWrite: configuration.syncEveryWrite)
         self.pacer = TokenBucket(rate: configuration.readingsPerSecond, burst: Double(configuration.batchSize))
-        self.backoff = configuration.backoff
+        self.link = ConnectionState(backoff: configuration.backoff, batchSize: configuration.batchSize)
         (states, stateContinuation) = AsyncStream.makeStream(of: State.self, bufferingPolicy: .bufferingNewest(16))
         counters.buffered = try buffer.count()
     }
@@ -119,34 +118,37 @@ public actor DeviceClient {
         wake.signal()
     }
 
-    public func snapshot() -> Counters { counters }
+    public func snapshot() -> Counters {
+        var snapshot = counters
+        snapshot.connected = link.isStreaming
+        snapshot.reconnects = link.reconnects
+        snapshot.lastFailure = link.lastFailure
+        return snapshot
+    }
 
     /// Connects and keeps connecting until the task is cancelled.
     public func run() async {
         var generator = SystemRandomNumberGenerator()
         while !Task.isCancelled {
             stateContinuation.yield(.connecting)
-            let started = ContinuousClock.now
+            let attempt = link.begin(at: .now)
             var failure: ConnectionFailure
             do {
-                try await connectOnce()
+                try await connectOnce(attempt)
+                link.end(at: .now)
                 failure = ConnectionFailure(.closed, "the hub closed the connection")
             } catch {
+                link.end(at: .now)
                 failure = await explain(error)
             }
-            counters.connected = false
             guard !Task.isCancelled else { break }  // stopped, not failed
             logger.debug("connection ended: \(failure)")
-            counters.lastFailure = failure
             stateContinuation.yield(.failed(failure))
-            backoff.connectionEnded(after: .now - started)
-            guard !Task.isCancelled else { break }
-            counters.reconnects += 1
-            let delay = failure.isPermanent
-                ? backoff.nextAfterPermanentFailure(using: &generator) : backoff.next(using: &generator)
+            guard let delay = link.backOff(failure, at: .now, using: &generator) else { break }
             stateContinuation.yield(.backingOff(delay))
             try? await Task.sleep(for: delay)
         }
+        link.stop()
         stateContinuation.finish()
     }
 
@@ -169,13 +171,11 @@ public actor DeviceClient {
     /// be cancelled, so an attempt that misses the deadline is abandoned: its
     /// task ends on its own when the stalled connection finally fails, and
     /// finding itself outdated it sends nothing.
-    private func connectOnce() async throws {
-        generation += 1
-        let current = generation
+    private func connectOnce(_ current: Int) async throws {
         let (handshake, handshakeDone) = AsyncStream.makeStream(of: Void.self)
         let attempt = Task {
             defer { handshakeDone.finish() }
-            try await self.connection(generation: current, helloReceived: { handshakeDone.yield() })
+            try await self.connection(current, helloReceived: { handshakeDone.yield() })
         }
         // Greeted (true), ended before hello (false), or nil: the deadline came first.
         let greeted = await firstOf({
@@ -183,8 +183,8 @@ public actor DeviceClient {
             return await iterator.next() != nil
         }, orDeadline: .now + configuration.handshakeTimeout)
         if greeted == nil {
-            if attempt.isCancelled == false { attempt.cancel() }
-            generation += 1  // the abandoned attempt is outdated from now on
+            attempt.cancel()
+            link.end(at: .now)  // the abandoned attempt is outdated from now on
             throw DeviceClientError.handshakeTimedOut
         }
         // Greeted, or ended before hello: either way the attempt's own result
@@ -197,7 +197,7 @@ public actor DeviceClient {
         }
     }
 
-    private func connection(generation attempt: Int, helloReceived: @escaping @Sendable () -> Void) async throws {
+    private func connection(_ attempt: Int, helloReceived: @escaping @Sendable () -> Void) async throws {
         var settings = WebSocketClientConfiguration(
             maxFrameSize: 1 << 20, additionalHeaders: [.authorization: "Bearer \(configuration.token)"],
             extensions: configuration.compression ? [.perMessageDeflate(maxWindow: 10)] : [],
@@ -205,6 +205,7 @@ public actor DeviceClient {
         settings.validateUTF8 = true
         try await WebSocketClient.connect(url: endpoint.description, configuration: settings, logger: logger) {
             inbound, outbound, _ in
+            guard await self.upgraded(attempt) else { return }
             var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
             guard case .text(let text)? = try await messages.next(), case .hello(let hello)? = ServerMessage(json: text),
                 let maxBatch = try await self.connected(hello, attempt: attempt)
@@ -220,20 +221,21 @@ public actor DeviceClient {
         }
     }
 
+    private func upgraded(_ attempt: Int) -> Bool { link.upgraded(attempt) }
+
     /// - Returns: the batch size to use, or nil when the attempt is outdated.
     private func connected(_ hello: ServerMessage.Hello, attempt: Int) throws -> Int? {
-        guard attempt == generation else { return nil }
+        guard let maxBatch = link.greeted(hello, attempt: attempt) else { return nil }
         counters.acked += try buffer.acknowledge(upTo: hello.lastSeq)
         try buffer.advance(past: hello.lastSeq)
         counters.buffered = try buffer.count()
         window = SendWindow(limit: configuration.window, resend: try buffer.unacknowledged(after: hello.lastSeq))
-        counters.connected = true
         stateContinuation.yield(.connected(lastSeq: hello.lastSeq))
-        return min(configuration.batchSize, hello.maxBatch)
+        return maxBatch
     }
 
     private func sendLoop(_ outbound: WebSocketOutboundWriter, maxBatch: Int, attempt: Int) async throws {
-        while !Task.isCancelled, attempt == generation {
+        while !Task.isCancelled, link.isCurrent(attempt) {
             switch try nextToSend(maxBatch: maxBatch) {
             case .send(let message):
                 try await outbound.write(.text(message.json))
@@ -269,7 +271,7 @@ public actor DeviceClient {
     /// send window belongs to the current connection only.
     private func received(_ text: String, attempt: Int) throws {
         guard let reply = ServerMessage(json: text) else { return }
-        let current = attempt == generation
+        let current = link.isCurrent(attempt)
         switch reply {
         case .ack(let seq):
             let removed = try buffer.acknowledge(upTo: seq)
