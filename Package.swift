@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "TelehubCore", targets: ["TelehubCore"]),
         .library(name: "TelehubDevice", targets: ["TelehubDevice"]),
         .library(name: "TelehubAuth", targets: ["TelehubAuth"]),
+        .library(name: "TelehubCodec", targets: ["TelehubCodec"]),
         // For the fuzzing package in Fuzz/, which links the hub's parsers and store.
         .library(name: "TelehubStore", targets: ["TelehubStore"]),
         .library(name: "TelehubServer", targets: ["TelehubServer"]),
@@ -48,6 +49,13 @@ let package = Package(
         // no database, no dependency at all, so a device app can link it.
         .target(
             name: "TelehubCore",
+            swiftSettings: swiftSettings
+        ),
+        // Series chunks: timestamps and values compressed, bit for bit. No
+        // database and no dependency: the store keeps the bytes, this module
+        // knows what they mean.
+        .target(
+            name: "TelehubCodec",
             swiftSettings: swiftSettings
         ),
         // Hub side only: minting and hashing tokens and session ids with libcrypto.
@@ -132,6 +140,11 @@ let package = Package(
             name: "TelehubCoreTests",
             // TelehubAuth for the fuzz invariants of session cookies (FuzzInvariants.swift).
             dependencies: ["TelehubCore", "TelehubAuth"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TelehubCodecTests",
+            dependencies: ["TelehubCodec", "TelehubCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
