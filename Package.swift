@@ -121,6 +121,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // An example device app in devices/swift: it depends on the SDK alone,
+        // and a black-box test checks what it links.
+        .executableTarget(
+            name: "sensor-example",
+            dependencies: ["TelehubDevice"],
+            path: "devices/swift",
+            swiftSettings: swiftSettings
+        ),
         // The `telehub` executable: argument parsing only.
         .executableTarget(
             name: "telehub",

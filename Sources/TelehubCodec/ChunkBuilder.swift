@@ -83,55 +83,26 @@ public struct ChunkBuilder: Sendable, Equatable {
 
     /// The chunk in whichever encoding is smaller, for a chunk that is full.
     public func sealed() -> [UInt8] {
-        let current = encoded()
-        let all = Self.decodeValues(values)
-        let other: Values
-        switch values {
-        case .decimal:
-            var encoder = XORValueEncoder()
-            for value in all { encoder.append(value) }
-            other = .xor(encoder)
-        case .xor, .empty:
-            other = Self.reencoded(all)
-            guard case .decimal = other else { return current }
-        }
-        var alternative = self
-        alternative.values = other
-        let candidate = alternative.encoded()
-        return candidate.count < current.count ? candidate : current
+        let best = ValueColumn.encode(Self.decodeValues(values))
+        return ChunkFormat.assemble(
+            encoding: best.encoding, scale: best.scale, count: count, timestamps: timestamps.bits, values: best.bits)
     }
 
     /// `all` as decimals at the smallest scale that holds every one, else as XOR floats.
     private static func reencoded(_ all: [Double]) -> Values {
-        var scale = 0
-        for value in all {
-            guard let needed = DecimalScale.smallest(for: value, from: scale) else { return xor(all) }
-            scale = needed
-        }
-        var encoder = DecimalValueEncoder(scale: scale)
-        for value in all where !encoder.append(value) { return xor(all) }
-        return .decimal(encoder)
-    }
-
-    private static func xor(_ all: [Double]) -> Values {
-        var encoder = XORValueEncoder()
-        for value in all { encoder.append(value) }
-        return .xor(encoder)
+        ValueColumn.decimalEncoder(all).map { .decimal($0) } ?? .xor(ValueColumn.xorEncoder(all))
     }
 
     /// The values appended so far, read back from their own stream.
     private static func decodeValues(_ values: Values) -> [Double] {
-        var result: [Double] = []
+        let stream: (ChunkFormat.Encoding, Int, BitWriter, Int)
         switch values {
-        case .empty:
-            break
-        case .decimal(let encoder):
-            var decoder = DecimalValueDecoder(BitReader(encoder.bits.bytes, bitCount: encoder.bits.bitCount), scale: encoder.scale)
-            for _ in 0..<encoder.count { result.append((try? decoder.next()) ?? .nan) }
-        case .xor(let encoder):
-            var decoder = XORValueDecoder(BitReader(encoder.bits.bytes, bitCount: encoder.bits.bitCount))
-            for _ in 0..<encoder.count { result.append((try? decoder.next()) ?? .nan) }
+        case .empty: return []
+        case .decimal(let encoder): stream = (.decimal, encoder.scale, encoder.bits, encoder.count)
+        case .xor(let encoder): stream = (.xor, 0, encoder.bits, encoder.count)
         }
-        return result
+        let reader = BitReader(stream.2.bytes, bitCount: stream.2.bitCount)
+        // Cannot fail: the stream was written by this builder.
+        return (try? ValueColumn.decode(reader, encoding: stream.0, scale: stream.1, count: stream.3)) ?? []
     }
 }

@@ -21,11 +21,8 @@ public enum ChunkDecoder {
     /// - Throws: `ChunkError` for any bytes that are not such a chunk, after
     ///   checking the checksum first: damaged bytes never decode silently.
     public static func decode(_ bytes: [UInt8]) throws(ChunkError) -> DecodedChunk {
-        let body = bytes.count - ChunkFormat.checksumBytes
+        let body = try ChunkFormat.verifiedBody(bytes)
         guard body >= 3 else { throw .truncated }
-        var stored: UInt32 = 0
-        for index in 0..<ChunkFormat.checksumBytes { stored |= UInt32(bytes[body + index]) << UInt32(8 * index) }
-        guard Checksum.of(bytes[..<body]) == stored else { throw .checksumMismatch }
         guard bytes[0] == ChunkFormat.version else { throw .unknownFormat(bytes[0]) }
         guard let encoding = ChunkFormat.Encoding(rawValue: bytes[1]) else { throw .unknownFormat(bytes[1]) }
         let scale = Int(bytes[2])
@@ -44,19 +41,9 @@ public enum ChunkDecoder {
         let valueReader = BitReader(Array(bytes[split..<body]))
         var decoded = DecodedChunk()
         decoded.timestamps.reserveCapacity(Int(count))
-        decoded.values.reserveCapacity(Int(count))
         for _ in 0..<count { decoded.timestamps.append(try timestamps.next()) }
         try timestamps.remainingReader.requireOnlyPadding()
-        switch encoding {
-        case .xor:
-            var values = XORValueDecoder(valueReader)
-            for _ in 0..<count { decoded.values.append(try values.next()) }
-            try values.remainingReader.requireOnlyPadding()
-        case .decimal:
-            var values = DecimalValueDecoder(valueReader, scale: scale)
-            for _ in 0..<count { decoded.values.append(try values.next()) }
-            try values.remainingReader.requireOnlyPadding()
-        }
+        decoded.values = try ValueColumn.decode(valueReader, encoding: encoding, scale: scale, count: Int(count))
         return decoded
     }
 }

@@ -31,6 +31,16 @@ enum ChunkFormat {
         return bytes
     }
 
+    /// The length of `bytes` without its checksum, once the checksum matches.
+    static func verifiedBody(_ bytes: [UInt8]) throws(ChunkError) -> Int {
+        let body = bytes.count - checksumBytes
+        guard body >= 1 else { throw .truncated }
+        var stored: UInt32 = 0
+        for index in 0..<checksumBytes { stored |= UInt32(bytes[body + index]) << UInt32(8 * index) }
+        guard Checksum.of(bytes[..<body]) == stored else { throw .checksumMismatch }
+        return body
+    }
+
     /// Bytes `assemble` will produce for streams of these sizes.
     static func size(count: Int, timestampBits: Int, valueBits: Int) -> Int {
         let timestampBytes = (timestampBits + 7) / 8
