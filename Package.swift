@@ -69,6 +69,7 @@ let package = Package(
             name: "TelehubStore",
             dependencies: [
                 "TelehubCore",
+                "TelehubCodec",
                 "TelehubAuth",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -162,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TelehubStoreTests",
-            dependencies: ["TelehubCore", "TelehubStore", "TelehubAuth"],
+            dependencies: ["TelehubCore", "TelehubStore", "TelehubAuth", "TelehubCodec"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -27,6 +27,15 @@ public struct ChunkBuilder: Sendable, Equatable {
     public var isEmpty: Bool { count == 0 }
     public var lastTimestamp: Int64? { isEmpty ? nil : timestamps.last }
 
+    /// Whether `value` joins the chunk in its current encoding; if not,
+    /// appending it re-encodes every value (at a finer scale, or as XOR floats).
+    public func accepts(_ value: Double) -> Bool {
+        switch values {
+        case .empty, .xor: true
+        case .decimal(let encoder): DecimalScale.integer(value, scale: encoder.scale) != nil
+        }
+    }
+
     public mutating func append(ts: Int64, value: Double) {
         if isEmpty { firstTimestamp = ts }
         timestamps.append(ts)

@@ -23,7 +23,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let hub = Hub(configuration: configuration, store: store)
-    var services: [any Service] = [hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub), RetentionService(hub: hub)]
+    var services: [any Service] = [hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub), RetentionService(hub: hub), LayoutMigrationService(hub: hub)]
     if configuration.demo { services.append(DemoFleet(hub: hub)) }
     return Application(
         router: makeRouter(hub: hub),

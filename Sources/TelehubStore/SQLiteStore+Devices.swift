@@ -39,8 +39,13 @@ extension SQLiteStore {
             guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM device WHERE name = ?", arguments: [name]) else {
                 return false
             }
-            for table in ["reading", "latest", "rollup_1m", "rollup_1h", "token"] {
+            for table in ["chunk", "latest", "rollup", "token"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE device_id = ?", arguments: [id])
+            }
+            if try LegacyRows.present(db) {
+                for table in ["reading", "rollup_1m", "rollup_1h"] {
+                    try db.execute(sql: "DELETE FROM \(table) WHERE device_id = ?", arguments: [id])
+                }
             }
             try db.execute(sql: "DELETE FROM device WHERE id = ?", arguments: [id])
             return true

@@ -51,14 +51,8 @@ extension SQLiteStore {
     {
         let start = after.map { max($0 + 1, filter.from) } ?? filter.from
         return try await pool.read { db in
-            try GRDB.Row.fetchAll(
-                db,
-                sql: """
-                    SELECT ts, value FROM reading WHERE device_id = ? AND metric_id = ? AND ts BETWEEN ? AND ?
-                    ORDER BY ts LIMIT ?
-                    """,
-                arguments: [series.deviceID, series.metricID, start, filter.to, limit]
-            ).map { (ts: $0[0], value: $0[1]) }
+            try ChunkReader.values(
+                SeriesKey(deviceID: series.deviceID, metricID: series.metricID), from: start, to: filter.to, limit: limit, db)
         }
     }
 

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import TelehubCodec
 public import TelehubCore
 
 extension SQLiteStore {
@@ -22,13 +24,8 @@ extension SQLiteStore {
         }
     }
 
-    struct Series {
-        var deviceID: Int64
-        var metricID: Int64
-    }
-
     /// The ids of a series the device has reported, or nil.
-    static func series(device: String, metric: String, _ db: Database) throws -> Series? {
+    static func series(device: String, metric: String, _ db: Database) throws -> SeriesKey? {
         let row = try GRDB.Row.fetchOne(
             db,
             sql: """
@@ -36,22 +33,23 @@ extension SQLiteStore {
                 JOIN device d ON d.id = l.device_id JOIN metric m ON m.id = l.metric_id
                 WHERE d.name = ? AND m.name = ?
                 """, arguments: [device, metric])
-        return row.map { Series(deviceID: $0[0], metricID: $0[1]) }
+        return row.map { SeriesKey(deviceID: $0[0], metricID: $0[1]) }
     }
 
-    static func history(_ series: Series, from: Int64, to: Int64, points: Int, upTo coarsest: Resolution, _ db: Database)
+    static func history(_ series: SeriesKey, from: Int64, to: Int64, points: Int, upTo coarsest: Resolution, _ db: Database)
         throws -> MetricHistory
     {
         let count = try TimeSegment.cover(from: from, to: to, upTo: coarsest).reduce(0) {
             $0 + (try countValues(series, $1, db))
         }
         if count <= points {
-            return .raw(try rawPoints(series, from: from, to: to, db))
+            return .raw(try ChunkReader.values(series, from: from, to: to, db))
         }
         let plan = BucketPlan(from: from, to: to, points: points)
         var buckets: [Int64: Aggregate] = [:]
         for segment in TimeSegment.cover(from: from, to: to, upTo: min(plan.resolution, coarsest)) {
-            for (index, aggregate) in try aggregate(series, segment, plan, db) {
+            try forEachAggregate(series, segment, db) { start, aggregate in
+                let index = (start - plan.origin) / plan.step
                 buckets[index, default: Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)].merge(aggregate)
             }
         }
@@ -60,57 +58,75 @@ extension SQLiteStore {
             buckets.sorted { $0.key < $1.key }.map { (plan.start(ofBucket: $0.key), $0.value) })
     }
 
-    private static func countValues(_ series: Series, _ segment: TimeSegment, _ db: Database) throws -> Int {
-        let (table, column, count) = source(segment.resolution)
-        return try Int.fetchOne(
-            db,
-            sql: """
-                SELECT coalesce(\(count), 0) FROM \(table)
-                WHERE device_id = ? AND metric_id = ? AND \(column) BETWEEN ? AND ?
-                """,
-            arguments: [series.deviceID, series.metricID, segment.from, segment.to]) ?? 0
-    }
-
-    private static func rawPoints(_ series: Series, from: Int64, to: Int64, _ db: Database) throws
-        -> [(ts: Int64, value: Double)]
-    {
-        try GRDB.Row.fetchAll(
-            db,
-            sql: """
-                SELECT ts, value FROM reading WHERE device_id = ? AND metric_id = ? AND ts BETWEEN ? AND ? ORDER BY ts
-                """,
-            arguments: [series.deviceID, series.metricID, from, to]
-        ).map { (ts: $0[0], value: $0[1]) }
-    }
-
-    private static func aggregate(_ series: Series, _ segment: TimeSegment, _ plan: BucketPlan, _ db: Database) throws
-        -> [(Int64, Aggregate)]
-    {
-        let (table, column, _) = source(segment.resolution)
-        let values =
-            segment.resolution == .raw
-            ? "sum(value), min(value), max(value), count(*)" : "sum(sum), min(min), max(max), sum(count)"
-        return try GRDB.Row.fetchAll(
-            db,
-            sql: """
-                SELECT (\(column) - ?) / ? AS k, \(values) FROM \(table)
-                WHERE device_id = ? AND metric_id = ? AND \(column) BETWEEN ? AND ? GROUP BY k
-                """,
-            arguments: [plan.origin, plan.step, series.deviceID, series.metricID, segment.from, segment.to]
-        ).compactMap { row in
-            // A file written before values were bounded may hold a sum that
-            // overflowed (SQLite turns inf − inf into NULL): leave such a bucket out.
-            guard let sum: Double = row[1], let min: Double = row[2], let max: Double = row[3] else { return nil }
-            return (row[0], Aggregate(sum: sum, min: min, max: max, count: row[4]))
+    private static func countValues(_ series: SeriesKey, _ segment: TimeSegment, _ db: Database) throws -> Int {
+        switch segment.resolution {
+        case .raw:
+            return try ChunkReader.count(series, from: segment.from, to: segment.to, db)
+        case .minute:
+            var count = 0
+            try forEachAggregate(series, segment, db) { _, aggregate in count += Int(aggregate.count) }
+            return count
+        case .hour:
+            var count = 0
+            try forEachAggregate(series, segment, db) { _, aggregate in count += Int(aggregate.count) }
+            return count
         }
     }
 
-    /// Table, time column and count expression of a resolution.
-    private static func source(_ resolution: Resolution) -> (String, String, String) {
-        switch resolution {
-        case .raw: ("reading", "ts", "count(*)")
-        case .minute: ("rollup_1m", "bucket", "sum(count)")
-        case .hour: ("rollup_1h", "bucket", "sum(count)")
+    /// Calls `body` with the start and aggregate of every stored unit of
+    /// the segment's resolution (a value, a minute or an hour) in its range.
+    private static func forEachAggregate(
+        _ series: SeriesKey, _ segment: TimeSegment, _ db: Database, _ body: (Int64, Aggregate) throws -> Void
+    ) throws {
+        switch segment.resolution {
+        case .raw:
+            try ChunkReader.forEach(series, from: segment.from, to: segment.to, db) { ts, value in
+                try body(ts, Aggregate(value: value))
+                return true
+            }
+        case .minute:
+            let hourMs = Resolution.hour.milliseconds
+            let rows = try GRDB.Row.fetchCursor(
+                db.cachedStatement(
+                    sql: "SELECT hour, minutes FROM rollup WHERE device_id = ? AND metric_id = ? AND hour BETWEEN ? AND ? ORDER BY hour"),
+                arguments: [series.deviceID, series.metricID, segment.from - ((segment.from % hourMs) + hourMs) % hourMs, segment.to])
+            while let row = try rows.next() {
+                let hour: Int64 = row[0]
+                guard let blob: Data = row[1] else { continue }
+                for minute in try RollupTable.decode([UInt8](blob), hour: hour) {
+                    let start = hour + Int64(minute.minute) * Resolution.minute.milliseconds
+                    guard start >= segment.from, start <= segment.to else { continue }
+                    try body(start, Aggregate(sum: minute.sum, min: minute.min, max: minute.max, count: minute.count))
+                }
+            }
+        case .hour:
+            let rows = try GRDB.Row.fetchCursor(
+                db.cachedStatement(
+                    sql: "SELECT hour, sum, min, max, count FROM rollup WHERE device_id = ? AND metric_id = ? AND hour BETWEEN ? AND ?"),
+                arguments: [series.deviceID, series.metricID, segment.from, segment.to])
+            while let row = try rows.next() {
+                try body(row[0], Aggregate(sum: row[1], min: row[2], max: row[3], count: row[4]))
+            }
+        }
+        if segment.resolution != .raw, try LegacyRows.present(db) {
+            try forEachLegacyAggregate(series, segment, db, body)
+        }
+    }
+
+    /// The old layout's rollups not yet moved (see `LegacyRows`).
+    private static func forEachLegacyAggregate(
+        _ series: SeriesKey, _ segment: TimeSegment, _ db: Database, _ body: (Int64, Aggregate) throws -> Void
+    ) throws {
+        let table = segment.resolution == .minute ? "rollup_1m" : "rollup_1h"
+        let rows = try GRDB.Row.fetchCursor(
+            db,
+            sql: """
+                SELECT bucket, sum, min, max, count FROM \(table) WHERE device_id = ? AND metric_id = ? AND bucket BETWEEN ? AND ?
+                  AND sum IS NOT NULL AND min IS NOT NULL AND max IS NOT NULL
+                """,
+            arguments: [series.deviceID, series.metricID, segment.from, segment.to])
+        while let row = try rows.next() {
+            try body(row[0], Aggregate(sum: row[1], min: row[2], max: row[3], count: row[4]))
         }
     }
 }

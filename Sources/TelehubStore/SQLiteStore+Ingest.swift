@@ -7,23 +7,36 @@ extension SQLiteStore {
     public func commit(_ batch: CommitBatch) async throws -> CommitResult {
         guard !batch.isEmpty else { return CommitResult() }
         let known = metricIDs.withLock { $0 }
-        let (created, missing) = try await writeClassifyingFaults { db in
-            let missing = try Self.missingDevices(of: batch, db)
-            let points = missing.isEmpty ? batch.points : batch.points.filter { !missing.contains($0.deviceID) }
-            var ids = known
-            let newIDs = try Self.resolveMetrics(points, into: &ids, db)
-            let rows = try Self.sortedRows(points, ids: ids)
-            let changes = try Self.insert(rows, db)
-            try Self.applyRollups(changes, db)
-            try Self.updateLatest(rows, db)
-            try Self.advance(batch.progress, db)
-            return (newIDs, missing)
+        let cached = openChunks.withLock { $0 }
+        let outcome: (created: [String: Int64], missing: Set<Int64>, open: [SeriesKey: OpenChunk])
+        do {
+            outcome = try await writeClassifyingFaults { db in
+                let missing = try Self.missingDevices(of: batch, db)
+                let points = missing.isEmpty ? batch.points : batch.points.filter { !missing.contains($0.deviceID) }
+                var ids = known
+                let newIDs = try Self.resolveMetrics(points, into: &ids, db)
+                let rows = try Self.sortedRows(points, ids: ids)
+                var writer = ChunkWriter(open: cached)
+                try Self.writeChunks(rows, &writer, db)
+                try RollupTable.apply(&writer.changes, db)
+                try Self.updateLatest(rows, db)
+                try Self.advance(batch.progress, db)
+                return (newIDs, missing, writer.open)
+            }
+        } catch {
+            openChunks.withLock { $0 = [:] }
+            throw error
         }
-        if !created.isEmpty {
-            metricIDs.withLock { $0.merge(created) { old, _ in old } }
+        if !outcome.created.isEmpty {
+            metricIDs.withLock { $0.merge(outcome.created) { old, _ in old } }
         }
-        return CommitResult(missingDevices: missing)
+        // Kept for the next commit; bounded, since a cache miss costs only a decode.
+        openChunks.withLock { $0 = outcome.open.count <= Self.openChunksKept ? outcome.open : [:] }
+        return CommitResult(missingDevices: outcome.missing)
     }
+
+    /// Open chunks kept in memory between commits at most (a few KiB each).
+    static let openChunksKept = 20_000
 
     public func lastSeq(deviceID: Int64) async throws -> Int64 {
         try await pool.read { db in
@@ -100,29 +113,22 @@ extension SQLiteStore {
         return rows
     }
 
-    /// Inserts new rows and overwrites existing keys (last write wins).
-    /// - Returns: what the rollups must learn: aggregates of the new values,
-    ///   and the minutes holding an overwritten value, which are recomputed.
-    private static func insert(_ rows: [Row], _ db: Database) throws -> RollupChanges {
-        let insert = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO reading (device_id, metric_id, ts, value) VALUES (?, ?, ?, ?)")
-        let overwrite = try db.cachedStatement(
-            sql: "UPDATE reading SET value = ? WHERE device_id = ? AND metric_id = ? AND ts = ?")
-        var changes = RollupChanges()
-        for (index, row) in rows.enumerated() {
-            // Rows are sorted with arrival order last: only the last of equal keys is written.
-            if index + 1 < rows.count, rows[index + 1].hasSameKey(as: row) { continue }
-            insert.setUncheckedArguments([row.deviceID, row.metricID, row.ts, row.value])
-            try insert.execute()
-            if db.changesCount == 1 {
-                changes.added(row)
-            } else {
-                overwrite.setUncheckedArguments([row.value, row.deviceID, row.metricID, row.ts])
-                try overwrite.execute()
-                changes.overwrote(row)
-            }
+    /// Hands each series' values to the chunk writer: sorted by time, the
+    /// last of equal timestamps only (last write wins within a commit too).
+    private static func writeChunks(_ rows: [Row], _ writer: inout ChunkWriter, _ db: Database) throws {
+        var unique: [Row] = []
+        unique.reserveCapacity(rows.count)
+        for (index, row) in rows.enumerated() where index + 1 == rows.count || !rows[index + 1].hasSameKey(as: row) {
+            unique.append(row)
         }
-        return changes
+        var start = 0
+        while start < unique.count {
+            let key = SeriesKey(deviceID: unique[start].deviceID, metricID: unique[start].metricID)
+            var end = start + 1
+            while end < unique.count, unique[end].deviceID == key.deviceID, unique[end].metricID == key.metricID { end += 1 }
+            try writer.write(key, unique[start..<end], db)
+            start = end
+        }
     }
 
     /// Keeps one row per series with the newest `ts`; rows are sorted, so the

@@ -24,8 +24,43 @@ extension SQLiteStore {
             try db.execute(sql: freshDevicesSchema)
             try db.execute(sql: "PRAGMA application_id = \(DatabaseFileCheck.applicationID)")
         }
+        migrator.registerMigration("v4-chunks") { db in
+            // Rows of the old layout move over in steps while the hub serves
+            // (`LegacyRows`); a file without any has nothing to move.
+            try db.execute(sql: chunkSchema)
+            let oldRows = try Int.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM reading) + EXISTS (SELECT 1 FROM rollup_1m) + EXISTS (SELECT 1 FROM rollup_1h)")
+            if oldRows == 0 { try db.execute(sql: "DROP TABLE reading; DROP TABLE rollup_1m; DROP TABLE rollup_1h") }
+        }
         return migrator
     }
+
+    /// Series values in compressed chunks (see `ChunkTable`), and a rollup
+    /// row per series and hour holding its minutes (see `RollupTable`).
+    private static let chunkSchema = """
+        CREATE TABLE chunk (
+            id INTEGER PRIMARY KEY,
+            device_id INTEGER NOT NULL,
+            metric_id INTEGER NOT NULL,
+            start_ts INTEGER NOT NULL,
+            end_ts INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            sealed INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX chunk_series ON chunk (device_id, metric_id, start_ts);
+        CREATE TABLE rollup (
+            device_id INTEGER NOT NULL,
+            metric_id INTEGER NOT NULL,
+            hour INTEGER NOT NULL,
+            sum REAL NOT NULL,
+            min REAL NOT NULL,
+            max REAL NOT NULL,
+            count INTEGER NOT NULL,
+            minutes BLOB,
+            PRIMARY KEY (device_id, metric_id, hour)
+        ) WITHOUT ROWID;
+        """
 
     /// Device ids are never reused (AUTOINCREMENT), so nothing remembered
     /// about a deleted device (a cached `lastSeq`, a row written by a flush

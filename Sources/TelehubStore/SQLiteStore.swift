@@ -10,6 +10,8 @@ public final class SQLiteStore: TelemetryStore {
     public let path: String
     /// Metric name to id. Metric rows are never deleted, so cached ids stay valid.
     let metricIDs = Mutex<[String: Int64]>([:])
+    /// Each series' open chunk as the last commit left it (see `ChunkWriter`).
+    let openChunks = Mutex<[SeriesKey: OpenChunk]>([:])
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     /// A file that is not a Telehub database is refused before anything is

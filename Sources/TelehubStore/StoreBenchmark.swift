@@ -2,16 +2,17 @@ public import Foundation
 import GRDB
 import TelehubCore
 
-/// The store's own figures, for `telehub bench`: insert rate and bytes per
-/// value against a bare table in the same run, and a month's history from
-/// the rollups against the same answer computed from raw rows.
+/// The store's own figures, for `telehub bench`: bytes per value and insert
+/// rate of the chunk layout against the row layout it replaced
+/// (`RowLayoutFixture`), in the same run; a month's history from the
+/// rollups against the same answer from every value; export and retention.
 public struct StoreBenchmark: Sendable {
     public struct InsertResult: Sendable {
         public var values: Int
         public var seconds: Double
-        public var baselineSeconds: Double
         public var bytesPerValue: Double
-        public var baselineBytesPerValue: Double
+        public var rowLayoutSeconds: Double
+        public var rowLayoutBytesPerValue: Double
     }
 
     public struct QueryResult: Sendable {
@@ -19,9 +20,19 @@ public struct StoreBenchmark: Sendable {
         public var buckets: Int
         public var rollupMs: Double
         public var rawMs: Double
-        /// Retention deleting the oldest day in steps of 5,000 rows: how many steps and the longest.
+        public var exportSeconds: Double
+        /// Retention deleting the oldest day in steps of 5,000 values: how many steps and the longest.
         public var retentionSteps: Int
         public var longestRetentionStepMs: Double
+    }
+
+    /// What the values of the insert benchmark look like.
+    public enum Load: String, Sendable, CaseIterable {
+        /// A slow daily wave plus Gaussian noise (σ = 0.2), rounded to two
+        /// decimals, as temperature, humidity and pressure sensors report.
+        case sensor
+        /// Uniformly random doubles with every mantissa bit used: the worst case.
+        case random
     }
 
     let directory: URL
@@ -30,90 +41,96 @@ public struct StoreBenchmark: Sendable {
         self.directory = directory
     }
 
-    /// `devices` × `metrics` series at 1 Hz, arriving as readings do
-    /// (all metrics of a device per second, devices interleaved), committed
-    /// in flushes of `flushValues`.
-    public func insert(devices: Int, metrics: Int, seconds: Int, flushValues: Int = 5000) async throws -> InsertResult {
-        let store = try SQLiteStore(path: directory.appendingPathComponent("insert.sqlite").path)
+    /// `devices` × `metrics` series at 1 Hz for `seconds`, arriving as
+    /// readings do (all metrics of a device per second, devices
+    /// interleaved), committed in flushes of `flushValues`, into the chunk
+    /// store and into the row layout, each on a fresh file.
+    public func insert(devices: Int, metrics: Int, seconds: Int, load: Load, flushValues: Int = 5000) async throws -> InsertResult {
+        let store = try SQLiteStore(path: directory.appendingPathComponent("chunks-\(load).sqlite").path)
         var ids: [Int64] = []
         for device in 0..<devices { ids.append(try await store.ensureDevice(named: "bench-\(device)")) }
-        let start: Int64 = 1_700_000_000_000
-        var batch: [SeriesPoint] = []
-        var rows: [(Int64, Int64, Int64, Double)] = []
+        let names = (0..<metrics).map { "m\($0)" }
+        let flushes = Self.flushes(devices: devices, metrics: metrics, seconds: seconds, load: load, flushValues: flushValues)
         let clock = ContinuousClock()
         let elapsed = try await clock.measure {
-            for second in 0..<seconds {
-                for (index, id) in ids.enumerated() {
-                    for metric in 0..<metrics {
-                        let value = Double((second * 7 + index * 3 + metric) % 1000) / 10
-                        batch.append(SeriesPoint(deviceID: id, metric: "m\(metric)", ts: start + Int64(second) * 1000, value: value))
-                    }
-                }
-                if batch.count >= flushValues {
-                    try await store.commit(CommitBatch(points: batch))
-                    batch.removeAll(keepingCapacity: true)
-                }
+            for flush in flushes {
+                try await store.commit(CommitBatch(points: flush.map {
+                    SeriesPoint(deviceID: ids[$0.device], metric: names[$0.metric], ts: $0.ts, value: $0.value)
+                }))
             }
-            try await store.commit(CommitBatch(points: batch))
+        }
+        let fixture = try RowLayoutFixture(path: directory.appendingPathComponent("rows-\(load).sqlite").path)
+        let rows = flushes.map { flush in
+            flush.map { (series: SeriesKey(deviceID: Int64($0.device + 1), metricID: Int64($0.metric + 1)), ts: $0.ts, value: $0.value) }
+        }
+        let rowElapsed = try await clock.measure {
+            for flush in rows { try await fixture.commit(flush) }
         }
         let values = devices * metrics * seconds
-        for second in 0..<seconds {
-            for id in ids.indices {
-                for metric in 0..<metrics {
-                    rows.append((Int64(id + 1), Int64(metric + 1), start + Int64(second) * 1000, Double(second % 1000) / 10))
-                }
-            }
-        }
-        let (baseline, baselineBytes) = try await bareInsert(rows, flushValues: flushValues)
         return InsertResult(
-            values: values, seconds: elapsed.seconds, baselineSeconds: baseline.seconds,
-            bytesPerValue: Double(try await fileBytes(store)) / Double(values),
-            baselineBytesPerValue: Double(baselineBytes) / Double(values))
+            values: values, seconds: elapsed.seconds, bytesPerValue: Double(try await fileBytes(store)) / Double(values),
+            rowLayoutSeconds: rowElapsed.seconds, rowLayoutBytesPerValue: Double(try await fixture.fileBytes()) / Double(values))
     }
 
-    /// The same rows into a bare `WITHOUT ROWID` table, same flush size, no
-    /// rollups or latest values: the floor the store is measured against.
-    private func bareInsert(_ rows: [(Int64, Int64, Int64, Double)], flushValues: Int) async throws -> (Duration, Int64) {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        let pool = try DatabasePool(path: directory.appendingPathComponent("bare.sqlite").path, configuration: configuration)
-        try await pool.write { db in
-            try db.execute(sql: "PRAGMA cache_size = -65536")
-            try db.execute(sql: """
-                CREATE TABLE reading (device_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, ts INTEGER NOT NULL,
-                value REAL NOT NULL, PRIMARY KEY (device_id, metric_id, ts)) WITHOUT ROWID
-                """)
-        }
-        let elapsed = try await ContinuousClock().measure {
-            for chunk in stride(from: 0, to: rows.count, by: flushValues) {
-                let sorted = rows[chunk..<min(chunk + flushValues, rows.count)].sorted { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }
-                try await pool.write { db in
-                    let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO reading VALUES (?, ?, ?, ?)")
-                    for row in sorted {
-                        statement.setUncheckedArguments([row.0, row.1, row.2, row.3])
-                        try statement.execute()
+    struct GeneratedValue {
+        var device: Int
+        var metric: Int
+        var ts: Int64
+        var value: Double
+    }
+
+    static let start: Int64 = 1_700_000_000_000
+
+    /// The load, generated before timing starts.
+    static func flushes(devices: Int, metrics: Int, seconds: Int, load: Load, flushValues: Int) -> [[GeneratedValue]] {
+        var generator = SplitMix(seed: 2026)
+        var flushes: [[GeneratedValue]] = []
+        var flush: [GeneratedValue] = []
+        flush.reserveCapacity(flushValues + devices * metrics)
+        for second in 0..<seconds {
+            for device in 0..<devices {
+                for metric in 0..<metrics {
+                    let value: Double
+                    switch load {
+                    case .sensor: value = sensorValue(device: device, metric: metric, second: second, using: &generator)
+                    case .random: value = Double.random(in: -1e6...1e6, using: &generator)
                     }
+                    flush.append(GeneratedValue(device: device, metric: metric, ts: start + Int64(second) * 1000, value: value))
                 }
             }
+            if flush.count >= flushValues {
+                flushes.append(flush)
+                flush.removeAll(keepingCapacity: true)
+            }
         }
-        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        let bytes = try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()") ?? 0
-        }
-        return (elapsed, bytes)
+        if !flush.isEmpty { flushes.append(flush) }
+        return flushes
     }
 
-    /// One series at 1 Hz for `days`, then `buckets` buckets over the whole range, `repeats` times each way.
+    static func sensorValue(device: Int, metric: Int, second: Int, using generator: inout SplitMix) -> Double {
+        let base = [21.0, 45.0, 1013.0][metric % 3] + Double(device) * 0.37
+        let amplitude = [3.0, 10.0, 4.0][metric % 3]
+        let wave = amplitude * sin(2 * .pi * Double(second) / 86_400 + Double(device))
+        // Box–Muller: one Gaussian sample from two uniform ones.
+        let u = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &generator)
+        let v = Double.random(in: 0..<1, using: &generator)
+        let noise = 0.2 * (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+        return ((base + wave + noise) * 100).rounded() / 100
+    }
+
+    /// One series at 1 Hz for `days`, then `buckets` buckets over the whole
+    /// range, `repeats` times each way; an export of it; retention of its oldest day.
     public func history(days: Int, buckets: Int, repeats: Int = 15) async throws -> QueryResult {
         let store = try SQLiteStore(path: directory.appendingPathComponent("history.sqlite").path)
         let id = try await store.ensureDevice(named: "bench")
-        let end: Int64 = 1_700_000_000_000
+        let end: Int64 = Self.start
         let seconds = days * 86_400
         let start = end - Int64(seconds) * 1000
+        var generator = SplitMix(seed: 7)
         var batch: [SeriesPoint] = []
         batch.reserveCapacity(10_000)
         for second in 0..<seconds {
-            let value = 20 + 5 * sin(Double(second) / 86_400 * 2 * .pi) + Double(second % 13) / 10
+            let value = Self.sensorValue(device: 0, metric: 0, second: second, using: &generator)
             batch.append(SeriesPoint(deviceID: id, metric: "temperature", ts: start + Int64(second) * 1000, value: value))
             if batch.count == 10_000 {
                 try await store.commit(CommitBatch(points: batch))
@@ -133,6 +150,15 @@ public struct StoreBenchmark: Sendable {
                 _ = try await store.historyFromRawRows(device: "bench", metric: "temperature", from: start, to: end - 1, points: buckets)
             })
         }
+        let exported = try await milliseconds {
+            let filter = ExportFilter()
+            for series in try await store.exportSeries(filter) {
+                var after: Int64?
+                while let last = try await store.exportPage(series, filter, after: after, limit: 10_000).last {
+                    after = last.ts
+                }
+            }
+        }
         var steps: [Double] = []
         var more = true
         while more {
@@ -141,7 +167,7 @@ public struct StoreBenchmark: Sendable {
             })
         }
         return QueryResult(
-            values: seconds, buckets: answered, rollupMs: median(rollup), rawMs: median(raw),
+            values: seconds, buckets: answered, rollupMs: median(rollup), rawMs: median(raw), exportSeconds: exported / 1000,
             retentionSteps: steps.count, longestRetentionStepMs: steps.max() ?? 0)
     }
 

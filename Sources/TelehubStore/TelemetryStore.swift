@@ -54,6 +54,11 @@ public protocol TelemetryStore: Sendable {
     func deleteExpired(rawBefore: Int64, rollupsBefore: Int64, maxRows: Int) async throws -> RetentionStep
     /// Deletes at most `maxRows` of the oldest raw rows (the oldest hour of data first), for a size cap.
     func deleteOldestRaw(maxRows: Int) async throws -> Int
+    /// Moves at most about `maxValues` values written by an older storage
+    /// layout into the current one, in one transaction; reads see both
+    /// layouts meanwhile. - Returns: false once nothing is left to move.
+    func migrateStep(maxValues: Int) async throws -> Bool
+
     /// Bytes of the store in use (excluding free pages).
     func storageBytes() async throws -> Int64
 
@@ -173,6 +178,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     /// A metric id vanished within a transaction; never expected.
     case metricMissing(String)
+    /// A chunk's bytes do not decode (changed on disk): its values cannot be read.
+    case damagedChunk(id: Int64, reason: String)
 
     public var description: String {
         switch self {
@@ -180,6 +187,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             "\(path) is not a Telehub database (\(reason)); it was left untouched. Pass --db with another path."
         case .cannotOpen(let path, let reason): "cannot open the database \(path): \(reason)"
         case .metricMissing(let name): "metric \(name) has no id"
+        case .damagedChunk(let id, let reason): "chunk \(id) of the database is damaged (\(reason)); restore it from a backup"
         case .invalidDeviceName(let name): "invalid device name \"\(name)\": use letters, digits, '.', '_' or '-' (at most 64)"
         case .deviceRequired: "a device token needs a device name"
         }

@@ -6,13 +6,13 @@ import TelehubStore
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the store: insert rate and bytes per value, and a month's history query.",
+        abstract: "Measure the store: bytes per value and insert rate against the row layout, history, export, retention.",
         discussion: "Works in a temporary folder; build with -c release for meaningful figures.")
 
     @Option(help: "Days of 1 Hz data for the history query.") var days = 30
     @Option(help: "Buckets the history query asks for.") var buckets = 500
     @Option(help: "Devices in the insert benchmark (3 metrics each, 1 Hz).") var devices = 20
-    @Option(help: "Seconds of data in the insert benchmark.") var seconds = 3600
+    @Option(help: "Seconds of data in the insert benchmark.") var seconds = 21_600
 
     func validate() throws {
         try Bounds.check("--days", days, 1...3650)
@@ -27,18 +27,24 @@ struct BenchCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         let bench = StoreBenchmark(directory: directory)
 
-        let insert = try await bench.insert(devices: devices, metrics: 3, seconds: seconds)
-        let rate = Double(insert.values) / insert.seconds
-        let baselineRate = Double(insert.values) / insert.baselineSeconds
-        print("store insert: \(insert.values) values (\(devices) devices x 3 metrics x \(seconds) s at 1 Hz), flushes of 5000")
-        print(String(format: "  bare WITHOUT ROWID table (baseline): %9.0f values/s  %5.1f bytes/value", baselineRate, insert.baselineBytesPerValue))
-        print(String(format: "  store with latest + rollups:        %9.0f values/s  %5.1f bytes/value  (%.2fx baseline speed)",
-                     rate, insert.bytesPerValue, rate / baselineRate))
+        print("store insert: \(devices) devices x 3 metrics x \(seconds) s at 1 Hz (\(devices * 3 * seconds) values), flushes of 5000")
+        print("  load    layout               values/s   bytes/value   (file and WAL after a checkpoint, rollups, indexes)")
+        for load in StoreBenchmark.Load.allCases {
+            let insert = try await bench.insert(devices: devices, metrics: 3, seconds: seconds, load: load)
+            let rate = Double(insert.values) / insert.seconds
+            let rowRate = Double(insert.values) / insert.rowLayoutSeconds
+            let name = load.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
+            print("  \(name) " + String(format: "rows (baseline)   %10.0f   %11.2f", rowRate, insert.rowLayoutBytesPerValue))
+            print("  \(name) " + String(format: "chunks            %10.0f   %11.2f   (%.2fx the speed, %.1fx smaller)",
+                                        rate, insert.bytesPerValue, rate / rowRate, insert.rowLayoutBytesPerValue / insert.bytesPerValue))
+        }
 
         let query = try await bench.history(days: days, buckets: buckets)
         print("history: \(query.values) values (\(days) days at 1 Hz), \(buckets) buckets asked, \(query.buckets) returned")
-        print(String(format: "  raw rows, GROUP BY (baseline): %8.2f ms", query.rawMs))
-        print(String(format: "  rollup tiers:                  %8.2f ms  (%.0fx faster)", query.rollupMs, query.rawMs / query.rollupMs))
+        print(String(format: "  every value decoded (baseline): %8.2f ms", query.rawMs))
+        print(String(format: "  rollups:                        %8.2f ms  (%.0fx faster)", query.rollupMs, query.rawMs / query.rollupMs))
+        print(String(format: "export: %d values in %.3f s, %.0f values/s", query.values, query.exportSeconds,
+                     Double(query.values) / query.exportSeconds))
         print(String(format: "retention: the oldest day (86400 values) deleted in %d steps of at most 5000 rows, longest %.2f ms",
                      query.retentionSteps, query.longestRetentionStepMs))
         try streamEvents(count: 100_000)

@@ -28,10 +28,12 @@ import TelehubCore
         let devices = try await store.devices()
         #expect(devices.map(\.name) == ["kept"] && devices.first?.id == 1 && devices.first?.lastSeq == 5)
         #expect(try await store.tokens().count == 1)
+        while try await store.migrateStep(maxValues: 1000) {}
         let rows = try await store.pool.read { db in
-            try Int64.fetchAll(db, sql: "SELECT device_id FROM reading UNION ALL SELECT device_id FROM latest UNION ALL SELECT device_id FROM rollup_1m")
+            try Int64.fetchAll(db, sql: "SELECT device_id FROM chunk UNION ALL SELECT device_id FROM latest UNION ALL SELECT device_id FROM rollup")
         }
-        #expect(rows == [1, 1])
+        #expect(rows == [1, 1, 1])  // its chunk, latest value and (rebuilt) rollup; nothing of device 9
+        #expect(try await store.storedValues() == [StoredValue(deviceID: 1, metric: "t", ts: 1000, value: 1.5)])
         // The token still belongs to its device: deleting the device deletes it.
         #expect(try await store.deleteDevice(named: "kept"))
         #expect(try await store.tokens().isEmpty)

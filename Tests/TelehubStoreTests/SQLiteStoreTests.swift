@@ -48,10 +48,7 @@ struct TemporaryDatabase {
         // A late, older point is stored but does not replace the latest value.
         try await store.commit(CommitBatch(points: [SeriesPoint(deviceID: id, metric: "t", ts: 4000, value: 9)]))
         #expect(try await rowCount(store) == 2)
-        let value = try await store.pool.read { db in
-            try Double.fetchOne(db, sql: "SELECT value FROM reading WHERE ts = 5000")
-        }
-        #expect(value == 3)
+        #expect(try await store.storedValues().map(\.value) == [9, 3])
         #expect(try await store.deviceStatus(named: "d")?.metrics["t"] == LatestValue(ts: 5000, value: 3))
     }
 
@@ -129,9 +126,10 @@ struct TemporaryDatabase {
         #expect(try await rowCount(store) == 1)
         #expect(try await store.deviceStatuses().map(\.name) == ["stays"])
         let rollups = try await store.pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT (SELECT count(*) FROM rollup_1m) + (SELECT count(*) FROM rollup_1h)")
+            try Int64.fetchAll(db, sql: "SELECT device_id FROM rollup UNION ALL SELECT device_id FROM chunk")
         }
-        #expect(rollups == 2)  // only the remaining device's minute and hour
+        #expect(rollups == [other, other])  // only the remaining device's hour and chunk
+        #expect(try await store.rollupMismatches() == 0)
     }
 
     @Test func tokenUsageIsRecorded() async throws {
@@ -143,6 +141,6 @@ struct TemporaryDatabase {
     }
 
     private func rowCount(_ store: SQLiteStore) async throws -> Int {
-        try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM reading") ?? 0 }
+        try await store.storedValues().count
     }
 }

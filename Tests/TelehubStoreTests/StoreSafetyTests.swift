@@ -49,7 +49,7 @@ import TelehubCore
             progress: [DeviceProgress(deviceID: gone, lastSeq: 1, lastSeen: 1), DeviceProgress(deviceID: kept, lastSeq: 1, lastSeen: 1)]))
         #expect(result.missingDevices == [gone])
         let rows = try await store.pool.read { db in
-            try Int64.fetchAll(db, sql: "SELECT device_id FROM reading UNION ALL SELECT device_id FROM latest")
+            try Int64.fetchAll(db, sql: "SELECT device_id FROM chunk UNION ALL SELECT device_id FROM latest")
         }
         #expect(rows == [kept, kept])
     }

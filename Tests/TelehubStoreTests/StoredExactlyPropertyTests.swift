@@ -28,24 +28,11 @@ import TelehubCore
             }
             try await store.commit(CommitBatch(points: points))
         }
-        let stored = try store.pool.read { db in
-            try GRDB.Row.fetchAll(
-                db, sql: "SELECT r.device_id, m.name, r.ts, r.value FROM reading r JOIN metric m ON m.id = r.metric_id")
-        }
         var actual: [String: Double] = [:]
-        for row in stored {
-            let (device, metric, ts, value): (Int64, String, Int64, Double) = (row[0], row[1], row[2], row[3])
-            actual["\(device)/\(metric)/\(ts)"] = value
-        }
+        for item in try await store.storedValues() { actual["\(item.deviceID)/\(item.metric)/\(item.ts)"] = item.value }
         #expect(actual == expected)
-        // Every hour bucket's count matches the raw rows (rollups stay exact).
-        let mismatched = try await store.pool.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM rollup_1h h WHERE h.count != (SELECT count(*) FROM reading r
-                WHERE r.device_id = h.device_id AND r.metric_id = h.metric_id AND r.ts >= h.bucket AND r.ts < h.bucket + 3600000)
-                """) ?? -1
-        }
-        #expect(mismatched == 0)
+        // Every minute and hour of the rollups matches the stored values.
+        #expect(try await store.rollupMismatches() == 0)
     }
 }
 

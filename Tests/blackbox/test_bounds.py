@@ -204,7 +204,7 @@ def test_device_deleted_while_connected_leaves_no_rows(hub_factory):
         assert {"type": "ack", "seq": 2} not in replies, replies
     time.sleep(max(0.0, sent + 5.0 - time.monotonic()))  # past the flush that held message 2
     with sqlite3.connect(hub.db) as db:
-        for table in ("reading", "latest", "rollup_1m", "rollup_1h"):
+        for table in ("chunk", "latest", "rollup"):
             assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
 
 

@@ -8,7 +8,7 @@ import time
 
 from websockets.exceptions import ConnectionClosed
 
-from conftest import db_query, device_status, now_ms, open_device, stored_readings
+from conftest import device_status, exported, now_ms, open_device, stored_readings
 
 DEVICE = "durable-1"
 BATCHES = 60
@@ -39,9 +39,7 @@ def rows_of(messages):
 
 
 def stored_count(hub):
-    return db_query(
-        hub, "SELECT count(*) FROM reading r JOIN device d ON d.id = r.device_id WHERE d.name = ?", DEVICE
-    )[0][0]
+    return len(exported(hub, DEVICE))
 
 
 def stream_and_stop(hub, token, messages, stop, after_seq):

@@ -11,7 +11,7 @@ from collections import deque
 
 from websockets.exceptions import ConnectionClosed
 
-from conftest import db_query, event_stream, now_ms, open_device, stored_readings, wait_for
+from conftest import event_stream, exported, now_ms, open_device, stored_readings, wait_for
 
 LOAD_ARGS = ("--rate-limit", "0")  # the rate limit is tested elsewhere; here the hub must keep up
 READINGS_PER_BATCH = 20
@@ -121,9 +121,7 @@ def check_exactly_the_committed_rows(hub, logs, last_seqs):
         extra = set(stored) - set(expected)
         assert not extra, f"{log.name}: {len(extra)} readings of messages above lastSeq {last_seq} stored"
         assert stored == expected, f"{log.name}: stored values differ from those sent"
-        count = db_query(
-            hub, "SELECT count(*) FROM reading r JOIN device d ON d.id = r.device_id WHERE d.name = ?", log.name
-        )[0][0]
+        count = len(exported(hub, log.name))
         assert count == len(expected), f"{log.name}: {count} rows for {len(expected)} distinct readings"
 
 

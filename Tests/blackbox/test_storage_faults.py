@@ -112,11 +112,12 @@ def test_a_poisoned_message_costs_only_its_sender(hub_factory):
     hub = hub_factory("--flush-interval-ms", "400").start()
     poisoner, good = hub.device_token("poisoner"), hub.device_token("good")
     with sqlite3.connect(hub.db) as db:
-        db.execute("CREATE TRIGGER poison BEFORE INSERT ON reading WHEN NEW.value = 666 "
+        # A data-dependent failure inside the commit: the first use of the metric name "poison".
+        db.execute("CREATE TRIGGER poison BEFORE INSERT ON metric WHEN NEW.name = 'poison' "
                    "BEGIN SELECT RAISE(ABORT, 'poisoned value'); END")
     with open_device(hub, poisoner) as bad, open_device(hub, good) as fine:
         ts = now_ms()
-        bad.send(reading(1, {"t": 666}, ts=ts))
+        bad.send(reading(1, {"poison": 666}, ts=ts))
         fine.send(reading(1, {"t": 1}, ts=ts))
         bad.send(reading(2, {"t": 2}, ts=ts + 1))
         assert fine.recv(timeout=10) == {"type": "ack", "seq": 1}

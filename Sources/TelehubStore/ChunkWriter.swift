@@ -1,0 +1,160 @@
+import GRDB
+import TelehubCodec
+
+/// A series' newest chunk while it still grows, kept between commits so
+/// that appending to it decodes nothing.
+struct OpenChunk: Sendable {
+    /// Its row; nil until first stored.
+    var id: Int64?
+    var builder: ChunkBuilder
+}
+
+/// Writes one commit's values into their series' chunks, inside the
+/// commit's transaction, and notes what the rollups must learn.
+///
+/// Values newer than a series' newest value (the usual case) are appended
+/// to its open chunk. Older ones (late, backfilled or overwriting) are
+/// merged into the chunk whose range they fall in, sealed or not: the
+/// chunk is decoded, merged (the new value wins on an equal timestamp),
+/// and written back, split when it outgrows a chunk.
+struct ChunkWriter {
+    /// Open chunks from earlier commits; entries are checked against the
+    /// table before use, so a stale one (another writer, a failed commit)
+    /// is only a cache miss.
+    var open: [SeriesKey: OpenChunk]
+    var changes = RollupChanges()
+
+    init(open: [SeriesKey: OpenChunk]) {
+        self.open = open
+    }
+
+    /// - Parameters:
+    ///   - rows: the commit's values of `key`, sorted by `ts`, one per `ts`.
+    ///   - storedWins: see `mergeLate`.
+    mutating func write(_ key: SeriesKey, _ rows: ArraySlice<SQLiteStore.Row>, storedWins: Bool = false, _ db: Database) throws {
+        var newest = try ChunkTable.newest(key, db)
+        var split = rows.startIndex
+        if let last = newest?.end {
+            while split < rows.endIndex, rows[split].ts <= last { split += 1 }
+        }
+        if split > rows.startIndex {
+            try mergeLate(key, rows[..<split], storedWins: storedWins, db)
+            open[key] = nil
+            newest = try ChunkTable.newest(key, db)
+        }
+        guard split < rows.endIndex else { return }
+        var chunk = try openChunk(key, newest, db)
+        for row in rows[split...] {
+            if !chunk.builder.appendIfItFits(ts: row.ts, value: row.value) {
+                try store(key, chunk, sealed: true, db)
+                chunk = OpenChunk(id: nil, builder: ChunkBuilder())
+                chunk.builder.append(ts: row.ts, value: row.value)
+            }
+            changes.added(key, ts: row.ts, value: row.value)
+            if chunk.builder.isFull {
+                try store(key, chunk, sealed: true, db)
+                chunk = OpenChunk(id: nil, builder: ChunkBuilder())
+            }
+        }
+        if chunk.builder.isEmpty {
+            open[key] = nil
+        } else {
+            chunk.id = try store(key, chunk, sealed: false, db)
+            open[key] = chunk
+        }
+    }
+
+    /// The chunk to append to: the cached builder when it matches the
+    /// newest row, else that row decoded, else a new chunk.
+    private func openChunk(_ key: SeriesKey, _ newest: ChunkRow?, _ db: Database) throws -> OpenChunk {
+        guard let newest, !newest.sealed else { return OpenChunk(id: nil, builder: ChunkBuilder()) }
+        if let cached = open[key], cached.id == newest.id, cached.builder.count == newest.count,
+            cached.builder.lastTimestamp == newest.end
+        {
+            return cached
+        }
+        var row = newest
+        row.data = try ChunkTable.data(id: newest.id, db)
+        return OpenChunk(id: newest.id, builder: ChunkBuilder(try ChunkTable.decode(row)))
+    }
+
+    /// Stores a chunk (a sealed one that grew too large, split).
+    /// - Returns: the id of its row (of its last piece when split).
+    @discardableResult
+    private func store(_ key: SeriesKey, _ chunk: OpenChunk, sealed: Bool, _ db: Database) throws -> Int64 {
+        var pieces = [EncodedChunk(chunk.builder, sealed: sealed)]
+        if pieces[0].bytes.count > ChunkTable.largestBytes, let values = try? ChunkDecoder.decode(pieces[0].bytes) {
+            pieces = EncodedChunk.split(values, keepLastOpen: !sealed)
+        }
+        return try replace(chunk.id, with: pieces, key, db)
+    }
+
+    /// Writes `pieces` in place of the row `id` (or as new rows).
+    /// - Returns: the id of the last piece's row.
+    private func replace(_ id: Int64?, with pieces: [EncodedChunk], _ key: SeriesKey, _ db: Database) throws -> Int64 {
+        var last = id
+        for (index, piece) in pieces.enumerated() {
+            if index == 0, let id {
+                try ChunkTable.update(id: id, piece, db)
+            } else {
+                last = try ChunkTable.insert(key, piece, db)
+            }
+        }
+        return last ?? 0
+    }
+
+    /// Merges values at or before the series' newest into the chunks whose ranges they fall in.
+    /// - Parameter storedWins: keep a stored value over a new one at the same time (moving
+    ///   a file's old rows in after newer writes), instead of last write wins.
+    mutating func mergeLate(_ key: SeriesKey, _ rows: ArraySlice<SQLiteStore.Row>, storedWins: Bool = false, _ db: Database)
+        throws
+    {
+        var index = rows.startIndex
+        while index < rows.endIndex {
+            guard let home = try ChunkTable.home(of: rows[index].ts, key, db) else { return }
+            let next = try ChunkTable.nextStart(after: home.start, key, db)
+            var end = index
+            while end < rows.endIndex, next.map({ rows[end].ts < $0 }) ?? true { end += 1 }
+            let merged = merge(try ChunkTable.decode(home), rows[index..<end], key, storedWins: storedWins)
+            _ = try replace(home.id, with: EncodedChunk.split(merged, keepLastOpen: !home.sealed), key, db)
+            index = end
+        }
+    }
+
+    /// Both sorted by time; on an equal timestamp the new value wins, unless `storedWins`.
+    private mutating func merge(
+        _ stored: DecodedChunk, _ rows: ArraySlice<SQLiteStore.Row>, _ key: SeriesKey, storedWins: Bool
+    ) -> DecodedChunk {
+        var merged = DecodedChunk()
+        merged.timestamps.reserveCapacity(stored.count + rows.count)
+        merged.values.reserveCapacity(stored.count + rows.count)
+        var old = 0
+        var new = rows.startIndex
+        while old < stored.count || new < rows.endIndex {
+            if new == rows.endIndex || (old < stored.count && stored.timestamps[old] < rows[new].ts) {
+                merged.timestamps.append(stored.timestamps[old])
+                merged.values.append(stored.values[old])
+                old += 1
+                continue
+            }
+            let row = rows[new]
+            if old < stored.count, stored.timestamps[old] == row.ts {
+                if storedWins {
+                    merged.timestamps.append(row.ts)
+                    merged.values.append(stored.values[old])
+                    old += 1
+                    new += 1
+                    continue
+                }
+                if stored.values[old].bitPattern != row.value.bitPattern { changes.overwrote(key, ts: row.ts) }
+                old += 1
+            } else {
+                changes.added(key, ts: row.ts, value: row.value)
+            }
+            merged.timestamps.append(row.ts)
+            merged.values.append(row.value)
+            new += 1
+        }
+        return merged
+    }
+}

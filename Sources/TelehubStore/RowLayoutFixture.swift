@@ -1,0 +1,88 @@
+import GRDB
+import TelehubCore
+
+/// The row layout the store used before chunks, kept as the benchmark's
+/// baseline: a `WITHOUT ROWID` row per value, per-minute and per-hour
+/// rollup rows and latest values, all written in the commit's transaction
+/// the way that store wrote them. Benchmarks only; nothing reads it back.
+struct RowLayoutFixture {
+    let pool: DatabasePool
+
+    init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try pool.write { db in
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(
+                sql: """
+                    CREATE TABLE reading (device_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+                        value REAL NOT NULL, PRIMARY KEY (device_id, metric_id, ts)) WITHOUT ROWID;
+                    CREATE TABLE latest (device_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+                        value REAL NOT NULL, PRIMARY KEY (device_id, metric_id)) WITHOUT ROWID;
+                    """)
+            for table in ["rollup_1m", "rollup_1h"] {
+                try db.execute(
+                    sql: """
+                        CREATE TABLE \(table) (device_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, bucket INTEGER NOT NULL,
+                            sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, count INTEGER NOT NULL,
+                            PRIMARY KEY (device_id, metric_id, bucket)) WITHOUT ROWID
+                        """)
+            }
+        }
+    }
+
+    /// One flush: values sorted by series and time, then rollups and latest values.
+    func commit(_ rows: [(series: SeriesKey, ts: Int64, value: Double)]) async throws {
+        let sorted = rows.sorted { ($0.series, $0.ts) < ($1.series, $1.ts) }
+        try await pool.write { db in
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO reading VALUES (?, ?, ?, ?)
+                    ON CONFLICT (device_id, metric_id, ts) DO UPDATE SET value = excluded.value
+                    """)
+            var minutes: [SeriesBucket: Aggregate] = [:]
+            var hours: [SeriesBucket: Aggregate] = [:]
+            for row in sorted {
+                try insert.execute(arguments: [row.series.deviceID, row.series.metricID, row.ts, row.value])
+                for (resolution, tier) in [(Resolution.minute, 0), (.hour, 1)] {
+                    let bucket = SeriesBucket(row.series, start: row.ts).containing(resolution)
+                    let empty = Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)
+                    if tier == 0 { minutes[bucket, default: empty].merge(Aggregate(value: row.value)) }
+                    else { hours[bucket, default: empty].merge(Aggregate(value: row.value)) }
+                }
+            }
+            for (table, aggregates) in [("rollup_1m", minutes), ("rollup_1h", hours)] {
+                let upsert = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO \(table) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET
+                            sum = sum + excluded.sum, min = min(min, excluded.min), max = max(max, excluded.max),
+                            count = count + excluded.count
+                        """)
+                for (bucket, aggregate) in aggregates.sorted(by: { $0.key < $1.key }) {
+                    try upsert.execute(arguments: [
+                        bucket.deviceID, bucket.metricID, bucket.start, aggregate.sum, aggregate.min, aggregate.max, aggregate.count,
+                    ])
+                }
+            }
+            let latest = try db.cachedStatement(
+                sql: """
+                    INSERT INTO latest VALUES (?, ?, ?, ?)
+                    ON CONFLICT (device_id, metric_id) DO UPDATE SET ts = excluded.ts, value = excluded.value
+                    WHERE excluded.ts >= latest.ts
+                    """)
+            for (index, row) in sorted.enumerated() where index + 1 == sorted.count || sorted[index + 1].series != row.series {
+                try latest.execute(arguments: [row.series.deviceID, row.series.metricID, row.ts, row.value])
+            }
+        }
+    }
+
+    /// File size after a checkpoint.
+    func fileBytes() async throws -> Int64 {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        return try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()") ?? 0
+        }
+    }
+}
