@@ -13,21 +13,31 @@ struct BitReader {
     var remaining: Int { limit - position }
 
     /// Reads `count` bits (0...64) as the low bits of the result.
+    ///
+    /// Loads the 8 bytes at the read position as one big-endian word and
+    /// shifts the field out: decoding reads a field or two a value, and a
+    /// loop over bytes was a tenth of decoding's time (`telehub bench`).
+    @inline(__always)
     mutating func read(bits count: Int) throws(ChunkError) -> UInt64 {
         guard count <= remaining else { throw .truncated }
-        var result: UInt64 = 0
-        var wanted = count
-        while wanted > 0 {
-            let byte = bytes[position >> 3]
-            let used = position & 7
-            let available = 8 - used
-            let take = min(available, wanted)
-            let field = (UInt64(byte) >> UInt64(available - take)) & ((1 << UInt64(take)) - 1)
-            result = (result << UInt64(take)) | field
-            wanted -= take
-            position += take
+        guard count > 0 else { return 0 }
+        if count > 56 {
+            let high = try read(bits: count - 32)
+            return (high << 32) | (try read(bits: 32))
         }
-        return result
+        let byte = position >> 3
+        let window: UInt64
+        if byte + 8 <= bytes.count {
+            window = bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: byte, as: UInt64.self)) }
+        } else {
+            var padded: UInt64 = 0
+            for index in byte..<(byte + 8) { padded = (padded << 8) | UInt64(index < bytes.count ? bytes[index] : 0) }
+            window = padded
+        }
+        // At most 7 bits before the field and 56 in it: both fit the word.
+        let shift = position & 7
+        position += count
+        return (window << UInt64(shift)) >> UInt64(64 - count)
     }
 
     mutating func readBit() throws(ChunkError) -> Bool {

@@ -92,6 +92,13 @@ public struct ChunkBuilder: Sendable, Equatable {
 
     /// The chunk in whichever encoding is smaller, for a chunk that is full.
     public func sealed() -> [UInt8] {
+        // Values stay XOR floats only once one is not a short decimal: then
+        // decimals cannot hold them all. Compact decimals are kept (see `ValueColumn.encode`).
+        switch values {
+        case .empty, .xor: return encoded()
+        case .decimal(let encoder) where encoder.bitCount <= 16 * encoder.count: return encoded()
+        case .decimal: break
+        }
         let best = ValueColumn.encode(Self.decodeValues(values))
         return ChunkFormat.assemble(
             encoding: best.encoding, scale: best.scale, count: count, timestamps: timestamps.bits, values: best.bits)

@@ -9,8 +9,13 @@ enum ValueColumn {
     }
 
     static func encode(_ values: [Double]) -> Encoded {
+        let decimal = decimalEncoded(values)
+        // XOR spends at least 13 bits on a value that changed: against
+        // decimals of 16 bits a value or fewer it cannot win by much, and
+        // trying it would double the cost of every seal.
+        if let decimal, decimal.bits.bitCount <= 16 * values.count { return decimal }
         let xor = xorEncoded(values)
-        guard let decimal = decimalEncoded(values), decimal.bits.byteCount <= xor.bits.byteCount else { return xor }
+        guard let decimal, decimal.bits.byteCount <= xor.bits.byteCount else { return xor }
         return decimal
     }
 

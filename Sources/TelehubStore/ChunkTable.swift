@@ -87,15 +87,17 @@ enum ChunkTable {
     }
 
     static func insert(_ key: SeriesKey, _ chunk: EncodedChunk, _ db: Database) throws -> Int64 {
-        try db.cachedStatement(
-            sql: "INSERT INTO chunk (device_id, metric_id, start_ts, end_ts, count, sealed, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: [key.deviceID, key.metricID, chunk.start, chunk.end, chunk.count, chunk.sealed, Data(chunk.bytes)])
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO chunk (device_id, metric_id, start_ts, end_ts, count, sealed, data) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        statement.setUncheckedArguments([key.deviceID, key.metricID, chunk.start, chunk.end, chunk.count, chunk.sealed, Data(chunk.bytes)])
+        try statement.execute()
         return db.lastInsertedRowID
     }
 
     static func update(id: Int64, _ chunk: EncodedChunk, _ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE chunk SET start_ts = ?, end_ts = ?, count = ?, sealed = ?, data = ? WHERE id = ?")
-            .execute(arguments: [chunk.start, chunk.end, chunk.count, chunk.sealed, Data(chunk.bytes), id])
+        let statement = try db.cachedStatement(sql: "UPDATE chunk SET start_ts = ?, end_ts = ?, count = ?, sealed = ?, data = ? WHERE id = ?")
+        statement.setUncheckedArguments([chunk.start, chunk.end, chunk.count, chunk.sealed, Data(chunk.bytes), id])
+        try statement.execute()
     }
 
     static func delete(id: Int64, _ db: Database) throws {

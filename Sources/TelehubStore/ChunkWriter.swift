@@ -9,8 +9,34 @@ struct OpenChunk: Sendable {
     var builder: ChunkBuilder
 }
 
+/// What a commit left of a series' newest chunk: its row (without bytes),
+/// and its builder while it is open.
+struct SeriesTail: Sendable {
+    var newest: ChunkRow
+    var open: OpenChunk?
+}
+
+/// The series tails of the last commit, and what says they still hold:
+/// no other connection committed since (`PRAGMA data_version` unchanged)
+/// and no other writer of this store touched chunks (`generation`).
+struct ChunkCache: Sendable {
+    var tails: [SeriesKey: SeriesTail] = [:]
+    var dataVersion: Int64 = -1
+    var generation = -1
+    /// Which commit left it, and whether that commit's transaction is known
+    /// to have committed (it is written inside the transaction).
+    var commit = 0
+    var confirmed = false
+}
+
 /// Writes one commit's values into their series' chunks, inside the
 /// commit's transaction, and notes what the rollups must learn.
+///
+/// Rollups cover a series' complete hours: those before the hour of its
+/// newest value (see `RollupTable`). A value in a complete hour (late or
+/// overwriting) changes its rollup at once; the hours a commit completes,
+/// by moving the newest value into a later hour, are rolled up from the
+/// chunks once, after the commit's chunks are written.
 ///
 /// Values newer than a series' newest value (the usual case) are appended
 /// to its open chunk. Older ones (late, backfilled or overwriting) are
@@ -18,57 +44,86 @@ struct OpenChunk: Sendable {
 /// chunk is decoded, merged (the new value wins on an equal timestamp),
 /// and written back, split when it outgrows a chunk.
 struct ChunkWriter {
-    /// Open chunks from earlier commits; entries are checked against the
-    /// table before use, so a stale one (another writer, a failed commit)
-    /// is only a cache miss.
-    var open: [SeriesKey: OpenChunk]
+    /// Series tails from earlier commits. Untrusted ones are checked
+    /// against the table before use, so a stale one is only a cache miss.
+    private(set) var tails: [SeriesKey: SeriesTail]
+    /// Whether `tails` are known to match the table: then a series' newest
+    /// chunk is not read again (a query per series per commit otherwise).
+    private let trusted: Bool
     var changes = RollupChanges()
+    /// Per series, the hours `[from, to)` this commit completed.
+    private(set) var completed: [(key: SeriesKey, from: Int64, to: Int64)] = []
 
-    init(open: [SeriesKey: OpenChunk]) {
-        self.open = open
+    init(tails: [SeriesKey: SeriesTail] = [:], trusted: Bool = false) {
+        self.tails = tails
+        self.trusted = trusted
+    }
+
+    private func newest(_ key: SeriesKey, _ db: Database) throws -> ChunkRow? {
+        if trusted, let tail = tails[key] { return tail.newest }
+        return try ChunkTable.newest(key, db)
     }
 
     /// - Parameters:
     ///   - rows: the commit's values of `key`, sorted by `ts`, one per `ts`.
     ///   - storedWins: see `mergeLate`.
     mutating func write(_ key: SeriesKey, _ rows: ArraySlice<SQLiteStore.Row>, storedWins: Bool = false, _ db: Database) throws {
-        var newest = try ChunkTable.newest(key, db)
+        guard let firstRow = rows.first, let lastRow = rows.last else { return }
+        var newest = try newest(key, db)
+        // Hours before this one are complete and rolled up; from it on, rollups come later.
+        let currentHour = RollupTable.hourStart(newest?.end ?? firstRow.ts)
         var split = rows.startIndex
         if let last = newest?.end {
             while split < rows.endIndex, rows[split].ts <= last { split += 1 }
         }
         if split > rows.startIndex {
-            try mergeLate(key, rows[..<split], storedWins: storedWins, db)
-            open[key] = nil
+            try mergeLate(key, rows[..<split], storedWins: storedWins, rolledUpBefore: currentHour, db)
+            tails[key] = nil
             newest = try ChunkTable.newest(key, db)
         }
-        guard split < rows.endIndex else { return }
+        let newestHour = RollupTable.hourStart(max(newest?.end ?? lastRow.ts, lastRow.ts))
+        if newestHour > currentHour { completed.append((key, currentHour, newestHour)) }
+        guard split < rows.endIndex else {
+            if let newest { tails[key] = SeriesTail(newest: newest, open: tails[key]?.open) }
+            return
+        }
         var chunk = try openChunk(key, newest, db)
+        var sealed: ChunkRow?
         for row in rows[split...] {
             if !chunk.builder.appendIfItFits(ts: row.ts, value: row.value) {
-                try store(key, chunk, sealed: true, db)
+                sealed = try seal(key, chunk, db)
                 chunk = OpenChunk(id: nil, builder: ChunkBuilder())
                 chunk.builder.append(ts: row.ts, value: row.value)
             }
-            changes.added(key, ts: row.ts, value: row.value)
             if chunk.builder.isFull {
-                try store(key, chunk, sealed: true, db)
+                sealed = try seal(key, chunk, db)
                 chunk = OpenChunk(id: nil, builder: ChunkBuilder())
             }
         }
         if chunk.builder.isEmpty {
-            open[key] = nil
+            tails[key] = sealed.map { SeriesTail(newest: $0, open: nil) }
         } else {
             chunk.id = try store(key, chunk, sealed: false, db)
-            open[key] = chunk
+            let row = ChunkRow(
+                id: chunk.id ?? 0, start: chunk.builder.firstTimestamp ?? 0, end: chunk.builder.lastTimestamp ?? 0,
+                count: chunk.builder.count, sealed: false)
+            tails[key] = SeriesTail(newest: row, open: chunk)
         }
+    }
+
+    /// Stores a full chunk sealed. - Returns: its row, without bytes.
+    private func seal(_ key: SeriesKey, _ chunk: OpenChunk, _ db: Database) throws -> ChunkRow {
+        let id = try store(key, chunk, sealed: true, db)
+        return ChunkRow(
+            id: id, start: chunk.builder.firstTimestamp ?? 0, end: chunk.builder.lastTimestamp ?? 0, count: chunk.builder.count,
+            sealed: true)
     }
 
     /// The chunk to append to: the cached builder when it matches the
     /// newest row, else that row decoded, else a new chunk.
     private func openChunk(_ key: SeriesKey, _ newest: ChunkRow?, _ db: Database) throws -> OpenChunk {
         guard let newest, !newest.sealed else { return OpenChunk(id: nil, builder: ChunkBuilder()) }
-        if let cached = open[key], cached.id == newest.id, cached.builder.count == newest.count,
+        if let cached = tails[key]?.open, cached.id == newest.id, cached.builder.count == newest.count,
             cached.builder.lastTimestamp == newest.end
         {
             return cached
@@ -106,16 +161,18 @@ struct ChunkWriter {
     /// Merges values at or before the series' newest into the chunks whose ranges they fall in.
     /// - Parameter storedWins: keep a stored value over a new one at the same time (moving
     ///   a file's old rows in after newer writes), instead of last write wins.
-    mutating func mergeLate(_ key: SeriesKey, _ rows: ArraySlice<SQLiteStore.Row>, storedWins: Bool = false, _ db: Database)
-        throws
-    {
+    /// - Parameter rolledUpBefore: values before this time are in complete hours, whose rollups change now.
+    mutating func mergeLate(
+        _ key: SeriesKey, _ rows: ArraySlice<SQLiteStore.Row>, storedWins: Bool = false, rolledUpBefore: Int64, _ db: Database
+    ) throws {
         var index = rows.startIndex
         while index < rows.endIndex {
             guard let home = try ChunkTable.home(of: rows[index].ts, key, db) else { return }
             let next = try ChunkTable.nextStart(after: home.start, key, db)
             var end = index
             while end < rows.endIndex, next.map({ rows[end].ts < $0 }) ?? true { end += 1 }
-            let merged = merge(try ChunkTable.decode(home), rows[index..<end], key, storedWins: storedWins)
+            let merged = merge(
+                try ChunkTable.decode(home), rows[index..<end], key, storedWins: storedWins, rolledUpBefore: rolledUpBefore)
             _ = try replace(home.id, with: EncodedChunk.split(merged, keepLastOpen: !home.sealed), key, db)
             index = end
         }
@@ -123,7 +180,7 @@ struct ChunkWriter {
 
     /// Both sorted by time; on an equal timestamp the new value wins, unless `storedWins`.
     private mutating func merge(
-        _ stored: DecodedChunk, _ rows: ArraySlice<SQLiteStore.Row>, _ key: SeriesKey, storedWins: Bool
+        _ stored: DecodedChunk, _ rows: ArraySlice<SQLiteStore.Row>, _ key: SeriesKey, storedWins: Bool, rolledUpBefore: Int64
     ) -> DecodedChunk {
         var merged = DecodedChunk()
         merged.timestamps.reserveCapacity(stored.count + rows.count)
@@ -146,9 +203,11 @@ struct ChunkWriter {
                     new += 1
                     continue
                 }
-                if stored.values[old].bitPattern != row.value.bitPattern { changes.overwrote(key, ts: row.ts) }
+                if stored.values[old].bitPattern != row.value.bitPattern, row.ts < rolledUpBefore {
+                    changes.overwrote(key, ts: row.ts)
+                }
                 old += 1
-            } else {
+            } else if row.ts < rolledUpBefore {
                 changes.added(key, ts: row.ts, value: row.value)
             }
             merged.timestamps.append(row.ts)

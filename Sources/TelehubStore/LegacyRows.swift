@@ -41,7 +41,7 @@ enum LegacyRows {
     }
 
     private static func hourStart(_ ts: Int64) -> Int64 {
-        ts - ((ts % hourMs) + hourMs) % hourMs
+        RollupTable.hourStart(ts)
     }
 
     /// The oldest hours of a series' old rows, at least one hour and about `maxValues` values.
@@ -60,7 +60,7 @@ enum LegacyRows {
         ).enumerated().map { index, row in
             SQLiteStore.Row(deviceID: key.deviceID, metricID: key.metricID, ts: row[0], value: row[1], order: index)
         }
-        var writer = ChunkWriter(open: [:])
+        var writer = ChunkWriter()
         try writer.write(key, rows[...], storedWins: true, db)
         var rawCounts: [Int64: Int] = [:]
         for row in rows { rawCounts[row.ts - ((row.ts % 60_000) + 60_000) % 60_000, default: 0] += 1 }

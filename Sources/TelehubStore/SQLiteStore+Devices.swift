@@ -36,6 +36,7 @@ extension SQLiteStore {
 
     public func deleteDevice(named name: String) async throws -> Bool {
         try await pool.write { db in
+            self.chunksChangedElsewhere()
             guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM device WHERE name = ?", arguments: [name]) else {
                 return false
             }

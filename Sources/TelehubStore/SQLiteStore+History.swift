@@ -24,31 +24,46 @@ extension SQLiteStore {
         }
     }
 
-    /// The ids of a series the device has reported, or nil.
-    static func series(device: String, metric: String, _ db: Database) throws -> SeriesKey? {
+    /// A series the device has reported: its ids and the time of its newest value.
+    struct Series {
+        var key: SeriesKey
+        var newest: Int64
+    }
+
+    /// The series, or nil when the device never reported this metric.
+    static func series(device: String, metric: String, _ db: Database) throws -> Series? {
         let row = try GRDB.Row.fetchOne(
             db,
             sql: """
-                SELECT l.device_id, l.metric_id FROM latest l
+                SELECT l.device_id, l.metric_id, l.ts FROM latest l
                 JOIN device d ON d.id = l.device_id JOIN metric m ON m.id = l.metric_id
                 WHERE d.name = ? AND m.name = ?
                 """, arguments: [device, metric])
-        return row.map { SeriesKey(deviceID: $0[0], metricID: $0[1]) }
+        return row.map { Series(key: SeriesKey(deviceID: $0[0], metricID: $0[1]), newest: $0[2]) }
     }
 
-    static func history(_ series: SeriesKey, from: Int64, to: Int64, points: Int, upTo coarsest: Resolution, _ db: Database)
+    /// Whole hours and minutes from the rollups where they are complete (before
+    /// the hour of the newest value, see `RollupTable`), the rest from the values.
+    private static func segments(_ series: Series, from: Int64, to: Int64, upTo coarsest: Resolution) -> [TimeSegment] {
+        let filling = RollupTable.hourStart(series.newest)
+        var segments = TimeSegment.cover(from: from, to: min(to, filling - 1), upTo: coarsest)
+        if to >= filling { segments.append(TimeSegment(.raw, from: max(from, filling), to: to)) }
+        return segments
+    }
+
+    static func history(_ series: Series, from: Int64, to: Int64, points: Int, upTo coarsest: Resolution, _ db: Database)
         throws -> MetricHistory
     {
-        let count = try TimeSegment.cover(from: from, to: to, upTo: coarsest).reduce(0) {
-            $0 + (try countValues(series, $1, db))
+        let count = try segments(series, from: from, to: to, upTo: coarsest).reduce(0) {
+            $0 + (try countValues(series.key, $1, db))
         }
         if count <= points {
-            return .raw(try ChunkReader.values(series, from: from, to: to, db))
+            return .raw(try ChunkReader.values(series.key, from: from, to: to, db))
         }
         let plan = BucketPlan(from: from, to: to, points: points)
         var buckets: [Int64: Aggregate] = [:]
-        for segment in TimeSegment.cover(from: from, to: to, upTo: min(plan.resolution, coarsest)) {
-            try forEachAggregate(series, segment, db) { start, aggregate in
+        for segment in segments(series, from: from, to: to, upTo: min(plan.resolution, coarsest)) {
+            try forEachAggregate(series.key, segment, db) { start, aggregate in
                 let index = (start - plan.origin) / plan.step
                 buckets[index, default: Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)].merge(aggregate)
             }

@@ -7,36 +7,46 @@ extension SQLiteStore {
     public func commit(_ batch: CommitBatch) async throws -> CommitResult {
         guard !batch.isEmpty else { return CommitResult() }
         let known = metricIDs.withLock { $0 }
-        let cached = openChunks.withLock { $0 }
-        let outcome: (created: [String: Int64], missing: Set<Int64>, open: [SeriesKey: OpenChunk])
+        let outcome: (created: [String: Int64], missing: Set<Int64>, commit: Int)
         do {
             outcome = try await writeClassifyingFaults { db in
+                // Inside the transaction: commits are serialized here, so the cache is the last commit's.
+                let cached = self.chunkCache.withLock { $0 }
+                let dataVersion = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? -2
+                let current = self.chunkGeneration.withLock { $0 }
+                let trusted = cached.confirmed && cached.dataVersion == dataVersion && cached.generation == current
                 let missing = try Self.missingDevices(of: batch, db)
                 let points = missing.isEmpty ? batch.points : batch.points.filter { !missing.contains($0.deviceID) }
                 var ids = known
                 let newIDs = try Self.resolveMetrics(points, into: &ids, db)
                 let rows = try Self.sortedRows(points, ids: ids)
-                var writer = ChunkWriter(open: cached)
+                var writer = ChunkWriter(tails: cached.tails, trusted: trusted)
                 try Self.writeChunks(rows, &writer, db)
                 try RollupTable.apply(&writer.changes, db)
+                try RollupTable.complete(writer.completed, db)
                 try Self.updateLatest(rows, db)
                 try Self.advance(batch.progress, db)
-                return (newIDs, missing, writer.open)
+                // Kept for the next commit; bounded, since a miss costs only a query and a decode.
+                let tails = writer.tails.count <= Self.seriesTailsKept ? writer.tails : [:]
+                let commit = cached.commit + 1
+                self.chunkCache.withLock {
+                    $0 = ChunkCache(tails: tails, dataVersion: dataVersion, generation: current, commit: commit, confirmed: false)
+                }
+                return (newIDs, missing, commit)
             }
         } catch {
-            openChunks.withLock { $0 = [:] }
+            chunkCache.withLock { $0 = ChunkCache() }
             throw error
         }
+        chunkCache.withLock { if $0.commit == outcome.commit { $0.confirmed = true } }
         if !outcome.created.isEmpty {
             metricIDs.withLock { $0.merge(outcome.created) { old, _ in old } }
         }
-        // Kept for the next commit; bounded, since a cache miss costs only a decode.
-        openChunks.withLock { $0 = outcome.open.count <= Self.openChunksKept ? outcome.open : [:] }
         return CommitResult(missingDevices: outcome.missing)
     }
 
-    /// Open chunks kept in memory between commits at most (a few KiB each).
-    static let openChunksKept = 20_000
+    /// Series tails kept in memory between commits at most (a few KiB each).
+    static let seriesTailsKept = 20_000
 
     public func lastSeq(deviceID: Int64) async throws -> Int64 {
         try await pool.read { db in
@@ -90,7 +100,8 @@ extension SQLiteStore {
         throws -> [String: Int64]
     {
         var found: [String: Int64] = [:]
-        for point in points where ids[point.metric] == nil {
+        var recent = RecentMetrics()
+        for point in points where recent.id(of: point.metric, in: ids) == nil {
             try db.execute(
                 sql: "INSERT INTO metric (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
                 arguments: [point.metric])
@@ -102,11 +113,12 @@ extension SQLiteStore {
         return found
     }
 
-    /// Sorting by key before inserting keeps B-tree writes local: several
-    /// times faster than inserting series interleaved as they arrived.
+    /// The points as rows with metric ids, sorted by series and time, so each
+    /// series' values reach its chunk together and in order.
     static func sortedRows(_ points: [SeriesPoint], ids: [String: Int64]) throws -> [Row] {
+        var recent = RecentMetrics()
         var rows = try points.enumerated().map { index, point in
-            guard let metricID = ids[point.metric] else { throw StoreError.metricMissing(point.metric) }
+            guard let metricID = recent.id(of: point.metric, in: ids) else { throw StoreError.metricMissing(point.metric) }
             return Row(deviceID: point.deviceID, metricID: metricID, ts: point.ts, value: point.value, order: index)
         }
         rows.sort()

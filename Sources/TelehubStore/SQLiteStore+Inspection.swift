@@ -30,7 +30,7 @@ extension SQLiteStore {
         }
     }
 
-    /// Rollup minutes and hours that differ from the aggregates of the
+    /// Rollup minutes and hours of complete hours (see `RollupTable`) that differ from the aggregates of the
     /// stored values (in count, min or max exactly; in sum within the
     /// rounding that adding in another order can cause),
     /// and the minutes holding values that no rollup counts.
@@ -39,10 +39,15 @@ extension SQLiteStore {
         return try await pool.read { db in
             var expected: [String: Aggregate] = [:]
             var magnitude: [String: Double] = [:]
+            var filling: [String: Int64] = [:]  // "device/metric" → the hour still filling
+            for row in try GRDB.Row.fetchAll(db, sql: "SELECT device_id, metric_id, ts FROM latest") {
+                filling["\(row[0] as Int64)/\(row[1] as Int64)"] = RollupTable.hourStart(row[2])
+            }
             let ids = Dictionary(
                 uniqueKeysWithValues: try GRDB.Row.fetchAll(db, sql: "SELECT name, id FROM metric").map { ($0[0] as String, $0[1] as Int64) })
             for item in values {
                 let metric = ids[item.metric] ?? 0
+                guard item.ts < filling["\(item.deviceID)/\(metric)"] ?? .max else { continue }
                 for (tier, width) in [("m", RollupTable.minuteMs), ("h", RollupTable.hourMs)] {
                     let key = "\(tier)/\(item.deviceID)/\(metric)/\(item.ts - item.ts % width)"
                     expected[key, default: Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)].merge(Aggregate(value: item.value))
@@ -55,6 +60,7 @@ extension SQLiteStore {
             while let row = try rows.next() {
                 let prefix = "\(row[0] as Int64)/\(row[1] as Int64)/"
                 let hour: Int64 = row[2]
+                guard hour < filling["\(row[0] as Int64)/\(row[1] as Int64)"] ?? .max else { continue }
                 var stored = [("h/\(prefix)\(hour)", Aggregate(sum: row[3], min: row[4], max: row[5], count: row[6]))]
                 if let blob: Data = row[7] {
                     for minute in try MinuteBlock.decode([UInt8](blob)) {

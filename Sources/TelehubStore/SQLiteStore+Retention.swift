@@ -23,6 +23,7 @@ public struct RetentionStep: Sendable, Equatable {
 extension SQLiteStore {
     public func deleteExpired(rawBefore: Int64, rollupsBefore: Int64, maxRows: Int) async throws -> RetentionStep {
         try await pool.write { db in
+            self.chunksChangedElsewhere()
             var step = RetentionStep()
             (step.rawRowsDeleted, step.more) = try Self.deleteValues(before: rawBefore, budget: maxRows, db)
             let budget = maxRows - step.rawRowsDeleted
@@ -46,6 +47,7 @@ extension SQLiteStore {
 
     public func deleteOldestRaw(maxRows: Int) async throws -> Int {
         try await pool.write { db in
+            self.chunksChangedElsewhere()
             // Each series' first chunk: the oldest of them goes first.
             let firsts = try Self.allSeries(db).compactMap { key in
                 try GRDB.Row.fetchOne(
@@ -68,7 +70,10 @@ extension SQLiteStore {
     }
 
     public func migrateStep(maxValues: Int) async throws -> Bool {
-        try await writeClassifyingFaults { db in try LegacyRows.step(maxValues: maxValues, db) }
+        try await writeClassifyingFaults { db in
+            self.chunksChangedElsewhere()
+            return try LegacyRows.step(maxValues: maxValues, db)
+        }
     }
 
     public func storageBytes() async throws -> Int64 {

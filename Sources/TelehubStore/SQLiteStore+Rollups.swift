@@ -65,9 +65,16 @@ struct RollupChanges {
 }
 
 /// The `rollup` table: a row per series and hour with the hour's aggregate
-/// and its minutes' aggregates in one compressed `MinuteBlock`, updated in
-/// the commit's own transaction. A month is 720 rows; a day at minute
-/// resolution 24.
+/// and its minutes' aggregates in one compressed `MinuteBlock`. A month is
+/// 720 rows; a day at minute resolution 24.
+///
+/// Rollups cover a series' complete hours, those before the hour of its
+/// newest value: that hour is rolled up from the chunks in the commit that
+/// moves the newest value past it, and a late value in a complete hour
+/// updates its row in its own commit. Queries read the hour still filling
+/// from the chunks (a few thousand values at most at 1 Hz). So a commit
+/// rewrites no rollup row while values arrive in order, and the rows are
+/// exact in every committed state.
 enum RollupTable {
     static let minuteMs = Resolution.minute.milliseconds
     static let hourMs = Resolution.hour.milliseconds
@@ -88,6 +95,32 @@ enum RollupTable {
                 stored[index] = try recompute(hour.key, from: hour.start + Int64(index) * minuteMs, db)
             }
             try save(hour, stored, db)
+        }
+    }
+
+    /// The start of the hour `ts` lies in (negative times included).
+    static func hourStart(_ ts: Int64) -> Int64 {
+        ts - ((ts % hourMs) + hourMs) % hourMs
+    }
+
+    /// Rolls up the hours `[from, to)` of each series from its chunks (old
+    /// layout rows not yet moved have rollups of their own, so they are left out).
+    static func complete(_ completed: [(key: SeriesKey, from: Int64, to: Int64)], _ db: Database) throws {
+        for item in completed {
+            var hour: Int64?
+            var minutes: [Int: Aggregate] = [:]
+            try ChunkReader.forEach(item.key, from: item.from, to: item.to - 1, includeLegacy: false, db) { ts, value in
+                let start = hourStart(ts)
+                if start != hour {
+                    if let hour { try save(SeriesBucket(item.key, start: hour), minutes, db) }
+                    hour = start
+                    minutes.removeAll(keepingCapacity: true)
+                }
+                minutes[minuteIndex(ts), default: Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)]
+                    .merge(Aggregate(value: value))
+                return true
+            }
+            if let hour { try save(SeriesBucket(item.key, start: hour), minutes, db) }
         }
     }
 
@@ -136,12 +169,15 @@ enum RollupTable {
         let block = MinuteBlock.encode(ordered.map { index, aggregate in
             MinuteAggregate(minute: index, sum: aggregate.sum, min: aggregate.min, max: aggregate.max, count: aggregate.count)
         })
-        try db.cachedStatement(
+        let statement = try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO rollup (device_id, metric_id, hour, sum, min, max, count, minutes)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [hour.deviceID, hour.metricID, hour.start, total.sum, total.min, total.max, total.count, Data(block)])
+                """)
+        statement.setUncheckedArguments([
+            hour.deviceID, hour.metricID, hour.start, total.sum, total.min, total.max, total.count, Data(block),
+        ])
+        try statement.execute()
     }
 
     /// An hour known only by its aggregate (a file from before kept no minutes of it).
@@ -157,7 +193,7 @@ enum RollupTable {
     /// A minute's aggregate from the chunks, or nil when it holds no value.
     private static func recompute(_ key: SeriesKey, from start: Int64, _ db: Database) throws -> Aggregate? {
         var aggregate: Aggregate?
-        try ChunkReader.forEach(key, from: start, to: start + minuteMs - 1, db) { _, value in
+        try ChunkReader.forEach(key, from: start, to: start + minuteMs - 1, includeLegacy: false, db) { _, value in
             aggregate = aggregate.map { merged($0, Aggregate(value: value)) } ?? Aggregate(value: value)
             return true
         }

@@ -10,8 +10,17 @@ public final class SQLiteStore: TelemetryStore {
     public let path: String
     /// Metric name to id. Metric rows are never deleted, so cached ids stay valid.
     let metricIDs = Mutex<[String: Int64]>([:])
-    /// Each series' open chunk as the last commit left it (see `ChunkWriter`).
-    let openChunks = Mutex<[SeriesKey: OpenChunk]>([:])
+    /// Each series' newest chunk as the last commit left it (see `ChunkWriter`).
+    let chunkCache = Mutex(ChunkCache())
+    /// Changed by every write of chunks other than a commit (retention, the
+    /// layout migration, deleting a device), inside its transaction, so the
+    /// next commit knows its cache may be stale.
+    let chunkGeneration = Mutex(0)
+
+    /// Call inside a write transaction that changes chunks outside `commit`.
+    func chunksChangedElsewhere() {
+        chunkGeneration.withLock { $0 += 1 }
+    }
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     /// A file that is not a Telehub database is refused before anything is

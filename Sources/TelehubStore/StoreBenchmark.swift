@@ -10,8 +10,11 @@ public struct StoreBenchmark: Sendable {
     public struct InsertResult: Sendable {
         public var values: Int
         public var seconds: Double
+        /// CPU time of the whole process while the chunk store inserted (user and system).
+        public var cpuSeconds: Double
         public var bytesPerValue: Double
         public var rowLayoutSeconds: Double
+        public var rowLayoutCPUSeconds: Double
         public var rowLayoutBytesPerValue: Double
     }
 
@@ -45,13 +48,17 @@ public struct StoreBenchmark: Sendable {
     /// readings do (all metrics of a device per second, devices
     /// interleaved), committed in flushes of `flushValues`, into the chunk
     /// store and into the row layout, each on a fresh file.
-    public func insert(devices: Int, metrics: Int, seconds: Int, load: Load, flushValues: Int = 5000) async throws -> InsertResult {
+    /// - Parameter rowLayout: also measure the row layout (off only to profile the chunk store alone).
+    public func insert(devices: Int, metrics: Int, seconds: Int, load: Load, flushValues: Int = 5000, rowLayout: Bool = true)
+        async throws -> InsertResult
+    {
         let store = try SQLiteStore(path: directory.appendingPathComponent("chunks-\(load).sqlite").path)
         var ids: [Int64] = []
         for device in 0..<devices { ids.append(try await store.ensureDevice(named: "bench-\(device)")) }
         let names = (0..<metrics).map { "m\($0)" }
         let flushes = Self.flushes(devices: devices, metrics: metrics, seconds: seconds, load: load, flushValues: flushValues)
         let clock = ContinuousClock()
+        let cpu = Self.cpuSeconds()
         let elapsed = try await clock.measure {
             for flush in flushes {
                 try await store.commit(CommitBatch(points: flush.map {
@@ -59,17 +66,36 @@ public struct StoreBenchmark: Sendable {
                 }))
             }
         }
+        let cpuUsed = Self.cpuSeconds() - cpu
+        let bytesPerValue = Double(try await fileBytes(store)) / Double(devices * metrics * seconds)
+        guard rowLayout else {
+            return InsertResult(
+                values: devices * metrics * seconds, seconds: elapsed.seconds, cpuSeconds: cpuUsed, bytesPerValue: bytesPerValue,
+                rowLayoutSeconds: .nan, rowLayoutCPUSeconds: .nan, rowLayoutBytesPerValue: .nan)
+        }
         let fixture = try RowLayoutFixture(path: directory.appendingPathComponent("rows-\(load).sqlite").path)
         let rows = flushes.map { flush in
             flush.map { (series: SeriesKey(deviceID: Int64($0.device + 1), metricID: Int64($0.metric + 1)), ts: $0.ts, value: $0.value) }
         }
+        let rowCPU = Self.cpuSeconds()
         let rowElapsed = try await clock.measure {
             for flush in rows { try await fixture.commit(flush) }
         }
+        let rowCPUUsed = Self.cpuSeconds() - rowCPU
         let values = devices * metrics * seconds
         return InsertResult(
-            values: values, seconds: elapsed.seconds, bytesPerValue: Double(try await fileBytes(store)) / Double(values),
-            rowLayoutSeconds: rowElapsed.seconds, rowLayoutBytesPerValue: Double(try await fixture.fileBytes()) / Double(values))
+            values: values, seconds: elapsed.seconds, cpuSeconds: cpuUsed, bytesPerValue: bytesPerValue,
+            rowLayoutSeconds: rowElapsed.seconds, rowLayoutCPUSeconds: rowCPUUsed,
+            rowLayoutBytesPerValue: Double(try await fixture.fileBytes()) / Double(values))
+    }
+
+    /// User and system CPU time of this process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return user + system
     }
 
     struct GeneratedValue {

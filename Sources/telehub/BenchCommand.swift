@@ -13,6 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Buckets the history query asks for.") var buckets = 500
     @Option(help: "Devices in the insert benchmark (3 metrics each, 1 Hz).") var devices = 20
     @Option(help: "Seconds of data in the insert benchmark.") var seconds = 21_600
+    @Flag(help: .hidden) var chunksOnly = false
 
     func validate() throws {
         try Bounds.check("--days", days, 1...3650)
@@ -28,17 +29,21 @@ struct BenchCommand: AsyncParsableCommand {
         let bench = StoreBenchmark(directory: directory)
 
         print("store insert: \(devices) devices x 3 metrics x \(seconds) s at 1 Hz (\(devices * 3 * seconds) values), flushes of 5000")
-        print("  load    layout               values/s   bytes/value   (file and WAL after a checkpoint, rollups, indexes)")
+        print("  load    layout            values/s  per CPU second  bytes/value   (file and WAL after a checkpoint, rollups, indexes)")
         for load in StoreBenchmark.Load.allCases {
-            let insert = try await bench.insert(devices: devices, metrics: 3, seconds: seconds, load: load)
+            let insert = try await bench.insert(devices: devices, metrics: 3, seconds: seconds, load: load, rowLayout: !chunksOnly)
             let rate = Double(insert.values) / insert.seconds
             let rowRate = Double(insert.values) / insert.rowLayoutSeconds
+            let perCPU = Double(insert.values) / insert.cpuSeconds
+            let rowPerCPU = Double(insert.values) / insert.rowLayoutCPUSeconds
             let name = load.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
-            print("  \(name) " + String(format: "rows (baseline)   %10.0f   %11.2f", rowRate, insert.rowLayoutBytesPerValue))
-            print("  \(name) " + String(format: "chunks            %10.0f   %11.2f   (%.2fx the speed, %.1fx smaller)",
-                                        rate, insert.bytesPerValue, rate / rowRate, insert.rowLayoutBytesPerValue / insert.bytesPerValue))
+            print("  \(name) " + String(format: "rows (baseline) %10.0f  %14.0f  %11.2f", rowRate, rowPerCPU, insert.rowLayoutBytesPerValue))
+            print("  \(name) " + String(format: "chunks          %10.0f  %14.0f  %11.2f   (%.2fx the speed, %.2fx per CPU second, %.1fx smaller)",
+                                        rate, perCPU, insert.bytesPerValue, rate / rowRate, perCPU / rowPerCPU,
+                                        insert.rowLayoutBytesPerValue / insert.bytesPerValue))
         }
 
+        if chunksOnly { return }
         let query = try await bench.history(days: days, buckets: buckets)
         print("history: \(query.values) values (\(days) days at 1 Hz), \(buckets) buckets asked, \(query.buckets) returned")
         print(String(format: "  every value decoded (baseline): %8.2f ms", query.rawMs))

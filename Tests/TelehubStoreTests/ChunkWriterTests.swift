@@ -88,6 +88,20 @@ import TelehubCore
         #expect(try await store.rollupMismatches() == 0)
     }
 
+    /// Retention rewrites the open chunk between two commits on the same
+    /// connection; the next commit must not append to what it remembered.
+    @Test func retentionBetweenCommitsLeavesNoStaleTail() async throws {
+        let (store, id, _) = try await store()
+        try await store.commit(CommitBatch(points: points(id, 0..<100) { Double($0) }))
+        try await store.commit(CommitBatch(points: points(id, 100..<200) { Double($0) }))
+        let step = try await store.deleteExpired(rawBefore: base + 150_000, rollupsBefore: 0, maxRows: 1000)
+        #expect(step.rawRowsDeleted == 150)
+        try await store.commit(CommitBatch(points: points(id, 200..<300) { Double($0) }))
+        #expect(try await store.storedValues().map(\.value) == (150..<300).map(Double.init))
+        let rows = try await chunks(store)
+        #expect(rows.reduce(0) { $0 + $1.count } == 150)
+    }
+
     /// Changed bytes on disk are an error that names the chunk, not a crash
     /// and not wrong values.
     @Test func aDamagedChunkIsReportedNotDecoded() async throws {

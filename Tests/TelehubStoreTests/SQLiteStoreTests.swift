@@ -116,14 +116,17 @@ struct TemporaryDatabase {
         let (secret, _) = try await store.createToken(kind: .device, device: "gone", label: nil, expiresAt: nil)
         let id = try await store.ensureDevice(named: "gone")
         let other = try await store.ensureDevice(named: "stays")
+        // Two hours each: the first is complete, so it has a rollup row.
         try await store.commit(CommitBatch(points: [
             SeriesPoint(deviceID: id, metric: "t", ts: 1, value: 1),
             SeriesPoint(deviceID: other, metric: "t", ts: 1, value: 1),
+            SeriesPoint(deviceID: id, metric: "t", ts: 3_600_001, value: 1),
+            SeriesPoint(deviceID: other, metric: "t", ts: 3_600_001, value: 1),
         ]))
         #expect(try await store.deleteDevice(named: "gone"))
         #expect(try await store.deleteDevice(named: "gone") == false)
         #expect(try await store.token(hash: secret.hash) == nil)
-        #expect(try await rowCount(store) == 1)
+        #expect(try await rowCount(store) == 2)
         #expect(try await store.deviceStatuses().map(\.name) == ["stays"])
         let rollups = try await store.pool.read { db in
             try Int64.fetchAll(db, sql: "SELECT device_id FROM rollup UNION ALL SELECT device_id FROM chunk")
