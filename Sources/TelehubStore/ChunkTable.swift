@@ -165,7 +165,9 @@ extension ChunkBuilder {
         return true
     }
 
-    var isFull: Bool { encodedSize >= ChunkTable.sealBytes || count >= ChunkTable.maxValues }
+    /// Checked every eighth value: eight more values stay well within the
+    /// margin between `sealBytes` and `largestBytes`, and the size is not free to compute.
+    var isFull: Bool { count % 8 == 0 && (encodedSize >= ChunkTable.sealBytes || count >= ChunkTable.maxValues) }
 }
 
 /// Cuts a stream of sorted values into chunks as they fill, so a series of

@@ -1,5 +1,6 @@
 import GRDB
 import TelehubCodec
+import TelehubCore
 
 /// A series' newest chunk while it still grows, kept between commits so
 /// that appending to it decodes nothing.
@@ -10,10 +11,34 @@ struct OpenChunk: Sendable {
 }
 
 /// What a commit left of a series' newest chunk: its row (without bytes),
-/// and its builder while it is open.
+/// its builder while it is open, and the minutes of the hour still filling
+/// when every value of that hour went through this cache.
 struct SeriesTail: Sendable {
     var newest: ChunkRow
     var open: OpenChunk?
+    var filling: FillingHour?
+}
+
+/// The minute aggregates of a series' newest hour, kept while its values
+/// are appended, so the hour is rolled up without decoding it again.
+struct FillingHour: Sendable {
+    var hour: Int64
+    var minutes = [Aggregate](repeating: Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0), count: 60)
+
+    init(hour: Int64) {
+        self.hour = hour
+    }
+
+    mutating func add(ts: Int64, value: Double) {
+        minutes[RollupTable.minuteIndex(ts)].merge(Aggregate(value: value))
+    }
+
+    /// The minutes that hold values, by index.
+    var present: [Int: Aggregate] {
+        var present: [Int: Aggregate] = [:]
+        for (index, aggregate) in minutes.enumerated() where aggregate.count > 0 { present[index] = aggregate }
+        return present
+    }
 }
 
 /// The series tails of the last commit, and what says they still hold:
@@ -51,8 +76,10 @@ struct ChunkWriter {
     /// chunk is not read again (a query per series per commit otherwise).
     private let trusted: Bool
     var changes = RollupChanges()
-    /// Per series, the hours `[from, to)` this commit completed.
+    /// Per series, hours `[from, to)` this commit completed, to roll up from the chunks.
     private(set) var completed: [(key: SeriesKey, from: Int64, to: Int64)] = []
+    /// Hours this commit completed whose minutes were gathered while appending.
+    private(set) var gathered: [(hour: SeriesBucket, minutes: [Int: Aggregate])] = []
 
     init(tails: [SeriesKey: SeriesTail] = [:], trusted: Bool = false) {
         self.tails = tails
@@ -81,15 +108,23 @@ struct ChunkWriter {
             tails[key] = nil
             newest = try ChunkTable.newest(key, db)
         }
-        let newestHour = RollupTable.hourStart(max(newest?.end ?? lastRow.ts, lastRow.ts))
-        if newestHour > currentHour { completed.append((key, currentHour, newestHour)) }
         guard split < rows.endIndex else {
             if let newest { tails[key] = SeriesTail(newest: newest, open: tails[key]?.open) }
             return
         }
+        // The hour still filling, when all its values are known (a new series, or the cache).
+        var filling: FillingHour? = newest == nil ? FillingHour(hour: currentHour) : nil
+        if trusted, split == rows.startIndex, let cached = tails[key]?.filling, cached.hour == currentHour { filling = cached }
         var chunk = try openChunk(key, newest, db)
         var sealed: ChunkRow?
         for row in rows[split...] {
+            let hour = RollupTable.hourStart(row.ts)
+            if hour != filling?.hour {
+                if let done = filling { gathered.append((SeriesBucket(key, start: done.hour), done.present)) }
+                // A later hour begins here, so all its values pass through; the current one may have more stored.
+                filling = hour > currentHour ? FillingHour(hour: hour) : nil
+            }
+            filling?.add(ts: row.ts, value: row.value)
             if !chunk.builder.appendIfItFits(ts: row.ts, value: row.value) {
                 sealed = try seal(key, chunk, db)
                 chunk = OpenChunk(id: nil, builder: ChunkBuilder())
@@ -100,14 +135,19 @@ struct ChunkWriter {
                 chunk = OpenChunk(id: nil, builder: ChunkBuilder())
             }
         }
+        let newestHour = RollupTable.hourStart(lastRow.ts)
+        if newestHour > currentHour, !gathered.contains(where: { $0.hour == SeriesBucket(key, start: currentHour) }) {
+            // The hour that was filling before this commit, when its values were not all seen here.
+            completed.append((key, currentHour, currentHour + RollupTable.hourMs))
+        }
         if chunk.builder.isEmpty {
-            tails[key] = sealed.map { SeriesTail(newest: $0, open: nil) }
+            tails[key] = sealed.map { SeriesTail(newest: $0, open: nil, filling: filling) }
         } else {
             chunk.id = try store(key, chunk, sealed: false, db)
             let row = ChunkRow(
                 id: chunk.id ?? 0, start: chunk.builder.firstTimestamp ?? 0, end: chunk.builder.lastTimestamp ?? 0,
                 count: chunk.builder.count, sealed: false)
-            tails[key] = SeriesTail(newest: row, open: chunk)
+            tails[key] = SeriesTail(newest: row, open: chunk, filling: filling)
         }
     }
 

@@ -23,7 +23,7 @@ extension SQLiteStore {
                 var writer = ChunkWriter(tails: cached.tails, trusted: trusted)
                 try Self.writeChunks(rows, &writer, db)
                 try RollupTable.apply(&writer.changes, db)
-                try RollupTable.complete(writer.completed, db)
+                try RollupTable.complete(writer.completed, gathered: writer.gathered, db)
                 try Self.updateLatest(rows, db)
                 try Self.advance(batch.progress, db)
                 // Kept for the next commit; bounded, since a miss costs only a query and a decode.

@@ -105,22 +105,32 @@ enum RollupTable {
 
     /// Rolls up the hours `[from, to)` of each series from its chunks (old
     /// layout rows not yet moved have rollups of their own, so they are left out).
-    static func complete(_ completed: [(key: SeriesKey, from: Int64, to: Int64)], _ db: Database) throws {
+    static func complete(
+        _ completed: [(key: SeriesKey, from: Int64, to: Int64)], gathered: [(hour: SeriesBucket, minutes: [Int: Aggregate])],
+        _ db: Database
+    ) throws {
+        for item in gathered { try save(item.hour, item.minutes, db) }
+        let empty = Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)
         for item in completed {
             var hour: Int64?
-            var minutes: [Int: Aggregate] = [:]
+            var minutes = [Aggregate](repeating: empty, count: 60)
+            func flush() throws {
+                guard let hour else { return }
+                var present: [Int: Aggregate] = [:]
+                for (index, aggregate) in minutes.enumerated() where aggregate.count > 0 { present[index] = aggregate }
+                try save(SeriesBucket(item.key, start: hour), present, db)
+            }
             try ChunkReader.forEach(item.key, from: item.from, to: item.to - 1, includeLegacy: false, db) { ts, value in
                 let start = hourStart(ts)
                 if start != hour {
-                    if let hour { try save(SeriesBucket(item.key, start: hour), minutes, db) }
+                    try flush()
                     hour = start
-                    minutes.removeAll(keepingCapacity: true)
+                    minutes = [Aggregate](repeating: empty, count: 60)
                 }
-                minutes[minuteIndex(ts), default: Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)]
-                    .merge(Aggregate(value: value))
+                minutes[minuteIndex(ts)].merge(Aggregate(value: value))
                 return true
             }
-            if let hour { try save(SeriesBucket(item.key, start: hour), minutes, db) }
+            try flush()
         }
     }
 

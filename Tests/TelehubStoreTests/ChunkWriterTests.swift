@@ -102,6 +102,35 @@ import TelehubCore
         #expect(rows.reduce(0) { $0 + $1.count } == 150)
     }
 
+    /// Hours are rolled up as the newest value leaves them: from minutes
+    /// gathered while appending, or from the chunks after a restart (when the
+    /// hour's first values were appended by another process).
+    @Test func hoursRollUpExactlyAcrossCommitsAndRestarts() async throws {
+        let database = try TemporaryDatabase()
+        var store = try SQLiteStore(path: database.path)
+        let id = try await store.ensureDevice(named: "d")
+        var generator = SplitMix(seed: 8)
+        for start in stride(from: 0, to: 4 * 3600, by: 450) {  // 7.5 minutes a commit
+            if start == 5400 { store = try SQLiteStore(path: database.path) }  // a restart mid-hour
+            try await store.commit(CommitBatch(points: points(id, start..<(start + 450)) { _ in
+                Double(Int.random(in: 0...5000, using: &generator)) / 100
+            }))
+        }
+        #expect(try await store.rollupMismatches() == 0)
+        let hours = try await store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT hour FROM rollup ORDER BY hour") }
+        #expect(hours == (0..<3).map { base + $0 * 3_600_000 })  // three complete hours; the fourth is filling
+        let history = try await store.history(device: "d", metric: "t", from: base, to: base + 4 * 3_600_000, points: 5)
+        let raw = try await store.historyFromRawRows(device: "d", metric: "t", from: base, to: base + 4 * 3_600_000, points: 5)
+        guard case .buckets(_, let fromRollups) = history, case .buckets(_, let fromValues) = raw else {
+            Issue.record("expected buckets")
+            return
+        }
+        #expect(fromRollups.map(\.aggregate.count) == fromValues.map(\.aggregate.count))
+        #expect(fromRollups.map(\.aggregate.min) == fromValues.map(\.aggregate.min))
+        #expect(fromRollups.map(\.aggregate.max) == fromValues.map(\.aggregate.max))
+        #expect(zip(fromRollups, fromValues).allSatisfy { abs($0.aggregate.sum - $1.aggregate.sum) < 1e-6 })
+    }
+
     /// Changed bytes on disk are an error that names the chunk, not a crash
     /// and not wrong values.
     @Test func aDamagedChunkIsReportedNotDecoded() async throws {
