@@ -49,6 +49,11 @@ let package = Package(
             swiftSettings: fuzzSettings
         ),
         .executableTarget(
+            name: "FuzzChunk",
+            dependencies: [.product(name: "TelehubCodec", package: "Telehub")],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
             name: "FuzzStoreWrite",
             dependencies: ["FuzzInvariants", core, .product(name: "TelehubStore", package: "Telehub")],
             swiftSettings: fuzzSettings

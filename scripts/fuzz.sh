@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [seconds-per-target] [target...]
 #
-# Targets: FuzzMessage FuzzQueries FuzzHeaders FuzzStoreWrite (all by default),
+# Targets: FuzzMessage FuzzQueries FuzzHeaders FuzzStoreWrite FuzzChunk (all by default),
 # 60 seconds each by default. Builds the package in Fuzz/ with libFuzzer and
 # AddressSanitizer (scratch path Fuzz/.build-fuzz; the first build compiles
 # the dependencies and takes a while), then runs each target, one at a time
@@ -31,7 +31,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-60}
 if [[ $# -gt 0 ]]; then shift; fi
 targets=("$@")
-if [[ ${#targets[@]} -eq 0 ]]; then targets=(FuzzMessage FuzzQueries FuzzHeaders FuzzStoreWrite); fi
+if [[ ${#targets[@]} -eq 0 ]]; then targets=(FuzzMessage FuzzQueries FuzzHeaders FuzzStoreWrite FuzzChunk); fi
 if ! [[ $seconds =~ ^[0-9]+$ ]] || [[ $seconds -lt 1 ]]; then
     echo "usage: scripts/fuzz.sh [seconds-per-target] [target...]" >&2
     exit 2
@@ -53,6 +53,7 @@ max_len() {
         FuzzStoreWrite) echo 16384 ;;
         FuzzQueries) echo 8192 ;;
         FuzzHeaders) echo 4096 ;;
+        FuzzChunk) echo 8192 ;;
         *) echo 65536 ;;
     esac
 }

@@ -78,6 +78,28 @@ struct RowLayoutFixture {
         }
     }
 
+    /// Reads every value back the way the row layout's export did: series by
+    /// series, keyset pages of `pageSize`. - Returns: the values read.
+    func exportAll(pageSize: Int = 10_000) async throws -> Int {
+        try await pool.read { db in
+            let series = try GRDB.Row.fetchAll(db, sql: "SELECT device_id, metric_id FROM latest ORDER BY 1, 2")
+            var total = 0
+            for key in series {
+                var after = Int64.min
+                while true {
+                    let page = try GRDB.Row.fetchAll(
+                        db.cachedStatement(
+                            sql: "SELECT ts, value FROM reading WHERE device_id = ? AND metric_id = ? AND ts > ? ORDER BY ts LIMIT ?"),
+                        arguments: [key[0], key[1], after, pageSize])
+                    guard let last = page.last else { break }
+                    total += page.count
+                    after = last[0]
+                }
+            }
+            return total
+        }
+    }
+
     /// File size after a checkpoint.
     func fileBytes() async throws -> Int64 {
         try await pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }

@@ -16,6 +16,9 @@ public struct StoreBenchmark: Sendable {
         public var rowLayoutSeconds: Double
         public var rowLayoutCPUSeconds: Double
         public var rowLayoutBytesPerValue: Double
+        /// Reading every value back through the export path, each layout.
+        public var exportSeconds: Double
+        public var rowLayoutExportSeconds: Double
     }
 
     public struct QueryResult: Sendable {
@@ -67,11 +70,13 @@ public struct StoreBenchmark: Sendable {
             }
         }
         let cpuUsed = Self.cpuSeconds() - cpu
+        let exported = try await milliseconds { _ = try await Self.exportAll(store) } / 1000
         let bytesPerValue = Double(try await fileBytes(store)) / Double(devices * metrics * seconds)
         guard rowLayout else {
             return InsertResult(
                 values: devices * metrics * seconds, seconds: elapsed.seconds, cpuSeconds: cpuUsed, bytesPerValue: bytesPerValue,
-                rowLayoutSeconds: .nan, rowLayoutCPUSeconds: .nan, rowLayoutBytesPerValue: .nan)
+                rowLayoutSeconds: .nan, rowLayoutCPUSeconds: .nan, rowLayoutBytesPerValue: .nan, exportSeconds: exported,
+                rowLayoutExportSeconds: .nan)
         }
         let fixture = try RowLayoutFixture(path: directory.appendingPathComponent("rows-\(load).sqlite").path)
         let rows = flushes.map { flush in
@@ -82,11 +87,13 @@ public struct StoreBenchmark: Sendable {
             for flush in rows { try await fixture.commit(flush) }
         }
         let rowCPUUsed = Self.cpuSeconds() - rowCPU
+        let rowExported = try await milliseconds { _ = try await fixture.exportAll() } / 1000
         let values = devices * metrics * seconds
         return InsertResult(
             values: values, seconds: elapsed.seconds, cpuSeconds: cpuUsed, bytesPerValue: bytesPerValue,
             rowLayoutSeconds: rowElapsed.seconds, rowLayoutCPUSeconds: rowCPUUsed,
-            rowLayoutBytesPerValue: Double(try await fixture.fileBytes()) / Double(values))
+            rowLayoutBytesPerValue: Double(try await fixture.fileBytes()) / Double(values), exportSeconds: exported,
+            rowLayoutExportSeconds: rowExported)
     }
 
     /// User and system CPU time of this process so far.
@@ -176,15 +183,7 @@ public struct StoreBenchmark: Sendable {
                 _ = try await store.historyFromRawRows(device: "bench", metric: "temperature", from: start, to: end - 1, points: buckets)
             })
         }
-        let exported = try await milliseconds {
-            let filter = ExportFilter()
-            for series in try await store.exportSeries(filter) {
-                var after: Int64?
-                while let last = try await store.exportPage(series, filter, after: after, limit: 10_000).last {
-                    after = last.ts
-                }
-            }
-        }
+        let exported = try await milliseconds { _ = try await Self.exportAll(store) }
         var steps: [Double] = []
         var more = true
         while more {
@@ -195,6 +194,22 @@ public struct StoreBenchmark: Sendable {
         return QueryResult(
             values: seconds, buckets: answered, rollupMs: median(rollup), rawMs: median(raw), exportSeconds: exported / 1000,
             retentionSteps: steps.count, longestRetentionStepMs: steps.max() ?? 0)
+    }
+
+    /// Every value through the export path, series by series in pages of 10,000. - Returns: how many.
+    static func exportAll(_ store: SQLiteStore) async throws -> Int {
+        let filter = ExportFilter()
+        var total = 0
+        for series in try await store.exportSeries(filter) {
+            var after: Int64?
+            while true {
+                let page = try await store.exportPage(series, filter, after: after, limit: 10_000)
+                guard let last = page.last else { break }
+                total += page.count
+                after = last.ts
+            }
+        }
+        return total
     }
 
     private func fileBytes(_ store: SQLiteStore) async throws -> Int64 {

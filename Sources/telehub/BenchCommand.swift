@@ -41,6 +41,12 @@ struct BenchCommand: AsyncParsableCommand {
             print("  \(name) " + String(format: "chunks          %10.0f  %14.0f  %11.2f   (%.2fx the speed, %.2fx per CPU second, %.1fx smaller)",
                                         rate, perCPU, insert.bytesPerValue, rate / rowRate, perCPU / rowPerCPU,
                                         insert.rowLayoutBytesPerValue / insert.bytesPerValue))
+            if !chunksOnly {
+                let values = Double(insert.values)
+                print("  \(name) " + String(format: "export, every value read back in pages of 10000: rows %.0f values/s, chunks %.0f values/s (%.1fx)",
+                                            values / insert.rowLayoutExportSeconds, values / insert.exportSeconds,
+                                            insert.rowLayoutExportSeconds / insert.exportSeconds))
+            }
         }
 
         if chunksOnly { return }

@@ -1,0 +1,1 @@
+../../../Tests/TelehubCodecTests/ChunkFuzzInvariants.swift
