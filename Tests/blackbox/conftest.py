@@ -151,17 +151,8 @@ def db_query(hub, sql, *params):
 
 
 def exported(hub, device=None):
-    """Every stored value as (device, metric, ts, value), read through
-    `telehub export` (the values live in compressed chunks; this works while
-    the hub runs)."""
-    args = [str(BINARY), "export", "--db", str(hub.db), "--format", "csv"] + (["--device", device] if device else [])
-    result = subprocess.run(args, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = []
-    for line in result.stdout.splitlines()[1:]:
-        name, metric, ts, _, value = line.split(",")
-        rows.append((name, metric, int(ts), float(value)))
-    return rows
+    """Every stored value as (device, metric, ts, value) (see `Hub.exported`)."""
+    return hub.exported(device)
 
 
 def stored_readings(hub, device):

@@ -58,6 +58,17 @@ class Hub:
     def read_token(self, *extra) -> str:
         return self.cli("token", "create", "--read", *extra).stdout.strip()
 
+    def exported(self, device=None):
+        """Every stored value as (device, metric, ts, value), read through
+        `telehub export` (values live in compressed chunks; works while the hub runs)."""
+        args = ["export", "--format", "csv"] + (["--device", device] if device else [])
+        result = self.cli(*args)
+        rows = []
+        for line in result.stdout.splitlines()[1:]:
+            name, metric, ts, _, value = line.split(",")
+            rows.append((name, metric, int(ts), float(value)))
+        return rows
+
     def start(self, timeout=30.0) -> "Hub":
         """Starts the hub and returns once `/healthz` answers 200."""
         log = open(self.log_path, "a")

@@ -33,11 +33,8 @@ class Hub(SharedHub):
             return db.execute(sql, params).fetchall()
 
     def stored(self, device=None):
-        """{(device, metric, ts): value} straight from the database."""
-        sql = ("SELECT d.name, m.name, r.ts, r.value FROM reading r JOIN device d ON d.id = r.device_id "
-               "JOIN metric m ON m.id = r.metric_id")
-        rows = self.query(sql + " WHERE d.name = ?", device) if device else self.query(sql)
-        return {(d, m, ts): v for d, m, ts, v in rows}
+        """{(device, metric, ts): value} as stored (through `telehub export`)."""
+        return {(d, m, ts): v for d, m, ts, v in self.exported(device)}
 
     def last_seq(self, device) -> int:
         rows = self.query("SELECT last_seq FROM device WHERE name = ?", device)
