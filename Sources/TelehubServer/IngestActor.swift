@@ -41,7 +41,10 @@ public actor IngestActor: Service {
 
     private let store: any TelemetryStore
     private let hub: LiveHub
-    private let flushInterval: Duration
+    /// How long a flush waits for more values; nil: group commit, the next
+    /// flush starts as soon as the last commit is done and takes whatever
+    /// arrived meanwhile (low latency when quiet, large batches under load).
+    private let flushInterval: Duration?
     private let overloadWait: Duration
     private let rateLimiter: RateLimiter
     private var retryHolds = RetryHolds()
@@ -72,7 +75,7 @@ public actor IngestActor: Service {
         self.metrics = metrics
         self.overloadWait = .milliseconds(max(1, configuration.overloadWaitMs))
         self.hub = hub
-        self.flushInterval = .milliseconds(max(1, configuration.flushIntervalMs))
+        self.flushInterval = configuration.flushIntervalMs > 0 ? .milliseconds(configuration.flushIntervalMs) : nil
         self.pending = IngestQueue(flushValues: configuration.flushValues, capacity: configuration.queueValues)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -180,7 +183,7 @@ public actor IngestActor: Service {
         await withGracefulShutdownHandler {
             for await _ in wakeups {
                 while !pending.isEmpty {
-                    await waitForSizeOrInterval()
+                    if let flushInterval { await waitForSizeOrInterval(flushInterval) }
                     await flushOnce()
                 }
             }
@@ -192,11 +195,11 @@ public actor IngestActor: Service {
         while !pending.isEmpty { await flushOnce() }
     }
 
-    /// Returns when `flushValues` are pending or `flushInterval` has passed.
-    private func waitForSizeOrInterval() async {
+    /// Returns when `flushValues` are pending or `interval` has passed.
+    private func waitForSizeOrInterval(_ interval: Duration) async {
         flushDue.clear()
         guard !pending.isFlushDue else { return }
-        await flushDue.wait(until: .now + flushInterval)
+        await flushDue.wait(until: .now + interval)
     }
 
     /// The next flush's messages; wakes the submitters waiting for room.

@@ -207,7 +207,10 @@ def test_http_and_websocket_share_the_device_budget(hub_factory):
 # queue meanwhile, and a third message waits longer than --overload-wait-ms.
 
 F = 20_000
-OVERLOAD_ARGS = ("--queue-values", str(F), "--flush-values", str(F), "--overload-wait-ms", "20", "--rate-limit", "0",
+# A waiting message is refused after 2 ms: far less than committing F values
+# takes, so the small reading of provoke_overload meets a full queue even when
+# commits are fast (group commit starts the first batch at once).
+OVERLOAD_ARGS = ("--queue-values", str(F), "--flush-values", str(F), "--overload-wait-ms", "2", "--rate-limit", "0",
                  "--max-message-bytes", str(8 << 20), "--max-batch", "100000")
 
 
@@ -259,7 +262,7 @@ def test_full_queue_answers_overloaded_and_retry_is_stored(hub_factory):
     token, t0 = hub.device_token("flood"), now_ms() - 3_600_000
     with open_device(hub, token, compression=None) as device:
         sent, small, refusal = provoke_overload(device, t0)
-        assert assert_retryable(refusal, "overloaded", small["seq"]) == 20  # --overload-wait-ms
+        assert assert_retryable(refusal, "overloaded", small["seq"]) == 2  # --overload-wait-ms
         (key,) = rows(small)
         assert key not in stored_readings(hub, "flood")
         send_until_acked(device, small)

@@ -147,6 +147,8 @@ def sigterm_under_load(hub_factory):
 
     watcher = threading.Thread(target=watch_stream, daemon=True)
     watcher.start()
+    # The stream must be open before SIGTERM: acks come within milliseconds.
+    wait_for(lambda: "first" in stream_end, timeout=10, message="the SSE stream's snapshot")
     streamers = [Streamer(hub, log) for log in logs]
     for streamer in streamers:
         streamer.start()
