@@ -30,7 +30,7 @@ public struct HubConfiguration: Sendable {
     /// A flush starts when this many values are pending...
     public var flushValues = 5000
     /// ...or when the oldest pending value has waited this long.
-    public var flushIntervalMs = 0
+    public var flushIntervalMs = 2
     /// Pending values beyond which devices wait (backpressure) instead of memory growing.
     public var queueValues = 100_000
     /// Events an SSE client may fall behind before it is disconnected (it resumes with `Last-Event-ID`).

@@ -33,7 +33,7 @@ public enum Settings {
             .integer("flush-values", \.flushValues, 1...1_000_000, "Values that start a flush."),
             .integer(
                 "flush-interval-ms", \.flushIntervalMs, 0...60_000,
-                "Wait this long for more values before a flush, in ms; 0 flushes as soon as the last commit is done."),
+                "Wait at most this long for more values before a flush, in ms; 0 commits as soon as the last commit is done."),
             .integer("queue-values", \.queueValues, 1...100_000_000, "Pending values before devices wait (backpressure)."),
             .integer("overload-wait-ms", \.overloadWaitMs, 1...600_000, "Longest wait for room in a full queue before `overloaded`, in ms."),
             // Readers
