@@ -92,12 +92,14 @@ public struct ChunkBuilder: Sendable, Equatable {
 
     /// The chunk in whichever encoding is smaller, for a chunk that is full.
     public func sealed() -> [UInt8] {
-        // Values stay XOR floats only once one is not a short decimal: then
-        // decimals cannot hold them all. Compact decimals are kept (see `ValueColumn.encode`).
+        // Compact decimals and XOR floats that save bits are kept as they are
+        // (see `ValueColumn.encode`); otherwise the smallest encoding is chosen
+        // again, plain 64-bit values included.
         switch values {
-        case .empty, .xor: return encoded()
+        case .empty: return encoded()
+        case .xor(let encoder) where encoder.bits.bitCount <= 64 * encoder.count: return encoded()
         case .decimal(let encoder) where encoder.bitCount <= 16 * encoder.count: return encoded()
-        case .decimal: break
+        case .xor, .decimal: break
         }
         let best = ValueColumn.encode(Self.decodeValues(values))
         return ChunkFormat.assemble(

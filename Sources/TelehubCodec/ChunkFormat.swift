@@ -3,7 +3,7 @@
 /// | bytes | field |
 /// | --- | --- |
 /// | 1 | format version (1) |
-/// | 1 | value encoding: 0 XOR floats, 1 decimal integers |
+/// | 1 | value encoding: 0 XOR floats, 1 decimal integers, 2 plain 64-bit doubles |
 /// | 1 | decimal scale (0 for XOR) |
 /// | varint | number of values, at least 1 |
 /// | varint | bytes of the timestamp stream |
@@ -17,6 +17,9 @@ enum ChunkFormat {
     enum Encoding: UInt8 {
         case xor = 0
         case decimal = 1
+        /// Each value's 64 bits as they are: for values with nothing in common
+        /// (random doubles), where XOR's headers would cost more than they save.
+        case raw = 2
     }
 
     static func assemble(encoding: Encoding, scale: Int, count: Int, timestamps: BitWriter, values: BitWriter) -> [UInt8] {

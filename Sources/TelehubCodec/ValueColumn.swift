@@ -14,9 +14,16 @@ enum ValueColumn {
         // decimals of 16 bits a value or fewer it cannot win by much, and
         // trying it would double the cost of every seal.
         if let decimal, decimal.bits.bitCount <= 16 * values.count { return decimal }
-        let xor = xorEncoded(values)
-        guard let decimal, decimal.bits.byteCount <= xor.bits.byteCount else { return xor }
-        return decimal
+        var best = xorEncoded(values)
+        if let decimal, decimal.bits.bitCount <= best.bits.bitCount { best = decimal }
+        if best.bits.bitCount > 64 * values.count { best = rawEncoded(values) }
+        return best
+    }
+
+    static func rawEncoded(_ values: [Double]) -> Encoded {
+        var bits = BitWriter()
+        for value in values { bits.write(value.bitPattern, bits: 64) }
+        return Encoded(encoding: .raw, scale: 0, bits: bits)
     }
 
     static func xorEncoded(_ values: [Double]) -> Encoded {
@@ -60,6 +67,10 @@ enum ValueColumn {
             var decoder = DecimalValueDecoder(reader, scale: scale)
             for _ in 0..<count { values.append(try decoder.next()) }
             try decoder.remainingReader.requireOnlyPadding()
+        case .raw:
+            var raw = reader
+            for _ in 0..<count { values.append(Double(bitPattern: try raw.read(bits: 64))) }
+            try raw.requireOnlyPadding()
         }
         return values
     }

@@ -112,6 +112,17 @@ import Testing
         #expect(constant[1] == ChunkFormat.Encoding.decimal.rawValue)
     }
 
+    /// Doubles with nothing in common cost XOR more than their 64 bits; such a chunk seals as plain values.
+    @Test func randomDoublesSealAsPlainValues() throws {
+        var generator = SplitMix(seed: 12)
+        let values = (0..<1000).map { _ in Double(bitPattern: generator.next()) }
+        let builder = Self.build((0..<1000).map { Int64($0) * 1000 }, values)
+        let sealed = builder.sealed()
+        #expect(sealed[1] == ChunkFormat.Encoding.raw.rawValue)
+        #expect(sealed.count < builder.encoded().count && sealed.count <= 1000 * 8 + 200)
+        #expect(try ChunkDecoder.decode(sealed).values.map(\.bitPattern) == values.map(\.bitPattern))
+    }
+
     @Test func aValueThatIsNotAShortDecimalSwitchesTheChunkToXOR() throws {
         var builder = ChunkBuilder()
         builder.append(ts: 1, value: 21.5)
