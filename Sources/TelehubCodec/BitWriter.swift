@@ -46,18 +46,4 @@ struct BitWriter: Sendable, Equatable {
     mutating func write(bit: Bool) {
         write(bit ? 1 : 0, bits: 1)
     }
-
-    /// Appends another writer's bits after these.
-    mutating func append(_ other: BitWriter) {
-        storage.reserveCapacity(byteCount + other.byteCount)
-        var reader = BitReader(other.bytes, bitCount: other.bitCount)
-        var remaining = other.bitCount
-        while remaining > 0 {
-            let take = min(56, remaining)
-            // Cannot fail: the reader reads exactly the bits the other writer holds.
-            let field = (try? reader.read(bits: take)) ?? 0
-            write(field, bits: take)
-            remaining -= take
-        }
-    }
 }

@@ -78,9 +78,11 @@ public struct ChunkBuilder: Sendable, Equatable {
     /// The chunk as it stands, in its current encoding (cheap: for a chunk still growing).
     /// - Precondition: at least one value.
     public func encoded() -> [UInt8] {
-        precondition(!isEmpty, "a chunk holds at least one value")
         switch values {
         case .empty:
+            // Unreachable from any input: the store encodes only builders it has
+            // just appended to (`ChunkWriter`, `ChunkSplitter.finish` checks
+            // `isEmpty`), and the fuzz invariants only builders of one value or more.
             preconditionFailure("a chunk holds at least one value")
         case .decimal(let encoder):
             return ChunkFormat.assemble(

@@ -30,6 +30,9 @@ public enum MinuteBlock {
 
     /// - Precondition: 1 to 60 aggregates with distinct minutes in 0..<60, in minute order.
     public static func encode(_ minutes: [MinuteAggregate]) -> [UInt8] {
+        // Unreachable from any input: the store passes the minutes of a dictionary
+        // keyed by `RollupTable.minuteIndex` (0..<60, so distinct and at most 60),
+        // and `RollupTable.save` deletes the row instead when there are none.
         precondition(!minutes.isEmpty && minutes.count <= 60, "one to sixty minutes")
         var present: UInt64 = 0
         for item in minutes {

@@ -117,10 +117,14 @@ struct ChunkWriter {
         if trusted, split == rows.startIndex, let cached = tails[key]?.filling, cached.hour == currentHour { filling = cached }
         var chunk = try openChunk(key, newest, db)
         var sealed: ChunkRow?
+        var currentHourGathered = false
         for row in rows[split...] {
             let hour = RollupTable.hourStart(row.ts)
             if hour != filling?.hour {
-                if let done = filling { gathered.append((SeriesBucket(key, start: done.hour), done.present)) }
+                if let done = filling {
+                    gathered.append((SeriesBucket(key, start: done.hour), done.present))
+                    currentHourGathered = currentHourGathered || done.hour == currentHour
+                }
                 // A later hour begins here, so all its values pass through; the current one may have more stored.
                 filling = hour > currentHour ? FillingHour(hour: hour) : nil
             }
@@ -136,7 +140,7 @@ struct ChunkWriter {
             }
         }
         let newestHour = RollupTable.hourStart(lastRow.ts)
-        if newestHour > currentHour, !gathered.contains(where: { $0.hour == SeriesBucket(key, start: currentHour) }) {
+        if newestHour > currentHour, !currentHourGathered {
             // The hour that was filling before this commit, when its values were not all seen here.
             completed.append((key, currentHour, currentHour + RollupTable.hourMs))
         }

@@ -40,20 +40,17 @@ enum LegacyRows {
         return false
     }
 
-    private static func hourStart(_ ts: Int64) -> Int64 {
-        RollupTable.hourStart(ts)
-    }
 
     /// The oldest hours of a series' old rows, at least one hour and about `maxValues` values.
     private static func moveReadings(_ key: SeriesKey, maxValues: Int, _ db: Database) throws {
         let arguments: StatementArguments = [key.deviceID, key.metricID]
         guard let first = try Int64.fetchOne(db, sql: "SELECT min(ts) FROM reading WHERE device_id = ? AND metric_id = ?", arguments: arguments)
         else { return }
-        let from = hourStart(first)
+        let from = RollupTable.hourStart(first)
         let last = try Int64.fetchOne(
             db, sql: "SELECT ts FROM reading WHERE device_id = ? AND metric_id = ? ORDER BY ts LIMIT 1 OFFSET ?",
             arguments: arguments + [maxValues - 1])
-        let to = last.map { hourStart($0) + hourMs } ?? Int64.max
+        let to = last.map { RollupTable.hourStart($0) + hourMs } ?? Int64.max
         let rows = try GRDB.Row.fetchAll(
             db, sql: "SELECT ts, value FROM reading WHERE device_id = ? AND metric_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
             arguments: arguments + [from, to]
@@ -63,8 +60,8 @@ enum LegacyRows {
         var writer = ChunkWriter()
         try writer.write(key, rows[...], storedWins: true, db)
         var rawCounts: [Int64: Int] = [:]
-        for row in rows { rawCounts[row.ts - ((row.ts % 60_000) + 60_000) % 60_000, default: 0] += 1 }
-        for hour in Set(rows.map { hourStart($0.ts) }).sorted() {
+        for row in rows { rawCounts[RollupTable.start(of: row.ts, .minute), default: 0] += 1 }
+        for hour in Set(rows.map { RollupTable.hourStart($0.ts) }).sorted() {
             try rebuild(SeriesBucket(key, start: hour), rawCounts: rawCounts, db)
         }
         let range = arguments + [from, to]
@@ -77,12 +74,12 @@ enum LegacyRows {
     /// were already partly deleted by retention: their old rollup, which
     /// still counts every value, is kept.
     private static func rebuild(_ hour: SeriesBucket, rawCounts: [Int64: Int], _ db: Database) throws {
-        var minutes: [Int: Aggregate] = [:]
+        var filling = FillingHour(hour: hour.start)
         try ChunkReader.forEach(hour.key, from: hour.start, to: hour.start + hourMs - 1, includeLegacy: false, db) { ts, value in
-            minutes[RollupTable.minuteIndex(ts), default: Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)]
-                .merge(Aggregate(value: value))
+            filling.add(ts: ts, value: value)
             return true
         }
+        var minutes = filling.present
         for (start, aggregate) in try oldMinutes(hour, db) where aggregate.count > rawCounts[start] ?? 0 {
             minutes[RollupTable.minuteIndex(start)] = aggregate
         }

@@ -18,8 +18,8 @@ extension SQLiteStore {
                 let missing = try Self.missingDevices(of: batch, db)
                 let points = missing.isEmpty ? batch.points : batch.points.filter { !missing.contains($0.deviceID) }
                 var ids = known
-                let newIDs = try Self.resolveMetrics(points, into: &ids, db)
-                let rows = try Self.sortedRows(points, ids: ids)
+                var newIDs: [String: Int64] = [:]
+                let rows = try Self.sortedRows(points, ids: &ids, created: &newIDs, db)
                 var writer = ChunkWriter(tails: cached.tails, trusted: trusted)
                 try Self.writeChunks(rows, &writer, db)
                 try RollupTable.apply(&writer.changes, db)
@@ -94,35 +94,36 @@ extension SQLiteStore {
         }
     }
 
-    /// Finds or creates the id of every metric name the batch uses.
-    /// - Returns: the ids this call created or looked up (not yet cached).
-    private static func resolveMetrics(_ points: [SeriesPoint], into ids: inout [String: Int64], _ db: Database)
-        throws -> [String: Int64]
-    {
-        var found: [String: Int64] = [:]
-        var recent = RecentMetrics()
-        for point in points where recent.id(of: point.metric, in: ids) == nil {
-            try db.execute(
-                sql: "INSERT INTO metric (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
-                arguments: [point.metric])
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM metric WHERE name = ?", arguments: [point.metric])
-            else { throw StoreError.metricMissing(point.metric) }
-            ids[point.metric] = id
-            found[point.metric] = id
-        }
-        return found
-    }
-
     /// The points as rows with metric ids, sorted by series and time, so each
-    /// series' values reach its chunk together and in order.
-    static func sortedRows(_ points: [SeriesPoint], ids: [String: Int64]) throws -> [Row] {
+    /// series' values reach its chunk together and in order. A name not in
+    /// `ids` is found or created in the table, and added to `ids` and `created`.
+    static func sortedRows(
+        _ points: [SeriesPoint], ids: inout [String: Int64], created: inout [String: Int64], _ db: Database
+    ) throws -> [Row] {
         var recent = RecentMetrics()
-        var rows = try points.enumerated().map { index, point in
-            guard let metricID = recent.id(of: point.metric, in: ids) else { throw StoreError.metricMissing(point.metric) }
-            return Row(deviceID: point.deviceID, metricID: metricID, ts: point.ts, value: point.value, order: index)
+        var rows: [Row] = []
+        rows.reserveCapacity(points.count)
+        for (index, point) in points.enumerated() {
+            let metricID: Int64
+            if let known = recent.id(of: point.metric, in: ids) {
+                metricID = known
+            } else {
+                metricID = try Self.metricID(creating: point.metric, db)
+                ids[point.metric] = metricID
+                created[point.metric] = metricID
+            }
+            rows.append(Row(deviceID: point.deviceID, metricID: metricID, ts: point.ts, value: point.value, order: index))
         }
         rows.sort()
         return rows
+    }
+
+    private static func metricID(creating name: String, _ db: Database) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO metric (name) VALUES (?) ON CONFLICT (name) DO NOTHING", arguments: [name])
+        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM metric WHERE name = ?", arguments: [name]) else {
+            throw StoreError.metricMissing(name)
+        }
+        return id
     }
 
     /// Hands each series' values to the chunk writer: sorted by time, the

@@ -22,7 +22,7 @@ struct SeriesBucket: Hashable, Comparable {
     }
 
     func containing(_ resolution: Resolution) -> SeriesBucket {
-        SeriesBucket(key, start: start - start % resolution.milliseconds)
+        SeriesBucket(key, start: RollupTable.start(of: start, resolution))
     }
 }
 
@@ -38,7 +38,7 @@ struct RollupChanges {
     private var current: (bucket: SeriesBucket, aggregate: Aggregate)?
 
     mutating func added(_ key: SeriesKey, ts: Int64, value: Double) {
-        let start = ts - ts % Resolution.minute.milliseconds
+        let start = RollupTable.start(of: ts, .minute)
         if let bucket = current?.bucket, bucket.start == start, bucket.deviceID == key.deviceID, bucket.metricID == key.metricID {
             current!.aggregate.merge(Aggregate(value: value))
             return
@@ -100,7 +100,13 @@ enum RollupTable {
 
     /// The start of the hour `ts` lies in (negative times included).
     static func hourStart(_ ts: Int64) -> Int64 {
-        ts - ((ts % hourMs) + hourMs) % hourMs
+        start(of: ts, .hour)
+    }
+
+    /// The start of the minute or hour `ts` lies in (negative times included).
+    static func start(of ts: Int64, _ resolution: Resolution) -> Int64 {
+        let width = resolution.milliseconds
+        return ts - ((ts % width) + width) % width
     }
 
     /// Rolls up the hours `[from, to)` of each series from its chunks (old
@@ -110,27 +116,18 @@ enum RollupTable {
         _ db: Database
     ) throws {
         for item in gathered { try save(item.hour, item.minutes, db) }
-        let empty = Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)
         for item in completed {
-            var hour: Int64?
-            var minutes = [Aggregate](repeating: empty, count: 60)
-            func flush() throws {
-                guard let hour else { return }
-                var present: [Int: Aggregate] = [:]
-                for (index, aggregate) in minutes.enumerated() where aggregate.count > 0 { present[index] = aggregate }
-                try save(SeriesBucket(item.key, start: hour), present, db)
-            }
+            var filling: FillingHour?
             try ChunkReader.forEach(item.key, from: item.from, to: item.to - 1, includeLegacy: false, db) { ts, value in
                 let start = hourStart(ts)
-                if start != hour {
-                    try flush()
-                    hour = start
-                    minutes = [Aggregate](repeating: empty, count: 60)
+                if start != filling?.hour {
+                    if let done = filling { try save(SeriesBucket(item.key, start: done.hour), done.present, db) }
+                    filling = FillingHour(hour: start)
                 }
-                minutes[minuteIndex(ts)].merge(Aggregate(value: value))
+                filling?.add(ts: ts, value: value)
                 return true
             }
-            try flush()
+            if let done = filling { try save(SeriesBucket(item.key, start: done.hour), done.present, db) }
         }
     }
 

@@ -21,20 +21,6 @@ import Testing
         #expect(throws: ChunkError.truncated) { try reader.read(bits: 1) }
     }
 
-    @Test func appendingAWriterKeepsItsBits() throws {
-        var first = BitWriter()
-        first.write(0b101, bits: 3)
-        var second = BitWriter()
-        second.write(UInt64.max, bits: 64)
-        second.write(0, bits: 5)
-        first.append(second)
-        #expect(first.bitCount == 72)
-        var reader = BitReader(first.bytes, bitCount: first.bitCount)
-        #expect(try reader.read(bits: 3) == 0b101)
-        #expect(try reader.read(bits: 64) == UInt64.max)
-        #expect(try reader.read(bits: 5) == 0)
-    }
-
     @Test func paddingMustBeZero() throws {
         var writer = BitWriter()
         writer.write(1, bits: 3)
