@@ -42,6 +42,12 @@ public enum FuzzInvariants {
         for limits in [IngestLimits(), tightLimits] {
             let strict = MessageValidator(limits: limits, requiresSeq: true).validate(bytes, now: now)
             let lax = MessageValidator(limits: limits, requiresSeq: false).validate(bytes, now: now)
+            for (validator, fast) in [(MessageValidator(limits: limits, requiresSeq: true), strict),
+                                      (MessageValidator(limits: limits, requiresSeq: false), lax)] {
+                // The scanner's fast path may only ever agree with the `Codable` decoding.
+                let decoded = validator.decode(bytes, now: now)
+                try require(fast == decoded, "the scanner answered \(fast), the Codable decoding \(decoded)")
+            }
             try checkResult(strict, limits: limits, requiresSeq: true)
             try checkResult(lax, limits: limits, requiresSeq: false)
             switch (strict, lax) {
