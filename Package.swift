@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // libcrypto from the system OpenSSL: token randomness, hashing and constant-time comparison.
@@ -130,6 +131,22 @@ let package = Package(
             path: "devices/swift",
             swiftSettings: swiftSettings
         ),
+        // `telehub bench --ingest`: a load generator over raw NIO sockets and the
+        // hub started as a child process, measured from /proc.
+        .target(
+            name: "TelehubBench",
+            dependencies: [
+                "TelehubCore",
+                "TelehubAuth",
+                "TelehubStore",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `telehub` executable: argument parsing only.
         .executableTarget(
             name: "telehub",
@@ -139,6 +156,7 @@ let package = Package(
                 "TelehubStore",
                 "TelehubServer",
                 "TelehubDevice",
+                "TelehubBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,31 +1,67 @@
 import ArgumentParser
 import Foundation
+import TelehubBench
 import TelehubCore
 import TelehubStore
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the store: bytes per value and insert rate against the row layout, history, export, retention.",
-        discussion: "Works in a temporary folder; build with -c release for meaningful figures.")
+        abstract: "Measure the store (bytes per value, insert rate, history, export, retention) and, with --ingest, the hub end to end.",
+        discussion: """
+            Works in a temporary folder; build with -c release for meaningful figures. --ingest starts this \
+            binary as a hub on a temporary database and drives it over loopback: values per second and per \
+            second of the hub's own CPU (from /proc), device-to-stream latency, stream fan-out, memory per idle \
+            connection, start to healthy.
+            """)
 
     @Option(help: "Days of 1 Hz data for the history query.") var days = 30
     @Option(help: "Buckets the history query asks for.") var buckets = 500
     @Option(help: "Devices in the insert benchmark (3 metrics each, 1 Hz).") var devices = 20
     @Option(help: "Seconds of data in the insert benchmark.") var seconds = 21_600
     @Flag(help: .hidden) var chunksOnly = false
+    @Flag(help: "Measure the hub end to end instead of the store.") var ingest = false
+    @Flag(help: "Measure the store and the hub end to end.") var all = false
+    @Flag(help: "Tiny loads: every section runs and reports, in seconds (a smoke test, not a measurement).") var quick = false
+    @Flag(help: "With --ingest: print the hub's figures as one JSON object on stdout (progress goes to stderr).") var json = false
+    @Option(help: "With --ingest: values each throughput case sends.") var valuesPerCase = 2_000_000
+    @Option(help: "With --ingest: idle device connections to open.") var connections = 10_000
+    @Option(help: "With --ingest: stream subscribers in the fan-out case.") var subscribers = 1000
+    @Option(help: "With --ingest: seconds each paced load sends.") var pacedSeconds = 5.0
+    @Option(help: "With --ingest: event loop threads of the load generator.") var loadThreads = 1
 
     func validate() throws {
         try Bounds.check("--days", days, 1...3650)
         try Bounds.check("--buckets", buckets, 1...10_000)
         try Bounds.check("--devices", devices, 1...10_000)
         try Bounds.check("--seconds", seconds, 1...2_592_000)
+        try Bounds.check("--values-per-case", valuesPerCase, 1000...1_000_000_000)
+        try Bounds.check("--connections", connections, 1...1_000_000)
+        try Bounds.check("--subscribers", subscribers, 1...100_000)
+        try Bounds.check("--paced-seconds", pacedSeconds, 0.1...3600)
+        try Bounds.check("--load-threads", loadThreads, 1...64)
+    }
+
+    private var ingestOptions: IngestBenchmark.Options {
+        var options = quick ? IngestBenchmark.Options.smoke : IngestBenchmark.Options()
+        if !quick {
+            options.valuesPerCase = valuesPerCase
+            options.idleConnections = connections
+            options.subscribers = subscribers
+            options.pacedSeconds = pacedSeconds
+        }
+        options.loadThreads = loadThreads
+        return options
     }
 
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("telehub-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
+        if ingest || all {
+            try await runIngest(directory: directory.appendingPathComponent("ingest"))
+            if !all { return }
+        }
         let bench = StoreBenchmark(directory: directory)
 
         print("store insert: \(devices) devices x 3 metrics x \(seconds) s at 1 Hz (\(devices * 3 * seconds) values), flushes of 5000")
@@ -59,6 +95,23 @@ struct BenchCommand: AsyncParsableCommand {
         print(String(format: "retention: the oldest day (86400 values) deleted in %d steps of at most 5000 rows, longest %.2f ms",
                      query.retentionSteps, query.longestRetentionStepMs))
         try streamEvents(count: 100_000)
+    }
+
+    private func runIngest(directory: URL) async throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let json = self.json
+        let report = try await IngestBenchmark(options: ingestOptions, directory: directory).run { line in
+            if json {
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            } else {
+                print(line)
+            }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        }
     }
 
     /// The stream writes one `reading` event per committed reading: its JSON

@@ -1,0 +1,158 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A `telehub serve` the benchmark started on its own database, or a hub
+/// it was pointed at. CPU and memory come from the hub's `/proc` entry, so
+/// the load generator's share of the machine is never charged to the hub.
+final class HubProcess: @unchecked Sendable {
+    let host: String
+    let port: Int
+    /// Known when the benchmark started the hub or was told (`--pid`).
+    let pid: Int32?
+    private let process: Process?
+    /// From launch to the first 200 answer of `GET /healthz`, when started here.
+    private(set) var startToHealthySeconds: Double?
+
+    init(host: String, port: Int, pid: Int32?) {
+        self.host = host
+        self.port = port
+        self.pid = pid
+        self.process = nil
+    }
+
+    private init(process: Process, port: Int, startToHealthy: Double) {
+        self.host = "127.0.0.1"
+        self.port = port
+        self.pid = process.processIdentifier
+        self.process = process
+        self.startToHealthySeconds = startToHealthy
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case didNotStart(String)
+        case notHealthy
+
+        var description: String {
+            switch self {
+            case .didNotStart(let line): "the hub did not start: \(line)"
+            case .notHealthy: "the hub did not answer /healthz within 10 s"
+            }
+        }
+    }
+
+    /// Starts this very executable as `telehub serve` on `database`, on a free
+    /// port, with no rate limit (the generator is the only client).
+    static func start(database: String, settings: [String], group: any EventLoopGroup) async throws -> HubProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["serve", "--db", database, "--port", "0", "--rate-limit", "0"] + settings
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let launched = ContinuousClock.now
+        try process.run()
+        let line = readLine(output.fileHandleForReading)
+        // Whatever else the hub prints must not fill the pipe and stall it.
+        output.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        guard let portText = line.split(separator: ":").last?.split(separator: "/").first, let port = Int(portText) else {
+            process.terminate()
+            throw Failure.didNotStart(line)
+        }
+        while ContinuousClock.now - launched < .seconds(10) {
+            if (try? await HTTPProbe.status(host: "127.0.0.1", port: port, path: "/healthz", group: group)) == 200 {
+                return HubProcess(process: process, port: port, startToHealthy: (ContinuousClock.now - launched).seconds)
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        process.terminate()
+        throw Failure.notHealthy
+    }
+
+    /// The first line the hub prints: its dashboard URL, `http://host:port/?token=…`.
+    private static func readLine(_ handle: FileHandle) -> String {
+        var bytes: [UInt8] = []
+        while bytes.last != 10, let chunk = try? handle.read(upToCount: 1), let byte = chunk.first {
+            bytes.append(byte)
+        }
+        let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        // "Telehub is running. Dashboard: http://127.0.0.1:PORT/?token=…"
+        return line.components(separatedBy: "Dashboard: ").last ?? line
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// User plus system CPU seconds of the hub so far, or nil without a pid.
+    func cpuSeconds() -> Double? {
+        guard let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Resident memory of the hub in KiB, or nil without a pid.
+    func residentKiB() -> Int? {
+        guard let pid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+        }
+        return nil
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// One plain HTTP GET, for `/healthz`.
+enum HTTPProbe {
+    static func status(host: String, port: Int, path: String, group: any EventLoopGroup) async throws -> Int {
+        let promise = group.next().makePromise(of: Int.self)
+        let channel = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(StatusReader(host: host, path: path, promise: promise))
+                }
+            }
+            .connect(host: host, port: port).get()
+        defer { channel.close(promise: nil) }
+        return try await promise.futureResult.get()
+    }
+
+    private final class StatusReader: ChannelInboundHandler {
+        typealias InboundIn = HTTPClientResponsePart
+        typealias OutboundOut = HTTPClientRequestPart
+        let host: String
+        let path: String
+        let promise: EventLoopPromise<Int>
+
+        init(host: String, path: String, promise: EventLoopPromise<Int>) {
+            self.host = host
+            self.path = path
+            self.promise = promise
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+            head.headers.add(name: "Host", value: host)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if case .head(let head) = unwrapInboundIn(data) { promise.succeed(Int(head.status.code)) }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            promise.fail(ChannelError.eof)
+        }
+    }
+}

@@ -1,0 +1,326 @@
+public import Foundation
+import Histogram
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import TelehubAuth
+import TelehubCore
+import TelehubStore
+
+/// `telehub bench --ingest`: a hub on a temporary database driven over real
+/// loopback sockets by a load generator written for speed (pre-framed
+/// messages, every device of a run on a few event loops), with the hub's
+/// own CPU and memory read from `/proc`. Every figure of one run comes from
+/// the same machine state, so ratios between them hold on a noisy machine.
+public struct IngestBenchmark: Sendable {
+    public struct Options: Sendable {
+        /// Values each throughput case sends in all.
+        public var valuesPerCase = 2_000_000
+        public var idleConnections = 10_000
+        public var subscribers = 1000
+        /// How long each paced load (latency, fan-out) sends.
+        public var pacedSeconds = 5.0
+        public var loadThreads = 1
+        /// Caps the devices of every case: the smoke test's 1,000-device case has 20.
+        public var maxDevices = 1000
+
+        public init() {}
+
+        /// A few seconds in all: every section runs and reports, on a tiny load.
+        public static var smoke: Options {
+            var options = Options()
+            options.valuesPerCase = 8000
+            options.idleConnections = 50
+            options.subscribers = 10
+            options.pacedSeconds = 0.4
+            options.maxDevices = 20
+            return options
+        }
+    }
+
+    public struct Throughput: Codable, Sendable {
+        public var devices: Int
+        public var readingsPerMessage: Int
+        public var deflate: Bool
+        /// Unacknowledged messages each device may have.
+        public var window: Int
+        public var values: Int
+        public var valuesPerSecond: Double
+        public var valuesPerHubCPUSecond: Double
+        /// `valuesPerHubCPUSecond` over the store's own values per CPU second.
+        public var ratioToStore: Double
+    }
+
+    public struct Latency: Codable, Sendable {
+        public var offeredValuesPerSecond: Int
+        public var devices: Int
+        public var readingsPerMessage: Int
+        public var deliveries: Int
+        public var p50Ms: Double
+        public var p99Ms: Double
+        public var p999Ms: Double
+        public var maxMs: Double
+    }
+
+    public struct FanOut: Codable, Sendable {
+        public var subscribers: Int
+        public var readingsPerSecond: Int
+        public var deliveries: Int
+        public var deliveriesPerSecond: Double
+        public var p50LagMs: Double
+        public var p99LagMs: Double
+    }
+
+    public struct IdleConnections: Codable, Sendable {
+        public var deflate: Bool
+        public var connections: Int
+        public var hubRSSBeforeKiB: Int
+        public var hubRSSAfterKiB: Int
+        public var kibPerConnection: Double
+    }
+
+    public struct Report: Codable, Sendable {
+        public var startToHealthyMs: Double = 0
+        public var idleRSSMiB: Double = 0
+        public var storeValuesPerSecond: Double = 0
+        public var storeValuesPerCPUSecond: Double = 0
+        public var throughput: [Throughput] = []
+        public var latency: [Latency] = []
+        public var fanOut: FanOut?
+        public var idleConnections: [IdleConnections] = []
+    }
+
+    let options: Options
+    let directory: URL
+
+    public init(options: Options, directory: URL) {
+        self.options = options
+        self.directory = directory
+    }
+
+    /// Runs every section, reporting each figure through `progress` as it comes.
+    public func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
+        Self.raiseOpenFileLimit()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: options.loadThreads)
+        do {
+            let report = try await run(group: group, progress: progress)
+            try? await group.shutdownGracefully()
+            return report
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private func run(group: MultiThreadedEventLoopGroup, progress: @escaping @Sendable (String) -> Void) async throws -> Report {
+        var report = Report()
+
+        let store = try await storeOnly(progress: progress)
+        report.storeValuesPerSecond = store.rate
+        report.storeValuesPerCPUSecond = store.perCPU
+
+        let database = directory.appendingPathComponent("hub.sqlite").path
+        var fleet = try await Fleet.mint(database: database, devices: max(1000, options.idleConnections))
+        let hub = try await HubProcess.start(database: database, settings: Self.hubSettings, group: group)
+        do {
+            try await Task.sleep(for: .seconds(1))
+            report.startToHealthyMs = (hub.startToHealthySeconds ?? 0) * 1000
+            report.idleRSSMiB = Double(hub.residentKiB() ?? 0) / 1024
+            progress(String(format: "start to healthy %.1f ms, idle RSS %.1f MiB", report.startToHealthyMs, report.idleRSSMiB))
+
+            let load = LoadGenerator(group: group, hub: hub, readToken: fleet.readToken)
+            for (devices, readings, deflate) in Self.throughputCases {
+                let devices = min(devices, options.maxDevices)
+                let row = try await throughput(load, &fleet, devices: devices, readings: readings, deflate: deflate, storePerCPU: store.perCPU)
+                report.throughput.append(row)
+                progress(String(
+                    format: "ingest %4d devices x %4d readings x 4 metrics, window %d%@: %9.0f values/s, %9.0f per hub CPU s (%.2fx the store alone)",
+                    devices, readings, row.window, deflate ? ", deflate" : "", row.valuesPerSecond, row.valuesPerHubCPUSecond, row.ratioToStore))
+            }
+            for (devices, readings) in [(10, 1), (100, 1), (100, 10)] {
+                let devices = min(devices, options.maxDevices)
+                let row = try await latency(load, &fleet, devices: devices, readings: readings)
+                report.latency.append(row)
+                progress(String(
+                    format: "latency at %6d values/s offered (%d devices x %d readings every 40 ms): p50 %.2f ms, p99 %.2f, p999 %.2f, max %.2f (%d deliveries)",
+                    row.offeredValuesPerSecond, devices, readings, row.p50Ms, row.p99Ms, row.p999Ms, row.maxMs, row.deliveries))
+            }
+            let fan = try await fanOut(load, &fleet)
+            report.fanOut = fan
+            progress(String(
+                format: "fan-out to %d stream subscribers of %d readings/s: %.0f deliveries/s, lag p50 %.2f ms, p99 %.2f ms",
+                fan.subscribers, fan.readingsPerSecond, fan.deliveriesPerSecond, fan.p50LagMs, fan.p99LagMs))
+        } catch {
+            hub.stop()
+            throw error
+        }
+        hub.stop()
+
+        for deflate in [false, true] {
+            let row = try await idleConnections(database: database, fleet: fleet, group: group, deflate: deflate)
+            report.idleConnections.append(row)
+            progress(String(
+                format: "%d idle device connections%@: hub RSS %.1f -> %.1f MiB, %.1f KiB per connection",
+                row.connections, deflate ? " with deflate" : "", Double(row.hubRSSBeforeKiB) / 1024,
+                Double(row.hubRSSAfterKiB) / 1024, row.kibPerConnection))
+        }
+        return report
+    }
+
+    /// Room for every case's messages in flight (at most 1M values; the
+    /// default queue of 100,000 would answer the larger cases `overloaded`).
+    static let hubSettings = ["--queue-values", "2000000"]
+    static let maxValuesInFlight = 1_000_000
+
+    /// Devices and readings per message, with and without deflate.
+    static let throughputCases: [(Int, Int, Bool)] = [
+        (100, 1, false), (100, 100, false), (100, 1000, false), (1, 100, false), (1000, 100, false),
+        (100, 1, true), (100, 100, true), (100, 1000, true),
+    ]
+
+    // MARK: - Sections
+
+    /// The store's own write path, fed directly in this process before the
+    /// hub starts: what every hub figure is a ratio to.
+    private func storeOnly(progress: @Sendable (String) -> Void) async throws -> (rate: Double, perCPU: Double) {
+        let folder = directory.appendingPathComponent("store-only")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let seconds = max(1, options.valuesPerCase / 400)
+        let insert = try await StoreBenchmark(directory: folder)
+            .insert(devices: 100, metrics: MessageCorpus.metricsPerReading, seconds: seconds, load: .sensor, rowLayout: false)
+        let rate = Double(insert.values) / insert.seconds
+        let perCPU = Double(insert.values) / insert.cpuSeconds
+        progress(String(format: "store alone: %d values in flushes of 5000, %.0f values/s, %.0f per CPU s", insert.values, rate, perCPU))
+        return (rate, perCPU)
+    }
+
+    private func throughput(
+        _ load: LoadGenerator, _ fleet: inout Fleet, devices: Int, readings: Int, deflate: Bool, storePerCPU: Double
+    ) async throws -> Throughput {
+        let messages = max(2, options.valuesPerCase / (devices * readings * MessageCorpus.metricsPerReading))
+        let valuesPerMessage = readings * MessageCorpus.metricsPerReading
+        let window = min(8, max(1, Self.maxValuesInFlight / (devices * valuesPerMessage)))
+        let plans = try fleet.plans(devices: 0..<devices, messages: messages, readings: readings, deflate: deflate, window: window)
+        let connections = try await load.connect(plans, deflate: deflate)
+        let cpu = load.hub.cpuSeconds() ?? 0
+        let started = ContinuousClock.now
+        try await load.saturate(connections)
+        let elapsed = (ContinuousClock.now - started).seconds
+        let hubCPU = (load.hub.cpuSeconds() ?? 0) - cpu
+        await load.close(connections)
+        let values = devices * messages * readings * MessageCorpus.metricsPerReading
+        let perCPU = Double(values) / max(hubCPU, 0.01)
+        return Throughput(
+            devices: devices, readingsPerMessage: readings, deflate: deflate, window: window, values: values,
+            valuesPerSecond: Double(values) / elapsed, valuesPerHubCPUSecond: perCPU, ratioToStore: perCPU / storePerCPU)
+    }
+
+    /// Devices send every 40 ms, spread evenly; one stream client receives
+    /// every reading; each delivery's latency runs from the send of its message.
+    private func latency(_ load: LoadGenerator, _ fleet: inout Fleet, devices: Int, readings: Int) async throws -> Latency {
+        let messages = max(2, Int(options.pacedSeconds * 25))
+        let plans = try fleet.plans(devices: 0..<devices, messages: messages, readings: readings, deflate: false, window: messages)
+        let book = try await load.paced(plans, subscribers: 1, readings: readings, fleet: fleet)
+        return Latency(
+            offeredValuesPerSecond: devices * readings * MessageCorpus.metricsPerReading * 25, devices: devices,
+            readingsPerMessage: readings, deliveries: book.deliveries, p50Ms: book.percentileMs(50),
+            p99Ms: book.percentileMs(99), p999Ms: book.percentileMs(99.9), maxMs: book.percentileMs(100))
+    }
+
+    /// One device sending 4 readings every 40 ms (100 a second) to many stream clients.
+    private func fanOut(_ load: LoadGenerator, _ fleet: inout Fleet) async throws -> FanOut {
+        let messages = max(2, Int(options.pacedSeconds * 25))
+        let plans = try fleet.plans(devices: 0..<1, messages: messages, readings: 4, deflate: false, window: messages)
+        let book = try await load.paced(plans, subscribers: options.subscribers, readings: 4, fleet: fleet)
+        return FanOut(
+            subscribers: options.subscribers, readingsPerSecond: 100, deliveries: book.deliveries,
+            deliveriesPerSecond: Double(book.deliveries) / max(book.spanSeconds, 1e-9),
+            p50LagMs: book.percentileMs(50), p99LagMs: book.percentileMs(99))
+    }
+
+    /// A fresh hub, `idleConnections` devices connected and saying nothing:
+    /// the growth of its resident memory, per connection.
+    private func idleConnections(database: String, fleet: Fleet, group: any EventLoopGroup, deflate: Bool) async throws -> IdleConnections {
+        let hub = try await HubProcess.start(database: database, settings: [], group: group)
+        defer { hub.stop() }
+        let load = LoadGenerator(group: group, hub: hub, readToken: fleet.readToken)
+        try await Task.sleep(for: .seconds(1))
+        let before = hub.residentKiB() ?? 0
+        let plans = fleet.idlePlans(devices: 0..<options.idleConnections, deflate: deflate)
+        let connections = try await load.connect(plans, deflate: deflate)
+        try await Task.sleep(for: .seconds(2))
+        let after = hub.residentKiB() ?? 0
+        await load.close(connections)
+        return IdleConnections(
+            deflate: deflate, connections: connections.count, hubRSSBeforeKiB: before, hubRSSAfterKiB: after,
+            kibPerConnection: Double(after - before) / Double(max(1, connections.count)))
+    }
+
+    /// 10,000 connections need as many descriptors; the hub inherits the limit.
+    private static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
+
+/// The benchmark's devices `bench-0`, `bench-1`, …: their tokens, and the
+/// `seq` and `ts` each will send next, so every case stores new readings.
+struct Fleet {
+    var tokens: [String]
+    var readToken: String
+    var nextSeq: [Int]
+    var nextTs: [Int64]
+
+    static func mint(database: String, devices: Int) async throws -> Fleet {
+        let store = try SQLiteStore(path: database)
+        var tokens: [String] = []
+        tokens.reserveCapacity(devices)
+        for index in 0..<devices {
+            tokens.append(try await store.createToken(kind: .device, device: "bench-\(index)", label: nil, expiresAt: nil).0.value)
+        }
+        let read = try await store.createToken(kind: .read, device: nil, label: "bench", expiresAt: nil).0.value
+        // Two days back, so every case's readings lie in the past and in order.
+        let start = EpochClock.nowMs() - 2 * 86_400_000
+        return Fleet(tokens: tokens, readToken: read, nextSeq: Array(repeating: 1, count: devices), nextTs: Array(repeating: start, count: devices))
+    }
+
+    /// The `ts` a delivered reading's message started at is `ts - (ts - base) % readings`:
+    /// the base of each device for the plans made last.
+    private(set) var lastBase: [Int64] = []
+
+    mutating func plans(devices: Range<Int>, messages: Int, readings: Int, deflate: Bool, window: Int) throws -> [DevicePlan] {
+        var corpus = try MessageCorpus(deflate: deflate)
+        lastBase = nextTs
+        return try devices.map { device in
+            let firstSeq = nextSeq[device]
+            var frames: [ByteBuffer] = []
+            frames.reserveCapacity(messages)
+            for message in 0..<messages {
+                frames.append(try corpus.frame(seq: firstSeq + message, ts: nextTs[device] + Int64(message * readings), readings: readings))
+            }
+            nextSeq[device] += messages
+            nextTs[device] += Int64(messages * readings)
+            return DevicePlan(device: "bench-\(device)", upgradeRequest: upgradeRequest(device, deflate: deflate),
+                              frames: frames, firstSeq: firstSeq, window: window)
+        }
+    }
+
+    func idlePlans(devices: Range<Int>, deflate: Bool) -> [DevicePlan] {
+        devices.map { device in
+            DevicePlan(device: "bench-\(device)", upgradeRequest: upgradeRequest(device, deflate: deflate),
+                       frames: [], firstSeq: nextSeq[device], window: 1)
+        }
+    }
+
+    private func upgradeRequest(_ device: Int, deflate: Bool) -> ByteBuffer {
+        var request = "GET /v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        request += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        request += "Authorization: Bearer \(tokens[device])\r\n"
+        if deflate {
+            request += "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; server_no_context_takeover\r\n"
+        }
+        return ByteBuffer(string: request + "\r\n")
+    }
+}

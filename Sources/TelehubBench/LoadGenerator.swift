@@ -1,0 +1,173 @@
+import Histogram
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Opens device connections and stream clients against one hub, many per
+/// event loop, and drives them: saturating (each device keeps its window
+/// full) or paced (one message per device every 40 ms, latency recorded).
+struct LoadGenerator: Sendable {
+    let group: any EventLoopGroup
+    let hub: HubProcess
+    let readToken: String
+
+    struct Connection: Sendable {
+        let channel: any Channel
+        let handler: NIOLoopBound<DeviceConnection>
+        let finished: EventLoopFuture<Void>
+    }
+
+    /// At most this many upgrades in flight, so the hub's accept backlog never overflows.
+    private static let connectConcurrency = 200
+
+    /// Connects every plan's device and waits for each `hello`.
+    func connect(_ plans: [DevicePlan], deflate: Bool, on fixedLoop: (any EventLoop)? = nil) async throws -> [Connection] {
+        var connections: [Connection] = []
+        connections.reserveCapacity(plans.count)
+        var start = 0
+        while start < plans.count {
+            let slice = plans[start..<min(plans.count, start + Self.connectConcurrency)]
+            try await withThrowingTaskGroup(of: (Int, Connection).self) { tasks in
+                for (index, plan) in zip(slice.indices, slice) {
+                    tasks.addTask { (index, try await connect(plan, deflate: deflate, loop: fixedLoop ?? group.next())) }
+                }
+                var done: [(Int, Connection)] = []
+                for try await connection in tasks { done.append(connection) }
+                connections.append(contentsOf: done.sorted { $0.0 < $1.0 }.map(\.1))
+            }
+            start += Self.connectConcurrency
+        }
+        return connections
+    }
+
+    private func connect(_ plan: DevicePlan, deflate: Bool, loop: any EventLoop) async throws -> Connection {
+        let connected = loop.makePromise(of: Void.self)
+        let finished = loop.makePromise(of: Void.self)
+        let handler = try await loop.submit {
+            NIOLoopBound(
+                DeviceConnection(
+                    plan: plan, deflate: deflate, inflater: deflate ? try LoopInflater.forThisThread() : nil,
+                    connected: connected, finished: finished),
+                eventLoop: loop)
+        }.get()
+        let channel = try await ClientBootstrap(group: loop)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler.value) }
+            }
+            .connect(host: hub.host, port: hub.port).get()
+        if plan.frames.isEmpty { finished.succeed() }
+        try await connected.futureResult.get()
+        return Connection(channel: channel, handler: handler, finished: finished.futureResult)
+    }
+
+    /// Every device fills its window and refills it on each ack, until all
+    /// its messages are acknowledged.
+    func saturate(_ connections: [Connection]) async throws {
+        for connection in connections {
+            connection.channel.eventLoop.execute { connection.handler.value.start() }
+        }
+        for connection in connections { try await connection.finished.get() }
+    }
+
+    func close(_ connections: [Connection]) async {
+        for connection in connections {
+            connection.channel.eventLoop.execute { connection.handler.value.close() }
+        }
+        for connection in connections { try? await connection.channel.closeFuture.get() }
+    }
+
+    /// Paced devices and `subscribers` stream clients on one event loop, so
+    /// the latency book needs no lock; returns once every reading reached every
+    /// subscriber, or five seconds after the last send.
+    func paced(_ plans: [DevicePlan], subscribers: Int, readings: Int, fleet: Fleet) async throws -> LatencyBook {
+        let loop = group.next()
+        let devices = try await connect(plans, deflate: false, on: loop)
+        let expected = plans.reduce(0) { $0 + $1.frames.count } * readings * subscribers
+        let book = try await loop.submit {
+            NIOLoopBoundBox(LatencyBook(devices: devices.map(\.handler.value), bases: fleet.lastBase, readings: readings), eventLoop: loop)
+        }.get()
+        let filter = plans.map(\.device).joined(separator: ",")
+        var listeners: [any Channel] = []
+        for _ in 0..<subscribers {
+            listeners.append(try await listen(on: loop, filter: filter, book: book))
+        }
+        let interval = TimeAmount.milliseconds(40)
+        let ticks = try await loop.submit {
+            devices.enumerated().map { index, device in
+                loop.scheduleRepeatedTask(
+                    initialDelay: .nanoseconds(interval.nanoseconds * Int64(index) / Int64(devices.count)), delay: interval
+                ) { _ in device.handler.value.tick() }
+            }
+        }.get()
+        let sending = TimeAmount.milliseconds(40 * Int64(plans.map(\.frames.count).max() ?? 0))
+        let deadline = NIODeadline.now() + sending + .seconds(5)
+        while NIODeadline.now() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            if try await loop.submit({ book.value.deliveries }).get() >= expected { break }
+        }
+        try await loop.submit { ticks.forEach { $0.cancel() } }.get()
+        for listener in listeners { listener.close(promise: nil) }
+        await close(devices)
+        return try await loop.submit { book.value }.get()
+    }
+
+    private func listen(on loop: any EventLoop, filter: String, book: NIOLoopBoundBox<LatencyBook>) async throws -> any Channel {
+        let subscribed = loop.makePromise(of: Void.self)
+        let host = "\(hub.host):\(hub.port)"
+        let token = readToken
+        let channel = try await ClientBootstrap(group: loop)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(
+                        StreamListener(host: host, path: "/v1/stream?device=\(filter)", token: token, subscribed: subscribed) {
+                            device, ts, arrived in book.value.record(device: device, ts: ts, arrivedNanos: arrived)
+                        })
+                }
+            }
+            .connect(host: hub.host, port: hub.port).get()
+        try await subscribed.futureResult.get()
+        return channel
+    }
+}
+
+/// Latency of every delivery: from the send of the message that carried the
+/// reading to its arrival at a stream client, in microseconds.
+struct LatencyBook: @unchecked Sendable {
+    // Sendable only to be returned from its event loop at the end, when no handler touches it any more.
+    private let devices: [DeviceConnection]
+    private let bases: [Int64]
+    private let readings: Int
+    private var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+    private(set) var deliveries = 0
+    private var firstArrival: UInt64 = .max
+    private var lastArrival: UInt64 = 0
+
+    init(devices: [DeviceConnection], bases: [Int64], readings: Int) {
+        self.devices = devices
+        self.bases = bases
+        self.readings = readings
+    }
+
+    mutating func record(device: Int, ts: Int64, arrivedNanos: UInt64) {
+        guard device < devices.count, device < bases.count else { return }
+        let message = Int(ts - bases[device]) / readings
+        let sent = devices[device].sendTimes
+        guard message >= 0, message < sent.count, arrivedNanos >= sent[message] else { return }
+        _ = histogram.record((arrivedNanos - sent[message]) / 1000)
+        deliveries += 1
+        firstArrival = min(firstArrival, sent[message])
+        lastArrival = max(lastArrival, arrivedNanos)
+    }
+
+    func percentileMs(_ percentile: Double) -> Double {
+        deliveries == 0 ? 0 : Double(histogram.valueAtPercentile(percentile)) / 1000
+    }
+
+    /// From the first send to the last arrival.
+    var spanSeconds: Double {
+        lastArrival > firstArrival ? Double(lastArrival - firstArrival) / 1e9 : 0
+    }
+}
