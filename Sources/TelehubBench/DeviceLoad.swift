@@ -192,28 +192,24 @@ final class DeviceConnection: ChannelInboundHandler {
         }
     }
 
+    private static let helloType = Array(#""type":"hello""#.utf8)
+    private static let ackType = Array(#""type":"ack""#.utf8)
+    private static let seqKey = Array(#""seq":"#.utf8)
+
     /// `hello` opens the session; every later reply must be an ack.
     private func reply(_ payload: ByteBuffer) throws {
-        let view = payload.readableBytesView
+        let seq = payload.withUnsafeReadableBytes { bytes -> Int64? in
+            if !helloSeen { return ByteSearch.find(Self.helloType, in: bytes) != nil ? 0 : nil }
+            guard ByteSearch.find(Self.ackType, in: bytes) != nil else { return nil }
+            return ByteSearch.number(after: Self.seqKey, in: bytes)
+        }
+        guard let seq else { throw Failure.rejected(String(buffer: payload)) }
         if !helloSeen {
-            guard view.firstRange(of: Array(#""type":"hello""#.utf8)) != nil else {
-                throw Failure.rejected(String(buffer: payload))
-            }
             helloSeen = true
             connected.succeed()
             return
         }
-        guard view.firstRange(of: Array(#""type":"ack""#.utf8)) != nil,
-            let key = view.firstRange(of: Array(#""seq":"#.utf8))
-        else {
-            throw Failure.rejected(String(buffer: payload))
-        }
-        var seq = 0
-        for byte in view[key.upperBound...] {
-            guard byte >= 48, byte <= 57 else { break }
-            seq = seq * 10 + Int(byte - 48)
-        }
-        acked = max(acked, seq - plan.firstSeq + 1)
+        acked = max(acked, Int(seq) - plan.firstSeq + 1)
         if acked >= plan.frames.count {
             finished.succeed()
         } else if !paced {

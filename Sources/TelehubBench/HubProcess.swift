@@ -42,11 +42,12 @@ final class HubProcess: @unchecked Sendable {
         }
     }
 
-    /// Starts this very executable as `telehub serve` on `database`, on a free
+    /// Starts this very executable (or `binary`) as `telehub serve` on `database`, on a free
     /// port, with no rate limit (the generator is the only client).
-    static func start(database: String, settings: [String], group: any EventLoopGroup) async throws -> HubProcess {
+    /// - Parameter binary: another build of `telehub` to measure instead, for before-and-after figures.
+    static func start(database: String, settings: [String], binary: String?, group: any EventLoopGroup) async throws -> HubProcess {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.executableURL = URL(fileURLWithPath: binary ?? "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["serve", "--db", database, "--port", "0", "--rate-limit", "0"] + settings
         let output = Pipe()
         process.standardOutput = output

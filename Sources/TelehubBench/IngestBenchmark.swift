@@ -23,6 +23,9 @@ public struct IngestBenchmark: Sendable {
         public var loadThreads = 1
         /// Caps the devices of every case: the smoke test's 1,000-device case has 20.
         public var maxDevices = 1000
+        /// Another `telehub` executable to start as the hub (before-and-after comparisons).
+        public var hubBinary: String?
+        public var sections = Set(Section.allCases)
 
         public init() {}
 
@@ -36,6 +39,11 @@ public struct IngestBenchmark: Sendable {
             options.maxDevices = 20
             return options
         }
+    }
+
+    /// The parts of a run; start to healthy and idle RSS are always measured.
+    public enum Section: String, CaseIterable, Sendable {
+        case throughput, latency, fanout, idle
     }
 
     public struct Throughput: Codable, Sendable {
@@ -60,6 +68,9 @@ public struct IngestBenchmark: Sendable {
         public var p99Ms: Double
         public var p999Ms: Double
         public var maxMs: Double
+        /// Cores busy while the load ran: the hub's, and the generator's own.
+        public var hubCores: Double
+        public var generatorCores: Double
     }
 
     public struct FanOut: Codable, Sendable {
@@ -69,6 +80,8 @@ public struct IngestBenchmark: Sendable {
         public var deliveriesPerSecond: Double
         public var p50LagMs: Double
         public var p99LagMs: Double
+        public var hubCores: Double
+        public var generatorCores: Double
     }
 
     public struct IdleConnections: Codable, Sendable {
@@ -121,7 +134,7 @@ public struct IngestBenchmark: Sendable {
 
         let database = directory.appendingPathComponent("hub.sqlite").path
         var fleet = try await Fleet.mint(database: database, devices: max(1000, options.idleConnections))
-        let hub = try await HubProcess.start(database: database, settings: Self.hubSettings, group: group)
+        let hub = try await HubProcess.start(database: database, settings: Self.hubSettings, binary: options.hubBinary, group: group)
         do {
             try await Task.sleep(for: .seconds(1))
             report.startToHealthyMs = (hub.startToHealthySeconds ?? 0) * 1000
@@ -129,7 +142,7 @@ public struct IngestBenchmark: Sendable {
             progress(String(format: "start to healthy %.1f ms, idle RSS %.1f MiB", report.startToHealthyMs, report.idleRSSMiB))
 
             let load = LoadGenerator(group: group, hub: hub, readToken: fleet.readToken)
-            for (devices, readings, deflate) in Self.throughputCases {
+            for (devices, readings, deflate) in Self.throughputCases where options.sections.contains(.throughput) {
                 let devices = min(devices, options.maxDevices)
                 let row = try await throughput(load, &fleet, devices: devices, readings: readings, deflate: deflate, storePerCPU: store.perCPU)
                 report.throughput.append(row)
@@ -137,26 +150,29 @@ public struct IngestBenchmark: Sendable {
                     format: "ingest %4d devices x %4d readings x 4 metrics, window %d%@: %9.0f values/s, %9.0f per hub CPU s (%.2fx the store alone)",
                     devices, readings, row.window, deflate ? ", deflate" : "", row.valuesPerSecond, row.valuesPerHubCPUSecond, row.ratioToStore))
             }
-            for (devices, readings) in [(10, 1), (100, 1), (100, 10)] {
+            for (devices, readings) in [(10, 1), (100, 1), (100, 10)] where options.sections.contains(.latency) {
                 let devices = min(devices, options.maxDevices)
                 let row = try await latency(load, &fleet, devices: devices, readings: readings)
                 report.latency.append(row)
                 progress(String(
-                    format: "latency at %6d values/s offered (%d devices x %d readings every 40 ms): p50 %.2f ms, p99 %.2f, p999 %.2f, max %.2f (%d deliveries)",
-                    row.offeredValuesPerSecond, devices, readings, row.p50Ms, row.p99Ms, row.p999Ms, row.maxMs, row.deliveries))
+                    format: "latency at %6d values/s offered (%d devices x %d readings every 40 ms): p50 %.2f ms, p99 %.2f, p999 %.2f, max %.2f (%d deliveries; hub %.2f cores, generator %.2f)",
+                    row.offeredValuesPerSecond, devices, readings, row.p50Ms, row.p99Ms, row.p999Ms, row.maxMs, row.deliveries,
+                    row.hubCores, row.generatorCores))
             }
+            if options.sections.contains(.fanout) {
             let fan = try await fanOut(load, &fleet)
             report.fanOut = fan
             progress(String(
-                format: "fan-out to %d stream subscribers of %d readings/s: %.0f deliveries/s, lag p50 %.2f ms, p99 %.2f ms",
-                fan.subscribers, fan.readingsPerSecond, fan.deliveriesPerSecond, fan.p50LagMs, fan.p99LagMs))
+                format: "fan-out to %d stream subscribers of %d readings/s: %.0f deliveries/s, lag p50 %.2f ms, p99 %.2f ms (hub %.2f cores, generator %.2f)",
+                fan.subscribers, fan.readingsPerSecond, fan.deliveriesPerSecond, fan.p50LagMs, fan.p99LagMs, fan.hubCores, fan.generatorCores))
+            }
         } catch {
             hub.stop()
             throw error
         }
         hub.stop()
 
-        for deflate in [false, true] {
+        for deflate in [false, true] where options.sections.contains(.idle) {
             let row = try await idleConnections(database: database, fleet: fleet, group: group, deflate: deflate)
             report.idleConnections.append(row)
             progress(String(
@@ -224,7 +240,8 @@ public struct IngestBenchmark: Sendable {
         return Latency(
             offeredValuesPerSecond: devices * readings * MessageCorpus.metricsPerReading * 25, devices: devices,
             readingsPerMessage: readings, deliveries: book.deliveries, p50Ms: book.percentileMs(50),
-            p99Ms: book.percentileMs(99), p999Ms: book.percentileMs(99.9), maxMs: book.percentileMs(100))
+            p99Ms: book.percentileMs(99), p999Ms: book.percentileMs(99.9), maxMs: book.percentileMs(100),
+            hubCores: book.hubCPUShare, generatorCores: book.generatorCPUShare)
     }
 
     /// One device sending 4 readings every 40 ms (100 a second) to many stream clients.
@@ -235,13 +252,14 @@ public struct IngestBenchmark: Sendable {
         return FanOut(
             subscribers: options.subscribers, readingsPerSecond: 100, deliveries: book.deliveries,
             deliveriesPerSecond: Double(book.deliveries) / max(book.spanSeconds, 1e-9),
-            p50LagMs: book.percentileMs(50), p99LagMs: book.percentileMs(99))
+            p50LagMs: book.percentileMs(50), p99LagMs: book.percentileMs(99),
+            hubCores: book.hubCPUShare, generatorCores: book.generatorCPUShare)
     }
 
     /// A fresh hub, `idleConnections` devices connected and saying nothing:
     /// the growth of its resident memory, per connection.
     private func idleConnections(database: String, fleet: Fleet, group: any EventLoopGroup, deflate: Bool) async throws -> IdleConnections {
-        let hub = try await HubProcess.start(database: database, settings: [], group: group)
+        let hub = try await HubProcess.start(database: database, settings: [], binary: options.hubBinary, group: group)
         defer { hub.stop() }
         let load = LoadGenerator(group: group, hub: hub, readToken: fleet.readToken)
         try await Task.sleep(for: .seconds(1))

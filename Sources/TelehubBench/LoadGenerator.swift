@@ -1,3 +1,4 @@
+import Foundation
 import Histogram
 import NIOCore
 import NIOHTTP1
@@ -100,16 +101,23 @@ struct LoadGenerator: Sendable {
                 ) { _ in device.handler.value.tick() }
             }
         }.get()
+        let cpu = (hub: hub.cpuSeconds() ?? 0, generator: ProcessCPU.seconds(), at: ContinuousClock.now)
         let sending = TimeAmount.milliseconds(40 * Int64(plans.map(\.frames.count).max() ?? 0))
         let deadline = NIODeadline.now() + sending + .seconds(5)
         while NIODeadline.now() < deadline {
             try await Task.sleep(for: .milliseconds(50))
             if try await loop.submit({ book.value.deliveries }).get() >= expected { break }
         }
+        let wall = (ContinuousClock.now - cpu.at).seconds
+        let hubShare = ((hub.cpuSeconds() ?? 0) - cpu.hub) / wall
+        let generatorShare = (ProcessCPU.seconds() - cpu.generator) / wall
         try await loop.submit { ticks.forEach { $0.cancel() } }.get()
         for listener in listeners { listener.close(promise: nil) }
         await close(devices)
-        return try await loop.submit { book.value }.get()
+        var result = try await loop.submit { book.value }.get()
+        result.hubCPUShare = hubShare
+        result.generatorCPUShare = generatorShare
+        return result
     }
 
     private func listen(on loop: any EventLoop, filter: String, book: NIOLoopBoundBox<LatencyBook>) async throws -> any Channel {
@@ -142,6 +150,9 @@ struct LatencyBook: @unchecked Sendable {
     private let readings: Int
     private var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
     private(set) var deliveries = 0
+    /// CPU seconds per second of the hub and of this generator while the load ran.
+    var hubCPUShare = 0.0
+    var generatorCPUShare = 0.0
     private var firstArrival: UInt64 = .max
     private var lastArrival: UInt64 = 0
 
@@ -169,5 +180,15 @@ struct LatencyBook: @unchecked Sendable {
     /// From the first send to the last arrival.
     var spanSeconds: Double {
         lastArrival > firstArrival ? Double(lastArrival - firstArrival) / 1e9 : 0
+    }
+}
+
+/// CPU seconds of this process (user and system), for the generator's share.
+enum ProcessCPU {
+    static func seconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 }

@@ -68,32 +68,24 @@ final class StreamListener: ChannelInboundHandler {
     /// Each whole event (ended by a blank line) in `pending`, consumed.
     private func readEvents() {
         let arrived = NIODeadline.now().uptimeNanoseconds
-        while true {
-            let view = pending.readableBytesView
-            guard let end = view.firstRange(of: Self.separator) else { break }
-            let event = view[view.startIndex..<end.lowerBound]
-            if event.firstRange(of: Self.readingEvent) != nil,
-                let device = Self.number(after: Self.deviceKey, in: event),
-                let ts = Self.number(after: Self.tsKey, in: event)
-            {
-                delivered(Int(device), ts, arrived)
-            } else if event.firstRange(of: Self.snapshotEvent) != nil {
-                subscribed.succeed()
+        let consumed = pending.withUnsafeReadableBytes { bytes -> Int in
+            var start = 0
+            while let end = ByteSearch.find(Self.separator, in: bytes, from: start) {
+                let event = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+                if ByteSearch.find(Self.readingEvent, in: event) != nil {
+                    if let device = ByteSearch.number(after: Self.deviceKey, in: event),
+                        let ts = ByteSearch.number(after: Self.tsKey, in: event)
+                    {
+                        delivered(Int(device), ts, arrived)
+                    }
+                } else if ByteSearch.find(Self.snapshotEvent, in: event) != nil {
+                    subscribed.succeed()
+                }
+                start = end + Self.separator.count
             }
-            pending.moveReaderIndex(to: end.upperBound)
+            return start
         }
-        pending.discardReadBytes()
-    }
-
-    private static func number(after key: [UInt8], in bytes: ByteBufferView.SubSequence) -> Int64? {
-        guard let found = bytes.firstRange(of: key) else { return nil }
-        var value: Int64 = 0
-        var digits = 0
-        for byte in bytes[found.upperBound...] {
-            guard byte >= 48, byte <= 57, digits < 18 else { break }
-            value = value * 10 + Int64(byte - 48)
-            digits += 1
-        }
-        return digits > 0 ? value : nil
+        pending.moveReaderIndex(forwardBy: consumed)
+        if pending.readableBytes == 0 { pending.clear() } else if pending.readerIndex > 65536 { pending.discardReadBytes() }
     }
 }

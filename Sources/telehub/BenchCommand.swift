@@ -29,6 +29,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "With --ingest: stream subscribers in the fan-out case.") var subscribers = 1000
     @Option(help: "With --ingest: seconds each paced load sends.") var pacedSeconds = 5.0
     @Option(help: "With --ingest: event loop threads of the load generator.") var loadThreads = 1
+    @Option(help: "With --ingest: start this telehub executable as the hub instead of this one (before-and-after figures).")
+    var hubBinary: String?
+    @Option(help: "With --ingest: the sections to run, comma-separated: throughput, latency, fanout, idle.")
+    var sections = "throughput,latency,fanout,idle"
 
     func validate() throws {
         try Bounds.check("--days", days, 1...3650)
@@ -40,6 +44,16 @@ struct BenchCommand: AsyncParsableCommand {
         try Bounds.check("--subscribers", subscribers, 1...100_000)
         try Bounds.check("--paced-seconds", pacedSeconds, 0.1...3600)
         try Bounds.check("--load-threads", loadThreads, 1...64)
+        if let unknown = sectionNames.first(where: { IngestBenchmark.Section(rawValue: $0) == nil }) {
+            throw ValidationError("--sections: unknown section \"\(unknown.prefix(40))\"; choose from throughput, latency, fanout, idle")
+        }
+        if let hubBinary, !FileManager.default.isExecutableFile(atPath: hubBinary) {
+            throw ValidationError("--hub-binary: \(hubBinary) is not an executable file")
+        }
+    }
+
+    private var sectionNames: [String] {
+        sections.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     private var ingestOptions: IngestBenchmark.Options {
@@ -51,6 +65,8 @@ struct BenchCommand: AsyncParsableCommand {
             options.pacedSeconds = pacedSeconds
         }
         options.loadThreads = loadThreads
+        options.hubBinary = hubBinary
+        options.sections = Set(sectionNames.compactMap(IngestBenchmark.Section.init(rawValue:)))
         return options
     }
 
