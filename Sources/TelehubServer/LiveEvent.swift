@@ -1,4 +1,5 @@
 import Foundation
+public import NIOCore
 public import TelehubCore
 
 /// One event of the live stream, encoded once as SSE text and shared by
@@ -35,10 +36,15 @@ public struct LiveEvent: Sendable, Equatable {
 public struct LiveBatch: Sendable {
     public let events: [LiveEvent]
     public let frames: String
+    /// `frames` as bytes, made once: every subscriber writes this same
+    /// buffer (copy on write, and nobody writes to it), so a fan-out to a
+    /// thousand dashboards copies nothing per dashboard.
+    public let buffer: ByteBuffer
 
     init(_ events: [LiveEvent]) {
         self.events = events
         self.frames = events.map(\.frame).joined()
+        self.buffer = ByteBuffer(string: frames)
     }
 }
 

@@ -43,8 +43,7 @@ struct StreamRoute {
                 // not at the next write.
                 try await request.body.consumeWithInboundCloseHandler { _ in
                     for await batch in subscription.batches.cancelOnGracefulShutdown() {
-                        let frames = filter.isEmpty ? batch.frames : filter.frames(for: batch.events)
-                        if !frames.isEmpty { try await writer.write(ByteBuffer(string: frames)) }
+                        if let bytes = filter.bytes(for: batch) { try await writer.write(bytes) }
                     }
                 } onInboundClosed: {
                     subscription.finish()
@@ -75,6 +74,26 @@ struct StreamFilter: Sendable {
     }
 
     var isEmpty: Bool { devices == nil && metrics == nil }
+
+    /// What to write for `batch`: its shared bytes when the filter keeps every
+    /// event whole (no filter, or a device filter that matches them all),
+    /// else the kept frames; nil when it keeps nothing.
+    func bytes(for batch: LiveBatch) -> ByteBuffer? {
+        if isEmpty { return batch.buffer }
+        var whole = true
+        var kept: [String] = []
+        kept.reserveCapacity(batch.events.count)
+        for event in batch.events {
+            guard let frame = frame(for: event) else {
+                whole = false
+                continue
+            }
+            if metrics != nil, case .reading = event.kind { whole = false }
+            kept.append(frame)
+        }
+        if whole { return batch.buffer }
+        return kept.isEmpty ? nil : ByteBuffer(string: kept.joined())
+    }
 
     /// The frames of the events the filter lets through, joined.
     func frames(for events: [LiveEvent]) -> String {
