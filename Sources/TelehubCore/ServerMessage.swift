@@ -67,8 +67,11 @@ public enum ServerMessage: Sendable, Equatable, Codable {
 
     /// The JSON text of the message.
     public var json: String {
+        // One ack per message: written by hand, as the encoder writes it (sorted
+        // keys; a test keeps them equal), since the encoder cost 4% of ingest CPU.
+        if case .ack(let seq) = self { return #"{"seq":\#(seq),"type":"ack"}"# }
         // Encoding these plain values cannot fail.
-        String(decoding: (try? Self.encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+        return String(decoding: (try? Self.encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
     /// Reads one message of the hub; nil for text that is none.

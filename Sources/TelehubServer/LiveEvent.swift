@@ -2,8 +2,10 @@ import Foundation
 public import NIOCore
 public import TelehubCore
 
-/// One event of the live stream, encoded once as SSE text and shared by
-/// every subscriber that wants it.
+/// One event of the live stream. A reading's SSE text is written when a
+/// subscriber needs it, once per batch for all of them (`LiveBatch`), not
+/// when it is published: most commits have nobody listening, and encoding
+/// every reading cost a tenth of the hub's ingest CPU (`telehub bench --ingest`).
 public struct LiveEvent: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case reading(device: String, reading: Reading)
@@ -14,37 +16,43 @@ public struct LiveEvent: Sendable, Equatable {
     /// Stream position; only reading events carry one.
     public let id: Int64?
     public let kind: Kind
+    /// The frame of a presence or keepalive event, written at once (they are rare).
+    private let written: String?
+
     /// The complete SSE frame, ending with the blank line.
-    public let frame: String
+    public var frame: String {
+        if let written { return written }
+        guard case .reading(let device, let reading) = kind, let id else { return "" }
+        return SSEFrame.event("reading", id: id, data: ReadingPayload(device: device, reading: reading).json)
+    }
 
     static func reading(id: Int64, device: String, reading: Reading) -> LiveEvent {
-        LiveEvent(
-            id: id, kind: .reading(device: device, reading: reading),
-            frame: SSEFrame.event("reading", id: id, data: ReadingPayload(device: device, reading: reading).json))
+        LiveEvent(id: id, kind: .reading(device: device, reading: reading), written: nil)
     }
 
     static func presence(device: String, online: Bool, ts: Int64) -> LiveEvent {
         let data = String(decoding: (try? JSONEncoder.wire.encode(PresenceEvent(device: device, online: online, ts: ts))) ?? Data("{}".utf8), as: UTF8.self)
-        return LiveEvent(id: nil, kind: .presence(device: device, online: online), frame: SSEFrame.event("presence", data: data))
+        return LiveEvent(id: nil, kind: .presence(device: device, online: online), written: SSEFrame.event("presence", data: data))
     }
 
-    static let keepalive = LiveEvent(id: nil, kind: .keepalive, frame: ": keepalive\n\n")
+    static let keepalive = LiveEvent(id: nil, kind: .keepalive, written: ": keepalive\n\n")
 }
 
 /// Events published together (a flush's readings, or one presence change or
-/// keepalive), with their SSE text joined once for every subscriber.
+/// keepalive), with their SSE text written once for every subscriber.
 public struct LiveBatch: Sendable {
     public let events: [LiveEvent]
-    public let frames: String
-    /// `frames` as bytes, made once: every subscriber writes this same
-    /// buffer (copy on write, and nobody writes to it), so a fan-out to a
-    /// thousand dashboards copies nothing per dashboard.
+    /// The frame of each event, in order.
+    public let eventFrames: [String]
+    /// Every frame joined, as bytes, made once: every subscriber writes this
+    /// same buffer (copy on write, and nobody writes to it), so a fan-out to
+    /// a thousand dashboards copies nothing per dashboard.
     public let buffer: ByteBuffer
 
     init(_ events: [LiveEvent]) {
         self.events = events
-        self.frames = events.map(\.frame).joined()
-        self.buffer = ByteBuffer(string: frames)
+        self.eventFrames = events.map(\.frame)
+        self.buffer = ByteBuffer(string: eventFrames.joined())
     }
 }
 

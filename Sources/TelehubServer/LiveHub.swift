@@ -61,7 +61,8 @@ public actor LiveHub: Service {
             replay.append(event)
             return event
         }
-        broadcast(LiveBatch(events))
+        // With nobody listening, the events wait in the replay window unwritten.
+        if !subscribers.isEmpty { broadcast(LiveBatch(events)) }
     }
 
     func publishPresence(device: String, online: Bool, at ts: Int64) {

@@ -83,8 +83,8 @@ struct StreamFilter: Sendable {
         var whole = true
         var kept: [String] = []
         kept.reserveCapacity(batch.events.count)
-        for event in batch.events {
-            guard let frame = frame(for: event) else {
+        for (event, written) in zip(batch.events, batch.eventFrames) {
+            guard let frame = frame(for: event, written: written) else {
                 whole = false
                 continue
             }
@@ -97,19 +97,20 @@ struct StreamFilter: Sendable {
 
     /// The frames of the events the filter lets through, joined.
     func frames(for events: [LiveEvent]) -> String {
-        events.compactMap(frame(for:)).joined()
+        events.compactMap { frame(for: $0) }.joined()
     }
 
     /// The frame to send for `event`, or nil when the filter excludes it.
-    func frame(for event: LiveEvent) -> String? {
+    /// - Parameter written: the event's frame when the batch wrote it already.
+    func frame(for event: LiveEvent, written: String? = nil) -> String? {
         switch event.kind {
         case .keepalive:
-            return event.frame
+            return written ?? event.frame
         case .presence(let device, _):
-            return accepts(device: device) ? event.frame : nil
+            return accepts(device: device) ? written ?? event.frame : nil
         case .reading(let device, let reading):
             guard accepts(device: device) else { return nil }
-            guard let metrics, let id = event.id else { return event.frame }
+            guard let metrics, let id = event.id else { return written ?? event.frame }
             let kept = reading.metrics.filter { metrics.contains($0.name) }
             guard !kept.isEmpty else { return nil }
             return SSEFrame.event("reading", id: id, data: ReadingPayload(device: device, reading: reading).json(metrics: kept))

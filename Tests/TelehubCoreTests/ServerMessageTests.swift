@@ -19,6 +19,15 @@ import TelehubCore
         #expect(message.json == json)
     }
 
+    /// Acks are written by hand for speed: byte for byte what the encoder writes.
+    @Test(arguments: [Int64(1), 9, 10, 1236, 9_007_199_254_740_991])
+    func handWrittenAcksAreTheEncodersText(_ seq: Int64) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoded = String(decoding: try encoder.encode(ServerMessage.ack(seq: seq)), as: UTF8.self)
+        #expect(ServerMessage.ack(seq: seq).json == encoded)
+    }
+
     @Test func readsWhatTheHubMeans() throws {
         let hello = ServerMessage(json: #"{"type":"hello","device":"d","lastSeq":9,"maxBatch":500,"maxMessageBytes":1024,"heartbeatSeconds":5}"#)
         guard case .hello(let fields)? = hello else { Issue.record("not a hello: \(String(describing: hello))"); return }
