@@ -98,6 +98,21 @@ final class HubProcess: @unchecked Sendable {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Values and flushes committed so far, from the hub's `/metrics`
+    /// (`telehub_flush_values`), for the mean commit size of a load.
+    func flushTotals(group: any EventLoopGroup) async throws -> (values: Double, flushes: Double) {
+        let body = try await HTTPProbe.get(host: host, port: port, path: "/metrics", group: group).body
+        var values = 0.0
+        var flushes = 0.0
+        for line in body.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, let number = Double(fields[1]) else { continue }
+            if fields[0] == "telehub_flush_values_sum" { values = number }
+            if fields[0] == "telehub_flush_values_count" { flushes = number }
+        }
+        return (values, flushes)
+    }
+
     /// Resident memory of the hub in KiB, or nil without a pid.
     func residentKiB() -> Int? {
         guard let pid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
@@ -112,10 +127,14 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
-/// One plain HTTP GET, for `/healthz`.
+/// One plain HTTP GET, for `/healthz` and `/metrics`.
 enum HTTPProbe {
     static func status(host: String, port: Int, path: String, group: any EventLoopGroup) async throws -> Int {
-        let promise = group.next().makePromise(of: Int.self)
+        try await get(host: host, port: port, path: path, group: group).status
+    }
+
+    static func get(host: String, port: Int, path: String, group: any EventLoopGroup) async throws -> (status: Int, body: String) {
+        let promise = group.next().makePromise(of: (status: Int, body: String).self)
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -133,9 +152,11 @@ enum HTTPProbe {
         typealias OutboundOut = HTTPClientRequestPart
         let host: String
         let path: String
-        let promise: EventLoopPromise<Int>
+        let promise: EventLoopPromise<(status: Int, body: String)>
+        private var status = 0
+        private var body = ByteBuffer()
 
-        init(host: String, path: String, promise: EventLoopPromise<Int>) {
+        init(host: String, path: String, promise: EventLoopPromise<(status: Int, body: String)>) {
             self.host = host
             self.path = path
             self.promise = promise
@@ -149,7 +170,11 @@ enum HTTPProbe {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            if case .head(let head) = unwrapInboundIn(data) { promise.succeed(Int(head.status.code)) }
+            switch unwrapInboundIn(data) {
+            case .head(let head): status = Int(head.status.code)
+            case .body(var part): body.writeBuffer(&part)
+            case .end: promise.succeed((status, String(buffer: body)))
+            }
         }
 
         func channelInactive(context: ChannelHandlerContext) {

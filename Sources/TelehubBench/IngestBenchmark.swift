@@ -55,7 +55,12 @@ public struct IngestBenchmark: Sendable {
         public var values: Int
         public var valuesPerSecond: Double
         public var valuesPerHubCPUSecond: Double
-        /// `valuesPerHubCPUSecond` over the store's own values per CPU second.
+        /// The hub's mean commit, in values (from its `/metrics`).
+        public var meanFlushValues: Int
+        /// The store alone, in this process, on the same series and values in
+        /// commits of `meanFlushValues`.
+        public var storeValuesPerCPUSecond: Double
+        /// `valuesPerHubCPUSecond` over `storeValuesPerCPUSecond`.
         public var ratioToStore: Double
     }
 
@@ -95,8 +100,6 @@ public struct IngestBenchmark: Sendable {
     public struct Report: Codable, Sendable {
         public var startToHealthyMs: Double = 0
         public var idleRSSMiB: Double = 0
-        public var storeValuesPerSecond: Double = 0
-        public var storeValuesPerCPUSecond: Double = 0
         public var throughput: [Throughput] = []
         public var latency: [Latency] = []
         public var fanOut: FanOut?
@@ -128,10 +131,6 @@ public struct IngestBenchmark: Sendable {
     private func run(group: MultiThreadedEventLoopGroup, progress: @escaping @Sendable (String) -> Void) async throws -> Report {
         var report = Report()
 
-        let store = try await storeOnly(progress: progress)
-        report.storeValuesPerSecond = store.rate
-        report.storeValuesPerCPUSecond = store.perCPU
-
         let database = directory.appendingPathComponent("hub.sqlite").path
         var fleet = try await Fleet.mint(database: database, devices: max(1000, options.idleConnections))
         let hub = try await HubProcess.start(database: database, settings: Self.hubSettings, binary: options.hubBinary, group: group)
@@ -144,11 +143,12 @@ public struct IngestBenchmark: Sendable {
             let load = LoadGenerator(group: group, hub: hub, readToken: fleet.readToken)
             for (devices, readings, deflate) in Self.throughputCases where options.sections.contains(.throughput) {
                 let devices = min(devices, options.maxDevices)
-                let row = try await throughput(load, &fleet, devices: devices, readings: readings, deflate: deflate, storePerCPU: store.perCPU)
+                let row = try await throughput(load, &fleet, devices: devices, readings: readings, deflate: deflate)
                 report.throughput.append(row)
                 progress(String(
-                    format: "ingest %4d devices x %4d readings x 4 metrics, window %d%@: %9.0f values/s, %9.0f per hub CPU s (%.2fx the store alone)",
-                    devices, readings, row.window, deflate ? ", deflate" : "", row.valuesPerSecond, row.valuesPerHubCPUSecond, row.ratioToStore))
+                    format: "ingest %4d devices x %4d readings x 4 metrics, window %d%@: %9.0f values/s, %9.0f per hub CPU s; store alone %9.0f per CPU s in commits of %d (hub %.2fx)",
+                    devices, readings, row.window, deflate ? ", deflate" : "", row.valuesPerSecond, row.valuesPerHubCPUSecond,
+                    row.storeValuesPerCPUSecond, row.meanFlushValues, row.ratioToStore))
             }
             for (devices, readings) in [(10, 1), (100, 1), (100, 10)] where options.sections.contains(.latency) {
                 let devices = min(devices, options.maxDevices)
@@ -196,39 +196,44 @@ public struct IngestBenchmark: Sendable {
 
     // MARK: - Sections
 
-    /// The store's own write path, fed directly in this process before the
-    /// hub starts: what every hub figure is a ratio to.
-    private func storeOnly(progress: @Sendable (String) -> Void) async throws -> (rate: Double, perCPU: Double) {
-        let folder = directory.appendingPathComponent("store-only")
+    /// The store's own write path, fed directly in this process while the
+    /// hub idles: the same series, as many values, each device's readings in
+    /// runs as its messages carry them, in commits of the size the hub made. Every hub figure is a ratio to it.
+    private func storeOnly(devices: Int, readings: Int, values: Int, flushValues: Int) async throws -> Double {
+        let folder = directory.appendingPathComponent("store-only-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let seconds = max(1, options.valuesPerCase / 400)
-        let insert = try await StoreBenchmark(directory: folder)
-            .insert(devices: 100, metrics: MessageCorpus.metricsPerReading, seconds: seconds, load: .sensor, rowLayout: false)
-        let rate = Double(insert.values) / insert.seconds
-        let perCPU = Double(insert.values) / insert.cpuSeconds
-        progress(String(format: "store alone: %d values in flushes of 5000, %.0f values/s, %.0f per CPU s", insert.values, rate, perCPU))
-        return (rate, perCPU)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let seconds = max(1, values / (devices * MessageCorpus.metricsPerReading))
+        let insert = try await StoreBenchmark(directory: folder).insert(
+            devices: devices, metrics: MessageCorpus.metricsPerReading, seconds: seconds, load: .sensor,
+            flushValues: max(1, flushValues), run: readings, rowLayout: false)
+        return Double(insert.values) / insert.cpuSeconds
     }
 
     private func throughput(
-        _ load: LoadGenerator, _ fleet: inout Fleet, devices: Int, readings: Int, deflate: Bool, storePerCPU: Double
+        _ load: LoadGenerator, _ fleet: inout Fleet, devices: Int, readings: Int, deflate: Bool
     ) async throws -> Throughput {
         let messages = max(2, options.valuesPerCase / (devices * readings * MessageCorpus.metricsPerReading))
         let valuesPerMessage = readings * MessageCorpus.metricsPerReading
         let window = min(8, max(1, Self.maxValuesInFlight / (devices * valuesPerMessage)))
         let plans = try fleet.plans(devices: 0..<devices, messages: messages, readings: readings, deflate: deflate, window: window)
         let connections = try await load.connect(plans, deflate: deflate)
+        let flushes = try await load.hub.flushTotals(group: load.group)
         let cpu = load.hub.cpuSeconds() ?? 0
         let started = ContinuousClock.now
         try await load.saturate(connections)
         let elapsed = (ContinuousClock.now - started).seconds
         let hubCPU = (load.hub.cpuSeconds() ?? 0) - cpu
+        let flushed = try await load.hub.flushTotals(group: load.group)
         await load.close(connections)
         let values = devices * messages * readings * MessageCorpus.metricsPerReading
         let perCPU = Double(values) / max(hubCPU, 0.01)
+        let meanFlush = Int((flushed.values - flushes.values) / max(1, flushed.flushes - flushes.flushes))
+        let storePerCPU = try await storeOnly(devices: devices, readings: readings, values: values, flushValues: meanFlush)
         return Throughput(
             devices: devices, readingsPerMessage: readings, deflate: deflate, window: window, values: values,
-            valuesPerSecond: Double(values) / elapsed, valuesPerHubCPUSecond: perCPU, ratioToStore: perCPU / storePerCPU)
+            valuesPerSecond: Double(values) / elapsed, valuesPerHubCPUSecond: perCPU, meanFlushValues: meanFlush,
+            storeValuesPerCPUSecond: storePerCPU, ratioToStore: perCPU / storePerCPU)
     }
 
     /// Devices send every 40 ms, spread evenly; one stream client receives

@@ -52,14 +52,15 @@ public struct StoreBenchmark: Sendable {
     /// interleaved), committed in flushes of `flushValues`, into the chunk
     /// store and into the row layout, each on a fresh file.
     /// - Parameter rowLayout: also measure the row layout (off only to profile the chunk store alone).
-    public func insert(devices: Int, metrics: Int, seconds: Int, load: Load, flushValues: Int = 5000, rowLayout: Bool = true)
+    /// - Parameter run: readings of one device in a row (see `flushes`).
+    public func insert(devices: Int, metrics: Int, seconds: Int, load: Load, flushValues: Int = 5000, run: Int = 1, rowLayout: Bool = true)
         async throws -> InsertResult
     {
         let store = try SQLiteStore(path: directory.appendingPathComponent("chunks-\(load).sqlite").path)
         var ids: [Int64] = []
         for device in 0..<devices { ids.append(try await store.ensureDevice(named: "bench-\(device)")) }
         let names = (0..<metrics).map { "m\($0)" }
-        let flushes = Self.flushes(devices: devices, metrics: metrics, seconds: seconds, load: load, flushValues: flushValues)
+        let flushes = Self.flushes(devices: devices, metrics: metrics, seconds: seconds, load: load, flushValues: flushValues, run: run)
         let clock = ContinuousClock()
         let cpu = Self.cpuSeconds()
         let elapsed = try await clock.measure {
@@ -115,20 +116,29 @@ public struct StoreBenchmark: Sendable {
     static let start: Int64 = 1_700_000_000_000
 
     /// The load, generated before timing starts.
-    static func flushes(devices: Int, metrics: Int, seconds: Int, load: Load, flushValues: Int) -> [[GeneratedValue]] {
+    /// - Parameter run: readings of one device in a row, as a device's batch
+    ///   message carries them; 1 interleaves the devices every second.
+    static func flushes(devices: Int, metrics: Int, seconds: Int, load: Load, flushValues: Int, run: Int = 1) -> [[GeneratedValue]] {
         var generator = SplitMix(seed: 2026)
         var flushes: [[GeneratedValue]] = []
         var flush: [GeneratedValue] = []
-        flush.reserveCapacity(flushValues + devices * metrics)
-        for second in 0..<seconds {
+        flush.reserveCapacity(flushValues + devices * metrics * run)
+        for block in stride(from: 0, to: seconds, by: run) {
             for device in 0..<devices {
-                for metric in 0..<metrics {
-                    let value: Double
-                    switch load {
-                    case .sensor: value = sensorValue(device: device, metric: metric, second: second, using: &generator)
-                    case .random: value = Double.random(in: -1e6...1e6, using: &generator)
+                for second in block..<min(seconds, block + run) {
+                    for metric in 0..<metrics {
+                        let value: Double
+                        switch load {
+                        case .sensor: value = sensorValue(device: device, metric: metric, second: second, using: &generator)
+                        case .random: value = Double.random(in: -1e6...1e6, using: &generator)
+                        }
+                        flush.append(GeneratedValue(device: device, metric: metric, ts: start + Int64(second) * 1000, value: value))
                     }
-                    flush.append(GeneratedValue(device: device, metric: metric, ts: start + Int64(second) * 1000, value: value))
+                }
+                // Runs stay whole, as messages do; single readings close a flush at whole seconds.
+                if run > 1, flush.count >= flushValues {
+                    flushes.append(flush)
+                    flush.removeAll(keepingCapacity: true)
                 }
             }
             if flush.count >= flushValues {
