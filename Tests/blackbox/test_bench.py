@@ -1,6 +1,7 @@
 """`telehub bench` on a tiny load, so the benchmark never rots: every section
 runs and reports figures that are numbers above zero. (The figures themselves
 are measured on release builds; see BENCHMARKS.md.)"""
+import json
 import re
 import subprocess
 
@@ -31,3 +32,37 @@ def test_every_section_of_the_store_benchmark_reports_figures():
 def test_bench_bounds_its_options():
     result = subprocess.run([str(BINARY), "bench", "--devices", "0"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "--devices must be between 1 and 10000" in result.stderr, result.stderr
+
+
+def test_every_section_of_the_ingest_benchmark_reports_figures():
+    """`telehub bench --ingest --quick`: the hub started, driven and measured
+    over loopback, on loads of a few thousand values."""
+    result = subprocess.run([str(BINARY), "bench", "--ingest", "--quick", "--json"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["startToHealthyMs"] > 0 and report["idleRSSMiB"] > 0, report
+    assert len(report["throughput"]) == 8, report["throughput"]
+    assert {row["deflate"] for row in report["throughput"]} == {False, True}
+    for row in report["throughput"]:
+        for figure in ("valuesPerSecond", "valuesPerHubCPUSecond", "storeValuesPerCPUSecond", "meanFlushValues", "ratioToStore"):
+            assert row[figure] > 0, (figure, row)
+    assert [row["offeredValuesPerSecond"] for row in report["latency"]] == [1000, 2000, 20000]  # devices capped at 20
+    for row in report["latency"]:
+        assert row["deliveries"] > 0 and 0 < row["p50Ms"] <= row["p99Ms"] <= row["maxMs"], row
+    fan = report["fanOut"]
+    assert fan["subscribers"] == 10 and fan["deliveries"] > 0 and fan["deliveriesPerSecond"] > 0, fan
+    assert [row["deflate"] for row in report["idleConnections"]] == [False, True]
+    for row in report["idleConnections"]:
+        assert row["connections"] == 50 and row["hubRSSAfterKiB"] > 0, row
+    # Progress lines go to stderr with --json, one per figure.
+    assert "idle device connections with deflate" in result.stderr, result.stderr[-2000:]
+
+
+def test_bench_refuses_unknown_sections_and_missing_hub_binaries():
+    result = subprocess.run([str(BINARY), "bench", "--ingest", "--sections", "throughput,warp"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and 'unknown section "warp"' in result.stderr, result.stderr
+    result = subprocess.run([str(BINARY), "bench", "--ingest", "--hub-binary", "/nonexistent/telehub"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "is not an executable file" in result.stderr, result.stderr
