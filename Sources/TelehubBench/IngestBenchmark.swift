@@ -26,6 +26,8 @@ public struct IngestBenchmark: Sendable {
         /// Another `telehub` executable to start as the hub (before-and-after comparisons).
         public var hubBinary: String?
         public var sections = Set(Section.allCases)
+        /// An InfluxDB 1.x to run the same throughput cases against, in the same run.
+        public var peer: Peer?
 
         public init() {}
 
@@ -39,6 +41,27 @@ public struct IngestBenchmark: Sendable {
             options.maxDevices = 20
             return options
         }
+    }
+
+    /// A running InfluxDB 1.x (`host:port`), and its pid for its CPU seconds.
+    public struct Peer: Sendable {
+        public var host: String
+        public var port: Int
+        public var pid: Int32
+
+        public init(host: String, port: Int, pid: Int32) {
+            self.host = host
+            self.port = port
+            self.pid = pid
+        }
+    }
+
+    /// The same load written to the peer, when there is one.
+    public struct PeerFigures: Codable, Sendable {
+        public var valuesPerSecond: Double
+        public var valuesPerServerCPUSecond: Double
+        /// The hub's values per CPU second over the peer's.
+        public var hubRatio: Double
     }
 
     /// The parts of a run; start to healthy and idle RSS are always measured.
@@ -62,6 +85,8 @@ public struct IngestBenchmark: Sendable {
         public var storeValuesPerCPUSecond: Double
         /// `valuesPerHubCPUSecond` over `storeValuesPerCPUSecond`.
         public var ratioToStore: Double
+        /// InfluxDB on the same load, when `--influx` names one (not for deflate).
+        public var influx: PeerFigures?
     }
 
     public struct Latency: Codable, Sendable {
@@ -149,6 +174,11 @@ public struct IngestBenchmark: Sendable {
                     format: "ingest %4d devices x %4d readings x 4 metrics, window %d%@: %9.0f values/s, %9.0f per hub CPU s; store alone %9.0f per CPU s in commits of %d (hub %.2fx)",
                     devices, readings, row.window, deflate ? ", deflate" : "", row.valuesPerSecond, row.valuesPerHubCPUSecond,
                     row.storeValuesPerCPUSecond, row.meanFlushValues, row.ratioToStore))
+                if let influx = row.influx {
+                    progress(String(
+                        format: "       InfluxDB, same load: %9.0f values/s, %9.0f per server CPU s (hub %.2fx per CPU s, %.2fx values/s)",
+                        influx.valuesPerSecond, influx.valuesPerServerCPUSecond, influx.hubRatio, row.valuesPerSecond / influx.valuesPerSecond))
+                }
             }
             for (devices, readings) in [(10, 1), (100, 1), (100, 10)] where options.sections.contains(.latency) {
                 let devices = min(devices, options.maxDevices)
@@ -230,10 +260,24 @@ public struct IngestBenchmark: Sendable {
         let perCPU = Double(values) / max(hubCPU, 0.01)
         let meanFlush = Int((flushed.values - flushes.values) / max(1, flushed.flushes - flushes.flushes))
         let storePerCPU = try await storeOnly(devices: devices, readings: readings, values: values, flushValues: meanFlush)
-        return Throughput(
+        var row = Throughput(
             devices: devices, readingsPerMessage: readings, deflate: deflate, window: window, values: values,
             valuesPerSecond: Double(values) / elapsed, valuesPerHubCPUSecond: perCPU, meanFlushValues: meanFlush,
             storeValuesPerCPUSecond: storePerCPU, ratioToStore: perCPU / storePerCPU)
+        if let peer = options.peer, !deflate {
+            let server = HubProcess(host: peer.host, port: peer.port, pid: peer.pid)
+            let peerPlans = (0..<devices).map { device in
+                InfluxLoad.plan(device: device, messages: messages, ts: fleet.lastBase[device], readings: readings,
+                                window: window, host: "\(peer.host):\(peer.port)")
+            }
+            let cpu = server.cpuSeconds() ?? 0
+            let started = ContinuousClock.now
+            try await load.saturatePeer(peerPlans, server: server)
+            let elapsed = (ContinuousClock.now - started).seconds
+            let peerPerCPU = Double(values) / max((server.cpuSeconds() ?? 0) - cpu, 0.01)
+            row.influx = PeerFigures(valuesPerSecond: Double(values) / elapsed, valuesPerServerCPUSecond: peerPerCPU, hubRatio: perCPU / peerPerCPU)
+        }
+        return row
     }
 
     /// Devices send every 40 ms, spread evenly; one stream client receives

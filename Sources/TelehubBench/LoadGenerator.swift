@@ -62,6 +62,27 @@ struct LoadGenerator: Sendable {
         return Connection(channel: channel, handler: handler, finished: finished.futureResult)
     }
 
+    /// Writes every plan's requests to the InfluxDB peer at `server`, each
+    /// connection keeping its window full; returns when all are answered.
+    func saturatePeer(_ plans: [DevicePlan], server: HubProcess) async throws {
+        var channels: [(any Channel, NIOLoopBound<InfluxConnection>, EventLoopFuture<Void>)] = []
+        for plan in plans {
+            let loop = group.next()
+            let finished = loop.makePromise(of: Void.self)
+            let handler = try await loop.submit { NIOLoopBound(InfluxConnection(plan: plan, finished: finished), eventLoop: loop) }.get()
+            let channel = try await ClientBootstrap(group: loop)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler.value) }
+                }
+                .connect(host: server.host, port: server.port).get()
+            channels.append((channel, handler, finished.futureResult))
+        }
+        for (channel, handler, _) in channels { channel.eventLoop.execute { handler.value.start() } }
+        for (_, _, finished) in channels { try await finished.get() }
+        for (channel, _, _) in channels { try? await channel.close() }
+    }
+
     /// Every device fills its window and refills it on each ack, until all
     /// its messages are acknowledged.
     func saturate(_ connections: [Connection]) async throws {

@@ -31,6 +31,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "With --ingest: event loop threads of the load generator.") var loadThreads = 1
     @Option(help: "With --ingest: start this telehub executable as the hub instead of this one (before-and-after figures).")
     var hubBinary: String?
+    @Option(help: "With --ingest: also write each throughput case to this InfluxDB 1.x (host:port; Benchmarks/influx_peer.sh starts one).")
+    var influx: String?
+    @Option(help: "With --influx: the InfluxDB server's pid, for its CPU seconds.") var influxPid: Int32?
     @Option(help: "With --ingest: the sections to run, comma-separated: throughput, latency, fanout, idle.")
     var sections = "throughput,latency,fanout,idle"
 
@@ -46,6 +49,11 @@ struct BenchCommand: AsyncParsableCommand {
         try Bounds.check("--load-threads", loadThreads, 1...64)
         if let unknown = sectionNames.first(where: { IngestBenchmark.Section(rawValue: $0) == nil }) {
             throw ValidationError("--sections: unknown section \"\(unknown.prefix(40))\"; choose from throughput, latency, fanout, idle")
+        }
+        if let influx {
+            guard let colon = influx.lastIndex(of: ":"), let port = Int(influx[influx.index(after: colon)...]), (1...65535).contains(port),
+                influxPid != nil
+            else { throw ValidationError("--influx takes host:port, with --influx-pid") }
         }
         if let hubBinary, !FileManager.default.isExecutableFile(atPath: hubBinary) {
             throw ValidationError("--hub-binary: \(hubBinary) is not an executable file")
@@ -66,6 +74,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         options.loadThreads = loadThreads
         options.hubBinary = hubBinary
+        if let influx, let influxPid, let colon = influx.lastIndex(of: ":"), let port = Int(influx[influx.index(after: colon)...]) {
+            options.peer = IngestBenchmark.Peer(host: String(influx[..<colon]), port: port, pid: influxPid)
+        }
         options.sections = Set(sectionNames.compactMap(IngestBenchmark.Section.init(rawValue:)))
         return options
     }
