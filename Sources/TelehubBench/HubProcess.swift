@@ -37,7 +37,7 @@ final class HubProcess: @unchecked Sendable {
         var description: String {
             switch self {
             case .didNotStart(let line): "the hub did not start: \(line)"
-            case .notHealthy: "the hub did not answer /healthz within 10 s"
+            case .notHealthy: "the hub did not answer /healthz within 60 s"
             }
         }
     }
@@ -61,7 +61,7 @@ final class HubProcess: @unchecked Sendable {
             process.terminate()
             throw Failure.didNotStart(line)
         }
-        while ContinuousClock.now - launched < .seconds(10) {
+        while ContinuousClock.now - launched < .seconds(60) {
             if (try? await HTTPProbe.status(host: "127.0.0.1", port: port, path: "/healthz", group: group)) == 200 {
                 return HubProcess(process: process, port: port, startToHealthy: (ContinuousClock.now - launched).seconds)
             }
