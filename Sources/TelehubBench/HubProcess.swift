@@ -56,7 +56,9 @@ final class HubProcess: @unchecked Sendable {
         try process.run()
         let line = readLine(output.fileHandleForReading)
         // Whatever else the hub prints must not fill the pipe and stall it.
-        output.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        output.fileHandleForReading.readabilityHandler = { handle in
+            if handle.availableData.isEmpty { handle.readabilityHandler = nil }
+        }
         guard let portText = line.split(separator: ":").last?.split(separator: "/").first, let port = Int(portText) else {
             process.terminate()
             throw Failure.didNotStart(line)
@@ -96,6 +98,29 @@ final class HubProcess: @unchecked Sendable {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Resident KiB by kind of mapping, from `/proc/<pid>/smaps`: `heap`
+    /// (the brk heap), `anonymous` (malloc's mmapped arenas and large blocks,
+    /// thread stacks), `file` (the binary and libraries).
+    func residentByKind() -> [String: Int] {
+        // Read to the end: procfs reports a size of 0, and smaps is larger than one read.
+        guard let pid, let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/smaps"),
+            let data = try? handle.readToEnd()
+        else { return [:] }
+        let smaps = String(decoding: data, as: UTF8.self)
+        var totals: [String: Int] = [:]
+        var kind = "anonymous"
+        for line in smaps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let first = fields.first, first.contains("-"), !first.hasSuffix(":") {
+                let path = fields.count >= 6 ? String(fields[5]) : ""
+                kind = path == "[heap]" ? "heap" : path.isEmpty || path.hasPrefix("[") ? "anonymous" : "file"
+            } else if fields.first == "Rss:", fields.count >= 2, let kib = Int(fields[1]) {
+                totals[kind, default: 0] += kib
+            }
+        }
+        return totals
     }
 
     /// Values and flushes committed so far, from the hub's `/metrics`

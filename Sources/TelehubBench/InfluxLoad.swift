@@ -26,36 +26,17 @@ enum InfluxLoad {
 /// The values `MessageCorpus` sends, as line protocol: one line a reading,
 /// four fields.
 struct LineCorpus {
-    private var walk: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private var values = SensorValues()
 
     mutating func lines(device: Int, ts: Int64, readings: Int) -> ByteBuffer {
         var text = ByteBuffer()
         text.reserveCapacity(readings * 100)
         for index in 0..<readings {
-            text.writeString("sensor,device=bench-\(device) humidity=")
-            writeDecimal(&text, 4000 + next(2000), places: 2)
-            text.writeString(",pressure=")
-            writeDecimal(&text, 101_000 + next(3000), places: 2)
-            text.writeString(",temperature=")
-            writeDecimal(&text, 2000 + next(800), places: 2)
-            text.writeString(",voltage=")
-            writeDecimal(&text, 3200 + next(200), places: 3)
-            text.writeString(" \(ts + Int64(index))\n")
+            let reading = values.next()
+            text.writeString("sensor,device=bench-\(device) humidity=\(reading.humidity),pressure=\(reading.pressure),")
+            text.writeString("temperature=\(reading.temperature),voltage=\(reading.voltage) \(ts + Int64(index))\n")
         }
         return text
-    }
-
-    private mutating func next(_ span: Int) -> Int {
-        walk ^= walk << 13
-        walk ^= walk >> 7
-        walk ^= walk << 17
-        return Int(walk % UInt64(span))
-    }
-
-    private func writeDecimal(_ buffer: inout ByteBuffer, _ scaled: Int, places: Int) {
-        let unit = places == 3 ? 1000 : 100
-        let fraction = String(scaled % unit)
-        buffer.writeString("\(scaled / unit)." + String(repeating: "0", count: places - fraction.count) + fraction)
     }
 }
 

@@ -120,6 +120,8 @@ public struct IngestBenchmark: Sendable {
         public var hubRSSBeforeKiB: Int
         public var hubRSSAfterKiB: Int
         public var kibPerConnection: Double
+        /// The growth per connection by kind of mapping (`HubProcess.residentByKind`).
+        public var kibPerConnectionByKind: [String: Double]
     }
 
     public struct Report: Codable, Sendable {
@@ -206,9 +208,10 @@ public struct IngestBenchmark: Sendable {
             let row = try await idleConnections(database: database, fleet: fleet, group: group, deflate: deflate)
             report.idleConnections.append(row)
             progress(String(
-                format: "%d idle device connections%@: hub RSS %.1f -> %.1f MiB, %.1f KiB per connection",
+                format: "%d idle device connections%@: hub RSS %.1f -> %.1f MiB, %.1f KiB per connection (%@)",
                 row.connections, deflate ? " with deflate" : "", Double(row.hubRSSBeforeKiB) / 1024,
-                Double(row.hubRSSAfterKiB) / 1024, row.kibPerConnection))
+                Double(row.hubRSSAfterKiB) / 1024, row.kibPerConnection,
+                row.kibPerConnectionByKind.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f", $0.key, $0.value) }.joined(separator: ", ")))
         }
         return report
     }
@@ -314,14 +317,18 @@ public struct IngestBenchmark: Sendable {
         let load = LoadGenerator(group: group, hub: hub, readToken: fleet.readToken)
         try await Task.sleep(for: .seconds(1))
         let before = hub.residentKiB() ?? 0
+        let kindsBefore = hub.residentByKind()
         let plans = fleet.idlePlans(devices: 0..<options.idleConnections, deflate: deflate)
         let connections = try await load.connect(plans, deflate: deflate)
         try await Task.sleep(for: .seconds(2))
         let after = hub.residentKiB() ?? 0
+        let count = Double(max(1, connections.count))
+        let byKind = hub.residentByKind().mapValues(Double.init).merging(kindsBefore.mapValues { -Double($0) }, uniquingKeysWith: +)
+            .mapValues { $0 / count }
         await load.close(connections)
         return IdleConnections(
             deflate: deflate, connections: connections.count, hubRSSBeforeKiB: before, hubRSSAfterKiB: after,
-            kibPerConnection: Double(after - before) / Double(max(1, connections.count)))
+            kibPerConnection: Double(after - before) / count, kibPerConnectionByKind: byKind)
     }
 
     /// 10,000 connections need as many descriptors; the hub inherits the limit.
@@ -359,9 +366,10 @@ struct Fleet {
     private(set) var lastBase: [Int64] = []
 
     mutating func plans(devices: Range<Int>, messages: Int, readings: Int, deflate: Bool, window: Int) throws -> [DevicePlan] {
-        var corpus = try MessageCorpus(deflate: deflate)
         lastBase = nextTs
         return try devices.map { device in
+            // One corpus a device, as the peer's, so both get the very same values.
+            var corpus = try MessageCorpus(deflate: deflate)
             let firstSeq = nextSeq[device]
             var frames: [ByteBuffer] = []
             frames.reserveCapacity(messages)

@@ -7,7 +7,7 @@ import NIOCore
 struct MessageCorpus {
     static let metricsPerReading = 4
     private let compressor: (any NIOCompressor)?
-    private var walk: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private var values = SensorValues()
 
     init(deflate: Bool) throws {
         if deflate {
@@ -30,14 +30,15 @@ struct MessageCorpus {
             if index > 0 { text.writeString(",") }
             text.writeString(#"{"ts":"#)
             text.writeString(String(ts + Int64(index)))
+            let reading = values.next()
             text.writeString(#","metrics":{"humidity":"#)
-            writeDecimal(&text, 4000 + next(2000), places: 2)
+            text.writeString(reading.humidity)
             text.writeString(#","pressure":"#)
-            writeDecimal(&text, 101_000 + next(3000), places: 2)
+            text.writeString(reading.pressure)
             text.writeString(#","temperature":"#)
-            writeDecimal(&text, 2000 + next(800), places: 2)
+            text.writeString(reading.temperature)
             text.writeString(#","voltage":"#)
-            writeDecimal(&text, 3200 + next(200), places: 3)
+            text.writeString(reading.voltage)
             text.writeString("}}")
         }
         text.writeString("]}")
@@ -59,20 +60,30 @@ struct MessageCorpus {
         }
         return output
     }
+}
 
-    /// 0 ..< span, from an xorshift generator: the same corpus every run.
-    private mutating func next(_ span: Int) -> Int {
-        walk ^= walk << 13
-        walk ^= walk >> 7
-        walk ^= walk << 17
-        return Int(walk % UInt64(span))
+/// The four values of each reading, the same sequence every run and for
+/// every corpus (the hub's and InfluxDB's get the same values), as decimal
+/// text: random within a sensor's range, two or three decimals.
+struct SensorValues {
+    private var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    mutating func next() -> (humidity: String, pressure: String, temperature: String, voltage: String) {
+        (Self.decimal(4000 + draw(2000), places: 2), Self.decimal(101_000 + draw(3000), places: 2),
+         Self.decimal(2000 + draw(800), places: 2), Self.decimal(3200 + draw(200), places: 3))
     }
 
-    private func writeDecimal(_ buffer: inout ByteBuffer, _ scaled: Int, places: Int) {
+    /// 0 ..< span, from an xorshift generator.
+    private mutating func draw(_ span: Int) -> Int {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return Int(state % UInt64(span))
+    }
+
+    private static func decimal(_ scaled: Int, places: Int) -> String {
         let unit = places == 3 ? 1000 : 100
-        buffer.writeString(String(scaled / unit))
-        buffer.writeString(".")
         let fraction = String(scaled % unit)
-        buffer.writeString(String(repeating: "0", count: places - fraction.count) + fraction)
+        return "\(scaled / unit)." + String(repeating: "0", count: places - fraction.count) + fraction
     }
 }
