@@ -168,43 +168,68 @@ public struct IngestBenchmark: Sendable {
             progress(String(format: "start to healthy %.1f ms, idle RSS %.1f MiB", report.startToHealthyMs, report.idleRSSMiB))
 
             let load = LoadGenerator(group: group, hub: hub, readToken: fleet.readToken)
-            for (devices, readings, deflate) in Self.throughputCases where options.sections.contains(.throughput) {
-                let devices = min(devices, options.maxDevices)
-                let row = try await throughput(load, &fleet, devices: devices, readings: readings, deflate: deflate)
-                report.throughput.append(row)
-                progress(String(
-                    format: "ingest %4d devices x %4d readings x 4 metrics, window %d%@: %9.0f values/s, %9.0f per hub CPU s; store alone %9.0f per CPU s in commits of %d (hub %.2fx)",
-                    devices, readings, row.window, deflate ? ", deflate" : "", row.valuesPerSecond, row.valuesPerHubCPUSecond,
-                    row.storeValuesPerCPUSecond, row.meanFlushValues, row.ratioToStore))
-                if let influx = row.influx {
-                    progress(String(
-                        format: "       InfluxDB, same load: %9.0f values/s, %9.0f per server CPU s (hub %.2fx per CPU s, %.2fx values/s)",
-                        influx.valuesPerSecond, influx.valuesPerServerCPUSecond, influx.hubRatio, row.valuesPerSecond / influx.valuesPerSecond))
-                }
-            }
-            for (devices, readings) in [(10, 1), (100, 1), (100, 10)] where options.sections.contains(.latency) {
-                let devices = min(devices, options.maxDevices)
-                let row = try await latency(load, &fleet, devices: devices, readings: readings)
-                report.latency.append(row)
-                progress(String(
-                    format: "latency at %6d values/s offered (%d devices x %d readings every 40 ms): p50 %.2f ms, p99 %.2f, p999 %.2f, max %.2f (%d deliveries; hub %.2f cores, generator %.2f)",
-                    row.offeredValuesPerSecond, devices, readings, row.p50Ms, row.p99Ms, row.p999Ms, row.maxMs, row.deliveries,
-                    row.hubCores, row.generatorCores))
-            }
-            if options.sections.contains(.fanout) {
-            let fan = try await fanOut(load, &fleet)
-            report.fanOut = fan
-            progress(String(
-                format: "fan-out to %d stream subscribers of %d readings/s: %.0f deliveries/s, lag p50 %.2f ms, p99 %.2f ms (hub %.2f cores, generator %.2f)",
-                fan.subscribers, fan.readingsPerSecond, fan.deliveriesPerSecond, fan.p50LagMs, fan.p99LagMs, fan.hubCores, fan.generatorCores))
-            }
+            if options.sections.contains(.throughput) { try await runThroughput(load, &fleet, &report, progress) }
+            if options.sections.contains(.latency) { try await runLatency(load, &fleet, &report, progress) }
+            if options.sections.contains(.fanout) { try await runFanOut(load, &fleet, &report, progress) }
         } catch {
             hub.stop()
             throw error
         }
         hub.stop()
 
-        for deflate in [false, true] where options.sections.contains(.idle) {
+        if options.sections.contains(.idle) { try await runIdle(database: database, fleet: fleet, group: group, &report, progress) }
+        return report
+    }
+
+    // MARK: - Running and reporting each section
+
+    private func runThroughput(
+        _ load: LoadGenerator, _ fleet: inout Fleet, _ report: inout Report, _ progress: @Sendable (String) -> Void
+    ) async throws {
+        for (devices, readings, deflate) in Self.throughputCases {
+            let devices = min(devices, options.maxDevices)
+            let row = try await throughput(load, &fleet, devices: devices, readings: readings, deflate: deflate)
+            report.throughput.append(row)
+            progress(String(
+                format: "ingest %4d devices x %4d readings x 4 metrics, window %d%@: %9.0f values/s, %9.0f per hub CPU s; store alone %9.0f per CPU s in commits of %d (hub %.2fx)",
+                devices, readings, row.window, deflate ? ", deflate" : "", row.valuesPerSecond, row.valuesPerHubCPUSecond,
+                row.storeValuesPerCPUSecond, row.meanFlushValues, row.ratioToStore))
+            if let influx = row.influx {
+                progress(String(
+                    format: "       InfluxDB, same load: %9.0f values/s, %9.0f per server CPU s (hub %.2fx per CPU s, %.2fx values/s)",
+                    influx.valuesPerSecond, influx.valuesPerServerCPUSecond, influx.hubRatio, row.valuesPerSecond / influx.valuesPerSecond))
+            }
+        }
+    }
+
+    private func runLatency(
+        _ load: LoadGenerator, _ fleet: inout Fleet, _ report: inout Report, _ progress: @Sendable (String) -> Void
+    ) async throws {
+        for (devices, readings) in [(10, 1), (100, 1), (100, 10)] {
+            let devices = min(devices, options.maxDevices)
+            let row = try await latency(load, &fleet, devices: devices, readings: readings)
+            report.latency.append(row)
+            progress(String(
+                format: "latency at %6d values/s offered (%d devices x %d readings every 40 ms): p50 %.2f ms, p99 %.2f, p999 %.2f, max %.2f (%d deliveries; hub %.2f cores, generator %.2f)",
+                row.offeredValuesPerSecond, devices, readings, row.p50Ms, row.p99Ms, row.p999Ms, row.maxMs, row.deliveries,
+                row.hubCores, row.generatorCores))
+        }
+    }
+
+    private func runFanOut(
+        _ load: LoadGenerator, _ fleet: inout Fleet, _ report: inout Report, _ progress: @Sendable (String) -> Void
+    ) async throws {
+        let fan = try await fanOut(load, &fleet)
+        report.fanOut = fan
+        progress(String(
+            format: "fan-out to %d stream subscribers of %d readings/s: %.0f deliveries/s, lag p50 %.2f ms, p99 %.2f ms (hub %.2f cores, generator %.2f)",
+            fan.subscribers, fan.readingsPerSecond, fan.deliveriesPerSecond, fan.p50LagMs, fan.p99LagMs, fan.hubCores, fan.generatorCores))
+    }
+
+    private func runIdle(
+        database: String, fleet: Fleet, group: any EventLoopGroup, _ report: inout Report, _ progress: @Sendable (String) -> Void
+    ) async throws {
+        for deflate in [false, true] {
             let row = try await idleConnections(database: database, fleet: fleet, group: group, deflate: deflate)
             report.idleConnections.append(row)
             progress(String(
@@ -213,7 +238,6 @@ public struct IngestBenchmark: Sendable {
                 Double(row.hubRSSAfterKiB) / 1024, row.kibPerConnection,
                 row.kibPerConnectionByKind.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f", $0.key, $0.value) }.joined(separator: ", ")))
         }
-        return report
     }
 
     /// Room for every case's messages in flight (at most 1M values; the
