@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TelehubStore
 
 /// A `telehub serve` the benchmark started on its own database, or a hub
 /// it was pointed at. CPU and memory come from the hub's `/proc` entry, so
@@ -146,10 +147,6 @@ final class HubProcess: @unchecked Sendable {
         }
         return nil
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// One plain HTTP GET, for `/healthz` and `/metrics`.

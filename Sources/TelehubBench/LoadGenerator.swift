@@ -3,6 +3,7 @@ import Histogram
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TelehubStore
 
 /// Opens device connections and stream clients against one hub, many per
 /// event loop, and drives them: saturating (each device keeps its window
@@ -122,7 +123,7 @@ struct LoadGenerator: Sendable {
                 ) { _ in device.handler.value.tick() }
             }
         }.get()
-        let cpu = (hub: hub.cpuSeconds() ?? 0, generator: ProcessCPU.seconds(), at: ContinuousClock.now)
+        let cpu = (hub: hub.cpuSeconds() ?? 0, generator: StoreBenchmark.cpuSeconds(), at: ContinuousClock.now)
         let sending = TimeAmount.milliseconds(40 * Int64(plans.map(\.frames.count).max() ?? 0))
         let deadline = NIODeadline.now() + sending + .seconds(5)
         while NIODeadline.now() < deadline {
@@ -131,7 +132,7 @@ struct LoadGenerator: Sendable {
         }
         let wall = (ContinuousClock.now - cpu.at).seconds
         let hubShare = ((hub.cpuSeconds() ?? 0) - cpu.hub) / wall
-        let generatorShare = (ProcessCPU.seconds() - cpu.generator) / wall
+        let generatorShare = (StoreBenchmark.cpuSeconds() - cpu.generator) / wall
         try await loop.submit { ticks.forEach { $0.cancel() } }.get()
         for listener in listeners { listener.close(promise: nil) }
         await close(devices)
@@ -204,12 +205,3 @@ struct LatencyBook: @unchecked Sendable {
     }
 }
 
-/// CPU seconds of this process (user and system), for the generator's share.
-enum ProcessCPU {
-    static func seconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-    }
-}

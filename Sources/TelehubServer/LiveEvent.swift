@@ -52,7 +52,9 @@ public struct LiveBatch: Sendable {
     init(_ events: [LiveEvent]) {
         self.events = events
         self.eventFrames = events.map(\.frame)
-        self.buffer = ByteBuffer(string: eventFrames.joined())
+        var buffer = ByteBuffer()
+        for frame in eventFrames { buffer.writeString(frame) }
+        self.buffer = buffer
     }
 }
 

@@ -98,7 +98,9 @@ public struct StoreBenchmark: Sendable {
     }
 
     /// User and system CPU time of this process so far.
-    static func cpuSeconds() -> Double {
+    /// CPU seconds of this process so far (user and system); benchmarks
+    /// count the load generator's share with it.
+    public static func cpuSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
@@ -239,5 +241,5 @@ public struct StoreBenchmark: Sendable {
 }
 
 extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
