@@ -3,7 +3,6 @@ import HummingbirdCore
 import ServiceLifecycle
 import HummingbirdTLS
 import HummingbirdWebSocket
-import HummingbirdWSCompression
 import NIOCore
 public import Logging
 import NIOHTTP1
@@ -79,17 +78,9 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
     IngestRoutes(hub: hub).register(on: webSocketRouter)
     let configuration = hub.configuration
     let maxBytes = configuration.limits.maxMessageBytes
-    // Small windows and memory level keep zlib's state per connection small;
-    // device messages are short and alike, so context takeover still pays.
     let deflate: [WebSocketExtensionFactory] =
         configuration.deflate
-        ? [
-            DeflateSizeGuardBuilder.factory(
-                wrapping: .perMessageDeflate(
-                    clientMaxWindow: configuration.deflateWindowBits, serverMaxWindow: configuration.deflateWindowBits,
-                    memoryLevel: configuration.deflateMemoryLevel, maxDecompressedFrameSize: maxBytes,
-                    minFrameSizeToCompress: 16))
-        ] : []
+        ? [PerMessageInflateBuilder.factory(windowBits: configuration.deflateWindowBits, maxMessageBytes: maxBytes)] : []
     let webSocket = WebSocketServerConfiguration(
         maxFrameSize: maxBytes,
         extensions: deflate,

@@ -51,9 +51,11 @@ public struct HubConfiguration: Sendable {
     public var closeTimeout: Duration = .seconds(2)
     /// How often live connections are checked against revoked and expired tokens.
     public var tokenCheckInterval: Duration = .seconds(1)
-    /// permessage-deflate window (9 to 15 bits): smaller costs less memory per connection.
+    /// Largest permessage-deflate window (9 to 15 bits) a client may compress
+    /// with: smaller costs less memory while a message is inflated.
     public var deflateWindowBits = 10
-    /// zlib memory level (1 to 9) of the hub's compressor: 4 costs 8 KiB instead of 128 KiB per connection.
+    /// Retired: the hub no longer compresses what it sends (see `PerMessageInflate`).
+    /// Still read from configurations, so older ones start.
     public var deflateMemoryLevel = 4
     /// Offer permessage-deflate to clients that ask for it.
     public var deflate = true
