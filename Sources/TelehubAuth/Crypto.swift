@@ -25,6 +25,23 @@ public enum Crypto {
         return digest
     }
 
+    /// HMAC-SHA256, for webhook signatures (`X-Telehub-Signature`).
+    public static func hmacSHA256(key: some Collection<UInt8>, message: some Collection<UInt8>) -> [UInt8] {
+        let key = Array(key)
+        let message = Array(message)
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let result = key.withUnsafeBufferPointer { key in
+            message.withUnsafeBufferPointer { message in
+                digest.withUnsafeMutableBufferPointer { output in
+                    HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message.baseAddress, message.count, output.baseAddress, &length)
+                }
+            }
+        }
+        precondition(result != nil && length == 32, "OpenSSL HMAC failed")
+        return digest
+    }
+
     /// Compares in time independent of where the inputs differ.
     public static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
         guard lhs.count == rhs.count else { return false }

@@ -40,8 +40,11 @@ public struct LatestValue: Sendable, Equatable, Codable {
 /// The body of `GET /v1/devices` and of a stream `snapshot`.
 public struct DeviceList: Sendable, Equatable, Codable {
     public var devices: [DeviceStatus]
+    /// Every alert rule's state per device; set in the stream's snapshot only.
+    public var alerts: [AlertSummary]?
 
-    public init(devices: [DeviceStatus]) {
+    public init(devices: [DeviceStatus], alerts: [AlertSummary]? = nil) {
         self.devices = devices
+        self.alerts = alerts
     }
 }

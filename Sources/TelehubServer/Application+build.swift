@@ -22,7 +22,11 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let hub = Hub(configuration: configuration, store: store)
-    var services: [any Service] = [hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub), RetentionService(hub: hub), LayoutMigrationService(hub: hub)]
+    let deliveries = Wake()
+    var services: [any Service] = [
+        hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub), RetentionService(hub: hub), LayoutMigrationService(hub: hub),
+        AlertService(hub: hub, deliveries: deliveries), WebhookDeliverer(hub: hub, wake: deliveries),
+    ]
     if configuration.demo { services.append(DemoFleet(hub: hub)) }
     return Application(
         router: makeRouter(hub: hub),

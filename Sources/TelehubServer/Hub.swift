@@ -36,11 +36,29 @@ struct Hub: Sendable {
     }
 
     /// Devices from the store, with `online` from the live sessions.
-    func deviceList() async throws -> DeviceList {
+    /// - Parameter alerts: include every alert's state (the stream's snapshot).
+    func deviceList(alerts: Bool = false) async throws -> DeviceList {
         let online = sessions.onlineDevices()
         var devices = try await store.deviceStatuses()
         for index in devices.indices { devices[index].online = online.contains(devices[index].name) }
-        return DeviceList(devices: devices)
+        return DeviceList(devices: devices, alerts: alerts ? try await alertSummaries() : nil)
+    }
+
+    /// Each rule's state per device it has seen; a rule that has seen none
+    /// is listed once, `ok`. Firing first, then by rule and device.
+    func alertSummaries() async throws -> [AlertSummary] {
+        let rules = try await store.alertRules()
+        let states = Dictionary(grouping: try await store.alertStates(), by: \.ruleID)
+        var summaries: [AlertSummary] = []
+        for rule in rules {
+            let seen = states[rule.id] ?? []
+            if seen.isEmpty { summaries.append(AlertSummary(rule: rule, device: nil, state: nil)) }
+            for entry in seen { summaries.append(AlertSummary(rule: rule, device: entry.device, state: entry.state)) }
+        }
+        let order: [AlertSeriesState.Phase: Int] = [.firing: 0, .pending: 1, .ok: 2]
+        return summaries.enumerated().sorted { lhs, rhs in
+            (order[lhs.element.state] ?? 3, lhs.offset) < (order[rhs.element.state] ?? 3, rhs.offset)
+        }.map(\.element)
     }
 
     func deviceStatus(named name: String) async throws -> DeviceStatus? {

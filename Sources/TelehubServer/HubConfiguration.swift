@@ -57,6 +57,15 @@ public struct HubConfiguration: Sendable {
     /// Retired: the hub no longer compresses what it sends (see `PerMessageInflate`).
     /// Still read from configurations, so older ones start.
     public var deflateMemoryLevel = 4
+    /// How long a webhook delivery is retried before it becomes a dead letter.
+    public var webhookRetryForMs: Int64 = 86_400_000
+    /// Longest wait for a webhook receiver's answer.
+    public var webhookTimeout: Duration = .seconds(10)
+    /// Webhook calls in flight at once, in all; and to one receiver (host and port).
+    public var webhookConcurrency = 8
+    public var webhookConcurrencyPerReceiver = 2
+    /// How often rules are re-read from the store and offline alerts checked.
+    public var alertCheckInterval: Duration = .milliseconds(250)
     /// Offer permessage-deflate to clients that ask for it.
     public var deflate = true
     /// Raw readings are kept this long (default 30 days)...

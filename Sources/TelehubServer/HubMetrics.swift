@@ -1,6 +1,7 @@
 import CoreMetrics
 import Prometheus
 import Synchronization
+import TelehubCore
 
 /// The hub's counters, exported at `/metrics` in Prometheus text. Each hub
 /// owns its registry, so several hubs in one process (tests) never share
@@ -26,6 +27,13 @@ final class HubMetrics: Sendable {
     let unreadRepliesClosed: CoreMetrics.Counter
     /// Connections closed because their request head was late or too large.
     let requestHeadsRefused: CoreMetrics.Counter
+    let alertTransitions: CoreMetrics.Counter
+    /// Webhook attempts by outcome: delivered, retry, dead.
+    let deliveries: [String: CoreMetrics.Counter]
+    let deliveriesPending: CoreMetrics.Meter
+    let oldestPendingDeliverySeconds: CoreMetrics.Meter
+    /// Rule states per device, by phase: ok, pending, firing.
+    let alertStates: [AlertSeriesState.Phase: CoreMetrics.Meter]
     private let rejections = Mutex<[String: CoreMetrics.Counter]>([:])
 
     init() {
@@ -51,6 +59,15 @@ final class HubMetrics: Sendable {
         authFailures = CoreMetrics.Counter(label: "telehub_auth_failures_total", factory: factory)
         unreadRepliesClosed = CoreMetrics.Counter(label: "telehub_unread_replies_closed_total", factory: factory)
         requestHeadsRefused = CoreMetrics.Counter(label: "telehub_request_heads_refused_total", factory: factory)
+        alertTransitions = CoreMetrics.Counter(label: "telehub_alert_transitions_total", factory: factory)
+        deliveries = Dictionary(uniqueKeysWithValues: ["delivered", "retry", "dead"].map { outcome in
+            (outcome, CoreMetrics.Counter(label: "telehub_alert_deliveries_total", dimensions: [("outcome", outcome)], factory: factory))
+        })
+        deliveriesPending = CoreMetrics.Meter(label: "telehub_alert_deliveries_pending", factory: factory)
+        oldestPendingDeliverySeconds = CoreMetrics.Meter(label: "telehub_alert_delivery_oldest_pending_seconds", factory: factory)
+        alertStates = Dictionary(uniqueKeysWithValues: [AlertSeriesState.Phase.ok, .pending, .firing].map { phase in
+            (phase, CoreMetrics.Meter(label: "telehub_alert_states", dimensions: [("state", phase.rawValue)], factory: factory))
+        })
     }
 
     /// Counts a refused message by device and reason (an error code, or a close reason).

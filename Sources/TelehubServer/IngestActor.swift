@@ -53,6 +53,12 @@ public actor IngestActor: Service {
     private var seriesLimit: SeriesLimit
     private let logger = Logger(label: "telehub.ingest")
 
+    /// Threshold rules and their state; evaluated on each flush's points
+    /// before the commit, applied once it succeeded.
+    private var alerts = AlertBook()
+    /// Called with the transitions a commit stored (the delivery worker's wake-up).
+    private var onAlertTransitions: @Sendable () -> Void = {}
+
     private var pending: IngestQueue<Submission>
     /// Highest `seq` accepted per device (committed or pending), for dedup.
     private var acceptedSeq: [Int64: Int64] = [:]
@@ -210,15 +216,46 @@ public actor IngestActor: Service {
         return chunk
     }
 
+    /// Replaces the threshold rules (the alert service reads them from the store).
+    func loadAlertRules(_ rules: [AlertRule], stored: [StoredAlertState], retryForMs: Int64, onTransitions: @escaping @Sendable () -> Void) {
+        alerts.retryForMs = retryForMs
+        alerts.load(rules: rules.filter { if case .threshold = $0.condition { true } else { false } }, stored: stored)
+        onAlertTransitions = onTransitions
+    }
+
+    /// The commit batch of `chunk`, with what its points do to the alert rules.
+    private func batch(of chunk: [Submission]) -> CommitBatch {
+        var batch = Self.batch(of: chunk)
+        guard alerts.hasThresholdRules else { return batch }
+        var names: [Int64: String] = [:]
+        for item in chunk { names[item.deviceID] = item.device }
+        batch.alerts = alerts.evaluate(batch.points, deviceName: { names[$0] }, now: EpochClock.nowMs())
+        return batch
+    }
+
+    /// After a successful commit: the rules' new state, and the transitions on the stream.
+    private func committed(_ changes: AlertChanges, _ result: CommitResult) async {
+        guard !changes.isEmpty else { return }
+        alerts.apply(AlertChanges(states: changes.states.filter { !result.missingDevices.contains($0.deviceID) }))
+        let events = changes.transitions.filter { !result.missingDevices.contains($0.deviceID) }.compactMap { record in
+            alerts.rules[record.transition.ruleID].map { AlertStreamEvent(rule: $0, transition: record.transition) }
+        }
+        guard !events.isEmpty else { return }
+        metrics.alertTransitions.increment(by: events.count)
+        await hub.publishAlerts(events)
+        onAlertTransitions()
+    }
+
     private func flushOnce() async {
         let chunk = takeChunk()
-        let batch = Self.batch(of: chunk)
+        let batch = batch(of: chunk)
         let started = ContinuousClock.now
         do {
             let result = try await store.commit(batch)
             health.succeeded()
             metrics.commitLatency.record(duration: ContinuousClock.now - started)
             metrics.flushValues.record(batch.points.count)
+            await committed(batch.alerts, result)
             await finish(chunk, result)
         } catch let fault as StoreUnavailable {
             refuseAfterFault(chunk, fault)
@@ -253,8 +290,10 @@ public actor IngestActor: Service {
     private func commitSeparately(_ chunk: [Submission]) async {
         for (index, item) in chunk.enumerated() {
             do {
-                let result = try await store.commit(Self.batch(of: [item]))
+                let batch = batch(of: [item])
+                let result = try await store.commit(batch)
                 health.succeeded()
+                await committed(batch.alerts, result)
                 await finish([item], result)
             } catch let fault as StoreUnavailable {
                 return refuseAfterFault(Array(chunk[index...]), fault)

@@ -10,6 +10,7 @@ public struct LiveEvent: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case reading(device: String, reading: Reading)
         case presence(device: String, online: Bool)
+        case alert(device: String)
         case keepalive
     }
 
@@ -33,6 +34,11 @@ public struct LiveEvent: Sendable, Equatable {
     static func presence(device: String, online: Bool, ts: Int64) -> LiveEvent {
         let data = String(decoding: (try? JSONEncoder.wire.encode(PresenceEvent(device: device, online: online, ts: ts))) ?? Data("{}".utf8), as: UTF8.self)
         return LiveEvent(id: nil, kind: .presence(device: device, online: online), written: SSEFrame.event("presence", data: data))
+    }
+
+    static func alert(_ event: AlertStreamEvent) -> LiveEvent {
+        let data = String(decoding: (try? JSONEncoder.wire.encode(event)) ?? Data("{}".utf8), as: UTF8.self)
+        return LiveEvent(id: nil, kind: .alert(device: event.device), written: SSEFrame.event("alert", data: data))
     }
 
     static let keepalive = LiveEvent(id: nil, kind: .keepalive, written: ": keepalive\n\n")

@@ -69,6 +69,12 @@ public actor LiveHub: Service {
         broadcast(LiveBatch([.presence(device: device, online: online, ts: ts)]))
     }
 
+    /// Alert transitions, as a commit or the offline watch stored them.
+    func publishAlerts(_ events: [AlertStreamEvent]) {
+        guard !events.isEmpty, !subscribers.isEmpty else { return }
+        broadcast(LiveBatch(events.map(LiveEvent.alert)))
+    }
+
     /// - Parameter lastEventID: the last id the client saw, when resuming.
     /// - Parameter disconnect: closes the client's connection when it cannot keep up.
     func subscribe(after lastEventID: Int64?, disconnect: @escaping @Sendable () -> Void = {}) -> Subscription {

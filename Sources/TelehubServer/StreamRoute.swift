@@ -24,7 +24,7 @@ struct StreamRoute {
                 channel.close(promise: nil)
             }
 
-            let snapshot = subscription.reset || lastEventID == nil ? try await hub.deviceList() : nil
+            let snapshot = subscription.reset || lastEventID == nil ? try await hub.deviceList(alerts: true) : nil
             let sessions = hub.sessions
             let body = ResponseBody { writer in
                 // Registered so that revoking the token ends this stream.
@@ -106,7 +106,7 @@ struct StreamFilter: Sendable {
         switch event.kind {
         case .keepalive:
             return written ?? event.frame
-        case .presence(let device, _):
+        case .presence(let device, _), .alert(let device):
             return accepts(device: device) ? written ?? event.frame : nil
         case .reading(let device, let reading):
             guard accepts(device: device) else { return nil }
@@ -120,6 +120,7 @@ struct StreamFilter: Sendable {
     func snapshotFrame(_ list: DeviceList, position: Int64) -> String {
         var list = list
         list.devices = list.devices.filter { accepts(device: $0.name) }
+        list.alerts = list.alerts?.filter { $0.device.map(accepts(device:)) ?? true }
         if let metrics {
             for index in list.devices.indices { list.devices[index].metrics = list.devices[index].metrics.filter { metrics.contains($0.key) } }
         }

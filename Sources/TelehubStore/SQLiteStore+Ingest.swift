@@ -26,6 +26,7 @@ extension SQLiteStore {
                 try RollupTable.complete(writer.completed, gathered: writer.gathered, db)
                 try Self.updateLatest(rows, db)
                 try Self.advance(batch.progress, db)
+                if !batch.alerts.isEmpty { try Self.writeAlertChanges(batch.alerts, skipping: missing, now: EpochClock.nowMs(), db) }
                 // Kept for the next commit; bounded, since a miss costs only a query and a decode.
                 let tails = writer.tails.count <= Self.seriesTailsKept ? writer.tails : [:]
                 let commit = cached.commit + 1

@@ -32,6 +32,9 @@ extension SQLiteStore {
                 db, sql: "SELECT EXISTS (SELECT 1 FROM reading) + EXISTS (SELECT 1 FROM rollup_1m) + EXISTS (SELECT 1 FROM rollup_1h)")
             if oldRows == 0 { try db.execute(sql: "DROP TABLE reading; DROP TABLE rollup_1m; DROP TABLE rollup_1h") }
         }
+        migrator.registerMigration("v5-alerts") { db in
+            try db.execute(sql: alertSchema)
+        }
         return migrator
     }
 

@@ -94,6 +94,26 @@ public protocol TelemetryStore: Sendable {
     func ensureDevice(named name: String) async throws -> Int64
     /// Deletes the device with its readings and tokens. - Returns: false when unknown.
     func deleteDevice(named name: String) async throws -> Bool
+
+    // MARK: Alerts
+
+    /// Stores a new rule (its id is assigned); throws `AlertStoreError`.
+    func createAlertRule(_ rule: AlertRule) async throws -> AlertRule
+    func alertRules() async throws -> [AlertRule]
+    /// Deletes the rule, its state and the deliveries it still owes; history stays.
+    func deleteAlertRule(id: Int64) async throws -> Bool
+    func alertStates() async throws -> [StoredAlertState]
+    /// Changes the clock caused (offline alerts); a commit carries the rest.
+    func recordAlertChanges(_ changes: AlertChanges) async throws
+    /// The newest transitions and deliveries, at most `limit` of each.
+    func alertHistory(limit: Int) async throws -> (events: [AlertEventRecord], deliveries: [AlertDelivery])
+    /// Pending deliveries due at `now`, oldest first.
+    func dueDeliveries(now: Int64, limit: Int) async throws -> [AlertDelivery]
+    func nextDeliveryDue() async throws -> Int64?
+    func recordDeliveryOutcome(id: Int64, outcome: DeliveryOutcome) async throws
+    /// Queues a dead delivery again. - Returns: false when no dead delivery has this id.
+    func redeliver(id: Int64, deadline: Int64) async throws -> Bool
+    func deliveryCounts() async throws -> (byStatus: [AlertDelivery.Status: Int], oldestPending: Int64?)
 }
 
 /// A stored token as authentication needs it.
@@ -113,13 +133,16 @@ public struct StoredToken: Sendable, Equatable {
 public struct CommitBatch: Sendable {
     public var points: [SeriesPoint]
     public var progress: [DeviceProgress]
+    /// What the points did to alert rules, stored in the same transaction.
+    public var alerts: AlertChanges
 
-    public init(points: [SeriesPoint] = [], progress: [DeviceProgress] = []) {
+    public init(points: [SeriesPoint] = [], progress: [DeviceProgress] = [], alerts: AlertChanges = AlertChanges()) {
         self.points = points
         self.progress = progress
+        self.alerts = alerts
     }
 
-    public var isEmpty: Bool { points.isEmpty && progress.isEmpty }
+    public var isEmpty: Bool { points.isEmpty && progress.isEmpty && alerts.isEmpty }
 }
 
 /// What a commit did besides storing the batch.

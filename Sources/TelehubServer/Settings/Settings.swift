@@ -53,6 +53,12 @@ public enum Settings {
             .integer("retention-step-rows", \.retentionStepRows, 1...1_000_000, "Rows one retention step may delete."),
             .milliseconds("retention-step-pause-ms", \.retentionStepPause, 0...600_000, "Pause between retention steps, in ms."),
             .milliseconds("retention-check-interval-ms", \.retentionCheckInterval, 1000...86_400_000, "How often retention looks for old data, in ms."),
+            // Alerts
+            .span("webhook-retry-for", \.webhookRetryForMs, "Retry a webhook delivery this long before it becomes a dead letter, e.g. 24h."),
+            .milliseconds("webhook-timeout-ms", \.webhookTimeout, 100...600_000, "Longest wait for a webhook receiver's answer, in ms."),
+            .integer("webhook-concurrency", \.webhookConcurrency, 1...1000, "Webhook calls in flight at once..."),
+            .integer("webhook-concurrency-per-receiver", \.webhookConcurrencyPerReceiver, 1...1000, "...and to one receiver (host and port)."),
+            .milliseconds("alert-check-interval-ms", \.alertCheckInterval, 10...60_000, "How often rules are re-read and offline alerts checked, in ms."),
             // Shutdown
             .milliseconds("drain-timeout-ms", \.drainTimeout, 0...600_000, "How long shutdown waits for due acks before closing device sockets, in ms."),
             .milliseconds("close-timeout-ms", \.closeTimeout, 0...600_000, "How long a closing connection waits for the device's answer, in ms."),

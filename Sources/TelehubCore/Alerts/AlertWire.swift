@@ -1,0 +1,131 @@
+/// The alert shapes of contract v1.1 ("Alerts") as they go on the wire:
+/// `GET /v1/alerts`, the stream's `event: alert`, and the webhook body.
+
+/// One rule's state for one device, as `GET /v1/alerts` and the snapshot list it.
+public struct AlertSummary: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var name: String
+    public var device: String?
+    public var metric: String?
+    public var severity: AlertRule.Severity
+    public var condition: String
+    public var state: AlertSeriesState.Phase
+    /// When the state began; nil while the rule has seen nothing.
+    public var since: Int64?
+    public var value: Double?
+
+    public init(rule: AlertRule, device: String?, state: AlertSeriesState?) {
+        id = rule.id
+        name = rule.name
+        self.device = device ?? rule.device
+        metric = rule.metric
+        severity = rule.severity
+        condition = rule.condition.text
+        self.state = state?.phase ?? .ok
+        since = state.flatMap { $0.since > 0 ? $0.since : nil }
+        value = state?.value
+    }
+
+    enum CodingKeys: String, CodingKey { case id, name, device, metric, severity, condition, state, since, value }
+
+    /// Every key is written, null included, so clients see one shape.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(device, forKey: .device)
+        try container.encode(metric, forKey: .metric)
+        try container.encode(severity, forKey: .severity)
+        try container.encode(condition, forKey: .condition)
+        try container.encode(state, forKey: .state)
+        try container.encode(since, forKey: .since)
+        try container.encode(value, forKey: .value)
+    }
+}
+
+/// `event: alert` on the stream: a transition.
+public struct AlertStreamEvent: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var name: String
+    public var device: String
+    public var metric: String?
+    public var state: AlertTransition.State
+    public var value: Double?
+    public var ts: Int64
+
+    public init(rule: AlertRule, transition: AlertTransition) {
+        id = rule.id
+        name = rule.name
+        device = transition.device
+        metric = rule.metric
+        state = transition.state
+        value = transition.value
+        ts = transition.ts
+    }
+
+    enum CodingKeys: String, CodingKey { case id, name, device, metric, state, value, ts }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(device, forKey: .device)
+        try container.encode(metric, forKey: .metric)
+        try container.encode(state, forKey: .state)
+        try container.encode(value, forKey: .value)
+        try container.encode(ts, forKey: .ts)
+    }
+}
+
+/// The JSON a webhook receives for a transition.
+public struct WebhookBody: Sendable, Equatable, Codable {
+    public struct Alert: Sendable, Equatable, Codable {
+        public var id: Int64
+        public var name: String
+        public var device: String
+        public var metric: String?
+        public var severity: AlertRule.Severity
+        public var condition: String
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(name, forKey: .name)
+            try container.encode(device, forKey: .device)
+            try container.encode(metric, forKey: .metric)
+            try container.encode(severity, forKey: .severity)
+            try container.encode(condition, forKey: .condition)
+        }
+    }
+
+    public var status: AlertTransition.State
+    public var alert: Alert
+    public var value: Double?
+    public var ts: Int64
+    public var startsAt: Int64
+    /// Set when resolved.
+    public var endsAt: Int64?
+
+    public init(rule: AlertRule, transition: AlertTransition) {
+        status = transition.state
+        alert = Alert(
+            id: rule.id, name: rule.name, device: transition.device, metric: rule.metric, severity: rule.severity,
+            condition: rule.condition.text)
+        value = transition.value
+        ts = transition.ts
+        startsAt = transition.startsAt
+        endsAt = transition.state == .resolved ? transition.ts : nil
+    }
+
+    enum CodingKeys: String, CodingKey { case status, alert, value, ts, startsAt, endsAt }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(status, forKey: .status)
+        try container.encode(alert, forKey: .alert)
+        try container.encode(value, forKey: .value)
+        try container.encode(ts, forKey: .ts)
+        try container.encode(startsAt, forKey: .startsAt)
+        try container.encodeIfPresent(endsAt, forKey: .endsAt)
+    }
+}

@@ -1,0 +1,182 @@
+import AsyncHTTPClient
+import Foundation
+import CoreMetrics
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import TelehubAuth
+import TelehubCore
+import TelehubStore
+import Synchronization
+
+/// Sends the webhook calls alert transitions owe, from the queue in the
+/// store: at least once, with exponential backoff and full jitter between
+/// attempts, a dead letter when the receiver refuses for good or time runs
+/// out. A slow or dead receiver holds at most its own few slots; ingest never
+/// waits for any of this.
+struct WebhookDeliverer: Service, CustomStringConvertible {
+    var description: String { "WebhookDeliverer" }
+
+    let hub: Hub
+    let wake: Wake
+    private let logger = Logger(label: "telehub.webhooks")
+
+    func run() async {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.clientConfiguration(hub.configuration))
+        let slots = DeliverySlots(total: hub.configuration.webhookConcurrency, perReceiver: hub.configuration.webhookConcurrencyPerReceiver)
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                wake.clear()
+                let due = (try? await hub.store.dueDeliveries(now: EpochClock.nowMs(), limit: 256)) ?? []
+                for delivery in due where slots.take(delivery.id, receiver: Self.receiver(delivery.url)) {
+                    group.addTask {
+                        let outcome = await attempt(delivery, client)
+                        await record(delivery, outcome)
+                        slots.give(delivery.id, receiver: Self.receiver(delivery.url))
+                        wake.signal()  // a slot is free: look again
+                    }
+                }
+                let next = (try? await hub.store.nextDeliveryDue()) ?? nil
+                let wait = next.map { max(10, min(1000, $0 - EpochClock.nowMs())) } ?? 1000
+                guard await sleepOrWake(for: .milliseconds(wait)) else { break }
+            }
+            group.cancelAll()
+        }
+        try? await client.shutdown()
+    }
+
+    /// - Returns: false once the hub is shutting down.
+    private func sleepOrWake(for duration: Duration) async -> Bool {
+        await cancelWhenGracefulShutdown { await wake.wait(until: .now + duration) }
+        return !Task.isShuttingDownGracefully && !Task.isCancelled
+    }
+
+    /// One attempt; classifies the answer as the contract says.
+    private func attempt(_ delivery: AlertDelivery, _ client: HTTPClient) async -> DeliveryOutcome {
+        var request = HTTPClientRequest(url: delivery.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "telehub-webhook")
+        request.headers.add(name: "Idempotency-Key", value: delivery.idempotencyKey)
+        if let secret = delivery.secret {
+            let signature = Crypto.hmacSHA256(key: Array(secret.utf8), message: Array(delivery.body.utf8))
+            request.headers.add(name: "X-Telehub-Signature", value: "sha256=" + signature.map { String(format: "%02x", $0) }.joined())
+        }
+        request.body = .bytes(ByteBuffer(string: delivery.body))
+        let now = EpochClock.nowMs()
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(hub.configuration.webhookTimeout.milliseconds))
+            // The body is not needed; a bounded read lets the connection be reused.
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            return WebhookRetry.outcome(status: Int(response.status.code), attempts: delivery.attempts + 1, deadline: delivery.deadline, now: now)
+        } catch {
+            return WebhookRetry.outcome(error: "\(error)", attempts: delivery.attempts + 1, deadline: delivery.deadline, now: now)
+        }
+    }
+
+    private func record(_ delivery: AlertDelivery, _ outcome: DeliveryOutcome) async {
+        switch outcome {
+        case .delivered: hub.metrics.deliveries["delivered"]?.increment()
+        case .retry: hub.metrics.deliveries["retry"]?.increment()
+        case .dead(let error):
+            hub.metrics.deliveries["dead"]?.increment()
+            logger.warning("webhook delivery \(delivery.id) to \(delivery.url) is a dead letter: \(error)")
+        }
+        do {
+            try await hub.store.recordDeliveryOutcome(id: delivery.id, outcome: outcome)
+        } catch {
+            // Not recorded: the delivery stays due and is sent again (at least once).
+            logger.error("could not record webhook delivery \(delivery.id): \(error)")
+        }
+    }
+
+    static func receiver(_ url: String) -> String {
+        guard let parsed = URL(string: url) else { return url }
+        return "\(parsed.host ?? ""):\(parsed.port ?? (parsed.scheme == "https" ? 443 : 80))"
+    }
+
+    private static func clientConfiguration(_ configuration: HubConfiguration) -> HTTPClient.Configuration {
+        var client = HTTPClient.Configuration()
+        client.redirectConfiguration = .disallow
+        client.timeout = .init(connect: .seconds(5), read: .milliseconds(configuration.webhookTimeout.milliseconds))
+        client.connectionPool = .init(idleTimeout: .seconds(30))
+        return client
+    }
+}
+
+/// Which deliveries are being attempted: at most `total` at once and
+/// `perReceiver` to one host and port, so a receiver that hangs holds only
+/// its own slots and never those of the others.
+final class DeliverySlots: Sendable {
+    private struct State {
+        var ids: Set<Int64> = []
+        var byReceiver: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+    let total: Int
+    let perReceiver: Int
+
+    init(total: Int, perReceiver: Int) {
+        self.total = total
+        self.perReceiver = perReceiver
+    }
+
+    /// - Returns: false when the delivery is already in flight or no slot is free.
+    func take(_ id: Int64, receiver: String) -> Bool {
+        state.withLock { state in
+            guard !state.ids.contains(id), state.ids.count < total, state.byReceiver[receiver, default: 0] < perReceiver else {
+                return false
+            }
+            state.ids.insert(id)
+            state.byReceiver[receiver, default: 0] += 1
+            return true
+        }
+    }
+
+    func give(_ id: Int64, receiver: String) {
+        state.withLock { state in
+            guard state.ids.remove(id) != nil else { return }
+            state.byReceiver[receiver, default: 1] -= 1
+            if state.byReceiver[receiver] == 0 { state.byReceiver[receiver] = nil }
+        }
+    }
+}
+
+/// The contract's retry rule for webhook deliveries: retry timeouts,
+/// connection errors, 408, 429 and 5xx with exponential backoff (1 s doubling
+/// to 5 min) and full jitter, until the delivery's deadline; any other answer
+/// outside 2xx is final.
+enum WebhookRetry {
+    static let firstDelayMs: Int64 = 1000
+    static let maxDelayMs: Int64 = 300_000
+
+    static func outcome(status: Int, attempts: Int, deadline: Int64, now: Int64) -> DeliveryOutcome {
+        if (200..<300).contains(status) { return .delivered }
+        let retryable = status == 408 || status == 429 || (500..<600).contains(status)
+        guard retryable else { return .dead(error: "HTTP \(status)") }
+        return retry("HTTP \(status)", attempts: attempts, deadline: deadline, now: now)
+    }
+
+    static func outcome(error: String, attempts: Int, deadline: Int64, now: Int64) -> DeliveryOutcome {
+        retry(String(error.prefix(300)), attempts: attempts, deadline: deadline, now: now)
+    }
+
+    private static func retry(_ error: String, attempts: Int, deadline: Int64, now: Int64) -> DeliveryOutcome {
+        let at = now + delay(afterAttempts: attempts)
+        guard at <= deadline else { return .dead(error: "\(error); gave up after \(attempts) attempts") }
+        return .retry(at: at, error: error)
+    }
+
+    /// Full jitter: uniformly random up to the capped exponential delay.
+    static func delay<Generator: RandomNumberGenerator>(afterAttempts attempts: Int, using generator: inout Generator) -> Int64 {
+        let cap = min(maxDelayMs, firstDelayMs << Int64(min(max(attempts - 1, 0), 20)))
+        return Int64.random(in: 0...cap, using: &generator)
+    }
+
+    static func delay(afterAttempts attempts: Int) -> Int64 {
+        var generator = SystemRandomNumberGenerator()
+        return delay(afterAttempts: attempts, using: &generator)
+    }
+}
