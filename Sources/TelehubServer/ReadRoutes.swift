@@ -22,6 +22,10 @@ struct ReadRoutes {
             try await hub.requireReader(request, context)
             return try await hub.deviceList()
         }
+        router.get("/v1/alerts") { request, context in
+            try await hub.requireReader(request, context)
+            return AlertList(alerts: try await hub.alertSummaries())
+        }
         router.get("/v1/devices/{name}") { request, context in
             try await hub.requireReader(request, context)
             let name = try context.parameters.require("name")

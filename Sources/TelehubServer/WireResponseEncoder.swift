@@ -26,6 +26,7 @@ extension HealthAnswer: ResponseEncodable {}
 extension HTTPIngestAck: ResponseEncodable {}
 extension APIErrorAnswer: ResponseEncodable {}
 extension SessionChange: ResponseEncodable {}
+extension AlertList: ResponseEncodable {}
 extension SessionState: ResponseEncodable {}
 extension HistoryAnswer: ResponseEncodable {}
 extension DeviceList: ResponseEncodable {}

@@ -43,6 +43,13 @@ public struct AlertSummary: Sendable, Equatable, Codable {
     }
 }
 
+/// `GET /v1/alerts`.
+public struct AlertList: Sendable, Equatable, Codable {
+    public var alerts: [AlertSummary]
+
+    public init(alerts: [AlertSummary]) { self.alerts = alerts }
+}
+
 /// `event: alert` on the stream: a transition.
 public struct AlertStreamEvent: Sendable, Equatable, Codable {
     public var id: Int64
