@@ -51,13 +51,14 @@ struct AlertBook: Sendable {
                     rule.watches(device: name)
                 else { continue }
                 let key = Key(ruleID: rule.id, deviceID: point.deviceID)
-                let (state, transition) = AlertEvaluation.reading(
-                    threshold, next[key] ?? states[key] ?? AlertSeriesState(), ts: point.ts, value: point.value)
+                // Earlier points of the same commit count: `next` first.
+                let before = next[key] ?? states[key] ?? AlertSeriesState()
+                let (state, transition) = AlertEvaluation.reading(threshold, before, ts: point.ts, value: point.value)
                 next[key] = state
                 if let transition {
                     let event = AlertTransition(
                         ruleID: rule.id, device: name, state: transition, value: point.value, ts: point.ts,
-                        startsAt: transition == .firing ? point.ts : (states[key]?.since ?? point.ts))
+                        startsAt: transition == .firing ? point.ts : before.since)
                     changes.transitions.append(record(rule, event, deviceID: point.deviceID, now: now))
                 }
             }

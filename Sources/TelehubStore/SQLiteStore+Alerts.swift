@@ -55,6 +55,7 @@ extension SQLiteStore {
             updated_at INTEGER NOT NULL
         );
         CREATE INDEX alert_delivery_due ON alert_delivery (status, next_attempt_at);
+        CREATE INDEX alert_delivery_receiver ON alert_delivery (url, status);
         """
 
     // MARK: Rules
@@ -157,6 +158,24 @@ extension SQLiteStore {
                     delivery.idempotencyKey, now, delivery.deadline, now,
                 ])
         }
+        for url in Set(changes.transitions.compactMap(\.delivery?.url)) { try dropOverflow(of: url, now: now, db) }
+    }
+
+    /// Most deliveries one receiver (URL) may owe; past it the oldest become
+    /// dead letters, so a receiver that is down for a day while an alert
+    /// flaps cannot grow the database without bound.
+    public static let maxPendingPerReceiver = 10_000
+
+    private static func dropOverflow(of url: String, now: Int64, _ db: Database) throws {
+        let pending = try Int.fetchOne(
+            db, sql: "SELECT count(*) FROM alert_delivery WHERE url = ? AND status = 'pending'", arguments: [url]) ?? 0
+        guard pending > maxPendingPerReceiver else { return }
+        try db.execute(
+            sql: """
+                UPDATE alert_delivery SET status = 'dead', updated_at = ?,
+                    last_error = 'dropped: the receiver already owed \(maxPendingPerReceiver) deliveries'
+                WHERE id IN (SELECT id FROM alert_delivery WHERE url = ? AND status = 'pending' ORDER BY id LIMIT ?)
+                """, arguments: [now, url, pending - maxPendingPerReceiver])
     }
 
     // MARK: History and deliveries

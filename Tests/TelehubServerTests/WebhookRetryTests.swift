@@ -1,0 +1,100 @@
+import Testing
+import TelehubCore
+import TelehubStore
+@testable import TelehubServer
+
+@Suite struct WebhookRetryTests {
+    @Test func statusesAreClassifiedAsTheContractSays() {
+        for status in [200, 201, 204, 299] {
+            #expect(WebhookRetry.outcome(status: status, attempts: 1, deadline: .max, now: 0) == .delivered)
+        }
+        for status in [408, 429, 500, 502, 503, 599] {
+            guard case .retry(let at, let error) = WebhookRetry.outcome(status: status, attempts: 1, deadline: .max, now: 1000) else {
+                Issue.record("\(status) should be retried")
+                continue
+            }
+            #expect((1000...2000).contains(at))
+            #expect(error == "HTTP \(status)")
+        }
+        for status in [301, 400, 401, 403, 404, 410, 422] {
+            #expect(WebhookRetry.outcome(status: status, attempts: 1, deadline: .max, now: 0) == .dead(error: "HTTP \(status)"))
+        }
+    }
+
+    @Test func connectionErrorsRetryUntilTheDeadline() {
+        if case .retry = WebhookRetry.outcome(error: "connection refused", attempts: 3, deadline: 10_000, now: 0) {} else {
+            Issue.record("a connection error before the deadline is retried")
+        }
+        // Past the deadline even the shortest wait is too late.
+        guard case .dead(let error) = WebhookRetry.outcome(error: "timeout", attempts: 3, deadline: 0, now: 1) else {
+            Issue.record("out of time is a dead letter")
+            return
+        }
+        #expect(error.contains("timeout") && error.contains("3 attempts"))
+    }
+
+    @Test func backoffDoublesFromOneSecondToFiveMinutesWithFullJitter() {
+        var generator = SystemRandomNumberGenerator()
+        for (attempts, cap) in [(1, 1000), (2, 2000), (3, 4000), (9, 256_000), (10, 300_000), (60, 300_000)] as [(Int, Int64)] {
+            let delays = (0..<400).map { _ in WebhookRetry.delay(afterAttempts: attempts, using: &generator) }
+            #expect(delays.allSatisfy { (0...cap).contains($0) }, "attempt \(attempts)")
+            #expect(delays.max()! > cap / 2, "jitter spreads over the whole range, attempt \(attempts)")
+            #expect(delays.min()! < cap / 2, "attempt \(attempts)")
+        }
+    }
+
+    @Test func slotsBoundEachReceiverAndTheTotal() {
+        let slots = DeliverySlots(total: 3, perReceiver: 2)
+        #expect(slots.take(1, receiver: "a:80"))
+        #expect(slots.take(1, receiver: "a:80") == false)  // already in flight
+        #expect(slots.take(2, receiver: "a:80"))
+        #expect(slots.take(3, receiver: "a:80") == false)  // a's two are taken
+        #expect(slots.take(4, receiver: "b:80"))
+        #expect(slots.take(5, receiver: "c:80") == false)  // three in all
+        slots.give(1, receiver: "a:80")
+        #expect(slots.take(3, receiver: "a:80"))
+    }
+
+    @Test func receiverIsHostAndPort() {
+        #expect(WebhookDeliverer.receiver("https://example.org/hook") == "example.org:443")
+        #expect(WebhookDeliverer.receiver("http://127.0.0.1:8080/x") == "127.0.0.1:8080")
+    }
+}
+
+@Suite struct AlertBookTests {
+    private let warm = AlertRule(
+        id: 1, name: "warm", device: nil, metric: "t", condition: .threshold(Threshold(direction: .above, limit: 8)),
+        webhook: "http://127.0.0.1:9/hook", secret: "k")
+
+    @Test func evaluatesInCommitOrderPerDeviceAndLeavesTheBookUntilApplied() {
+        var book = AlertBook()
+        book.load(rules: [warm], stored: [])
+        let points = [
+            SeriesPoint(deviceID: 1, metric: "t", ts: 1, value: 9), SeriesPoint(deviceID: 2, metric: "t", ts: 1, value: 7),
+            SeriesPoint(deviceID: 1, metric: "h", ts: 1, value: 99), SeriesPoint(deviceID: 1, metric: "t", ts: 2, value: 7),
+        ]
+        let names: [Int64: String] = [1: "a", 2: "b"]
+        let changes = book.evaluate(points, deviceName: { names[$0] }, now: 100)
+        #expect(changes.transitions.map(\.transition.state) == [.firing, .resolved])
+        #expect(changes.transitions.map(\.transition.device) == ["a", "a"])
+        #expect(changes.transitions.allSatisfy { $0.delivery?.url == "http://127.0.0.1:9/hook" && $0.delivery?.deadline == 100 + book.retryForMs })
+        #expect(Set(changes.transitions.compactMap(\.delivery?.idempotencyKey)).count == 2)
+        #expect(changes.transitions[1].transition.startsAt == 1)
+        #expect(book.states.isEmpty)  // nothing until the commit succeeded
+        book.apply(changes)
+        #expect(book.states[.init(ruleID: 1, deviceID: 1)]?.phase == .ok)
+        #expect(book.states[.init(ruleID: 1, deviceID: 2)]?.phase == .ok)
+    }
+
+    @Test func reloadingKeepsStateOfRulesThatRemain() {
+        var book = AlertBook()
+        book.load(rules: [warm], stored: [StoredAlertState(ruleID: 1, deviceID: 1, device: "a", state: .init(phase: .firing, since: 5))])
+        #expect(book.states[.init(ruleID: 1, deviceID: 1)]?.phase == .firing)
+        var other = warm
+        other.id = 2
+        book.load(rules: [warm, other], stored: [])
+        #expect(book.states[.init(ruleID: 1, deviceID: 1)]?.phase == .firing)
+        book.load(rules: [other], stored: [])
+        #expect(book.states.isEmpty)
+    }
+}
