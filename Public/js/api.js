@@ -29,6 +29,12 @@ export async function fetchHistory(device, metric, { from, to, points, signal })
   return readJSON(response);
 }
 
+/** `GET /v1/alerts/history?limit=`: `{history: [...]}`, transitions and webhook deliveries, newest first. */
+export async function fetchAlertHistory(limit) {
+  const response = await fetch(`v1/alerts/history?limit=${limit}`, { headers: { Accept: "application/json" }, cache: "no-store" });
+  return readJSON(response);
+}
+
 /** The CSV export link for one device over a range (the session cookie authorizes the download). */
 export function exportHref(device, from, to) {
   return `v1/export.csv?${new URLSearchParams({ device, from: String(from), to: String(to) })}`;

@@ -2,6 +2,7 @@
 // between the overview and a device page, and feeds both from one live
 // stream (so switching pages never reconnects or misses an update).
 
+import { AlertBanner, AlertsPage, AlertStore } from "./alerts.js";
 import { deleteSession, fetchDevices, hasSession, UnauthorizedError } from "./api.js";
 import { DevicePage } from "./device-page.js";
 import { DeviceStore } from "./devices.js";
@@ -22,8 +23,11 @@ const MESSAGES = {
 };
 
 const store = new DeviceStore();
+const alerts = new AlertStore();
+const banner = new AlertBanner(alerts);
+const alertsPage = new AlertsPage(alerts);
 const header = new HeaderView();
-const overview = new OverviewPage(store, header);
+const overview = new OverviewPage(store, header, () => banner.decorateCards());
 const devicePage = new DevicePage(store);
 const login = new LoginView(() => enterDashboard(null));
 const notice = createNotice();
@@ -77,10 +81,16 @@ function showRoute() {
   const route = parseRoute();
   if (route.page === "device") {
     overview.hide();
+    alertsPage.hide();
     devicePage.show(route.name, route.params);
+  } else if (route.page === "alerts") {
+    overview.hide();
+    devicePage.hide();
+    alertsPage.show();
   } else {
     const cameFrom = devicePage.name;
     devicePage.hide();
+    alertsPage.hide();
     overview.show(cameFrom);
   }
 }
@@ -91,7 +101,10 @@ function leaveDashboard(message) {
   overview.stop();
   overview.hide();
   devicePage.hide();
+  alertsPage.hide();
   store.clear();
+  alerts.clear();
+  banner.render();
   notice.hide();
   byId("session-controls").hidden = true;
   login.show(message);
@@ -115,8 +128,11 @@ function streamHandlers() {
   return {
     snapshot(list) {
       store.replace(list);
+      alerts.replace(list.alerts);
       overview.snapshot();
       devicePage.snapshot();
+      banner.render();
+      alertsPage.render();
     },
     reading(data) {
       store.applyReading(data);
@@ -127,6 +143,11 @@ function streamHandlers() {
       store.applyPresence(data);
       overview.presence(data);
       devicePage.presence(data);
+    },
+    alert(data) {
+      alerts.apply(data);
+      banner.render();
+      alertsPage.changed();
     },
     reset() {
       notice.show(MESSAGES.missed);

@@ -13,7 +13,7 @@ import { TREND_WINDOW_MS } from "./trends.js";
 
 /**
  * @typedef {import("./devices.js").Device} Device
- * @typedef {{element: HTMLElement, value: HTMLElement, time: HTMLTimeElement, trend: HTMLElement}} MetricRow
+ * @typedef {{element: HTMLElement, name: HTMLElement, value: HTMLElement, time: HTMLTimeElement, trend: HTMLElement}} MetricRow
  * @typedef {{article: HTMLElement, badge: HTMLElement, lastSeen: HTMLElement, list: HTMLElement,
  *            noMetrics: HTMLElement, metrics: Map<string, MetricRow>}} CardParts
  */
@@ -138,7 +138,7 @@ export class DeviceCards {
     return card;
   }
 
-  #setMetric(card, device, metric, { ts, value }) {
+  #setMetric(card, device, metric, { ts, value, unit, label }) {
     let row = card.metrics.get(metric);
     if (!row) {
       row = createMetricRow(metric);
@@ -146,7 +146,9 @@ export class DeviceCards {
       card.list.insertBefore(row.element, metricRowAfter(card, metric));
       this.#onMetric(device, metric);
     }
-    row.value.textContent = formatValue(value);
+    // The label (`telehub metric set`) names the row; the metric's own name stays in the tooltip.
+    if (row.name.textContent !== (label ?? metric)) row.name.textContent = label ?? metric;
+    row.value.textContent = unit ? `${formatValue(value)} ${unit}` : formatValue(value);
     row.value.dataset.value = String(value);
     row.time.textContent = formatTime(ts);
     row.time.dateTime = isoTime(ts);
@@ -161,7 +163,7 @@ function createMetricRow(metric) {
   name.title = metric;
   const value = element.querySelector(".metric-value");
   value.dataset.metric = metric;
-  return { element, value, time: element.querySelector(".metric-time"), trend: element.querySelector(".metric-trend") };
+  return { element, name, value, time: element.querySelector(".metric-time"), trend: element.querySelector(".metric-trend") };
 }
 
 function setLastSeen(card, lastSeen, now) {

@@ -2,7 +2,7 @@
 // no DOM, so every rule about which update wins lives in one place.
 
 /**
- * @typedef {{ts: number, value: number}} MetricValue
+ * @typedef {{ts: number, value: number, unit?: string, label?: string}} MetricValue
  * @typedef {{name: string, online: boolean, lastSeen: number|null, lastSeq: number,
  *            metrics: Map<string, MetricValue>}} Device
  */
@@ -54,7 +54,8 @@ export class DeviceStore {
     for (const [metric, value] of Object.entries(metrics)) {
       const current = device.metrics.get(metric);
       // Batches may deliver older readings after newer ones; the card shows the newest.
-      if (!current || ts >= current.ts) device.metrics.set(metric, { ts, value });
+      // Events carry no unit or label: those stay as the snapshot gave them.
+      if (!current || ts >= current.ts) device.metrics.set(metric, { ...current, ts, value });
     }
     // The hub's lastSeen is its receive time, which events don't carry; a
     // reading's own time is the closest we have. Clamp it so a device clock

@@ -27,10 +27,16 @@ export class OverviewPage {
   #scrollY = 0;
   #timers = [];
 
-  /** @param {import("./devices.js").DeviceStore} store  @param {import("./header.js").HeaderView} header */
-  constructor(store, header) {
+  #afterRender;
+
+  /**
+   * @param {import("./devices.js").DeviceStore} store  @param {import("./header.js").HeaderView} header
+   * @param {() => void} afterRender  cards were updated (alerts mark them again)
+   */
+  constructor(store, header, afterRender = () => {}) {
     this.#store = store;
     this.#header = header;
+    this.#afterRender = afterRender;
     this.#filter.addEventListener("input", () => this.#applyFilter());
     this.#filter.addEventListener("keydown", (event) => this.#filterKey(event));
     document.addEventListener("keydown", (event) => this.#shortcut(event));
@@ -108,6 +114,7 @@ export class OverviewPage {
     }
     this.#cards.order(devices);
     this.#applyFilter();
+    this.#afterRender();
   }
 
   #applyFilter() {

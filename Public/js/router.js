@@ -6,12 +6,14 @@
 /**
  * @typedef {{page: "overview"}} OverviewRoute
  * @typedef {{page: "device", name: string, params: URLSearchParams}} DeviceRoute
- * @typedef {OverviewRoute|DeviceRoute} Route
+ * @typedef {{page: "alerts"}} AlertsRoute
+ * @typedef {OverviewRoute|DeviceRoute|AlertsRoute} Route
  */
 
 /** @returns {Route} */
 export function parseRoute(hash = window.location.hash) {
   const [path, query = ""] = hash.replace(/^#/, "").split("?", 2);
+  if (/^\/alerts\/?$/.test(path)) return { page: "alerts" };
   const match = /^\/device\/([^/]+)\/?$/.exec(path);
   if (!match) return { page: "overview" };
   let name;

@@ -12,7 +12,7 @@
 const OFFLINE_AFTER_MS = 5000;
 const RETRY_FIRST_MS = 2000;
 const RETRY_MAX_MS = 30000;
-const EVENTS = ["snapshot", "reading", "presence", "reset"];
+const EVENTS = ["snapshot", "reading", "presence", "alert", "reset"];
 
 /**
  * @typedef {"connecting"|"live"|"reconnecting"|"offline"} ConnectionState
@@ -20,6 +20,7 @@ const EVENTS = ["snapshot", "reading", "presence", "reset"];
  * @property {(data: object) => void} snapshot
  * @property {(data: object) => void} reading
  * @property {(data: object) => void} presence
+ * @property {(data: object) => void} alert
  * @property {() => void} reset
  * @property {() => void} resumed      reopened without a snapshot: presence changes in the gap were not replayed
  * @property {(state: ConnectionState, since: number|null) => void} state

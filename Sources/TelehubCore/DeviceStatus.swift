@@ -26,14 +26,19 @@ public struct DeviceStatus: Sendable, Equatable, Codable {
     }
 }
 
-/// The newest stored value of one metric.
+/// The newest stored value of one metric, with how it is shown when set
+/// (`telehub metric set`).
 public struct LatestValue: Sendable, Equatable, Codable {
     public var ts: Int64
     public var value: Double
+    public var unit: String?
+    public var label: String?
 
-    public init(ts: Int64, value: Double) {
+    public init(ts: Int64, value: Double, unit: String? = nil, label: String? = nil) {
         self.ts = ts
         self.value = value
+        self.unit = unit
+        self.label = label
     }
 }
 

@@ -18,6 +18,8 @@ struct AlertBook: Sendable {
     private(set) var states: [Key: AlertSeriesState] = [:]
     /// How long a delivery is retried before it becomes a dead letter.
     var retryForMs: Int64 = 86_400_000
+    /// Units and labels, for what people read (webhooks, the stream).
+    var displays = MetricDisplayBook()
 
     var isEmpty: Bool { rules.isEmpty }
     var hasThresholdRules: Bool { !byMetric.isEmpty }
@@ -114,12 +116,26 @@ struct AlertBook: Sendable {
     /// The transition with the webhook call it owes, its body fixed now so
     /// every attempt sends (and signs) the same bytes.
     private func record(_ rule: AlertRule, _ transition: AlertTransition, deviceID: Int64, now: Int64) -> AlertTransitionRecord {
+        let shown = display(rule, device: transition.device)
         let delivery = rule.webhook.map { url in
             NewDelivery(
-                url: url, secret: rule.secret, body: Self.json(WebhookBody(rule: rule, transition: transition)),
+                url: url, secret: rule.secret,
+                body: Self.json(WebhookBody(rule: rule, transition: transition, unit: shown.unit, label: shown.label)),
                 idempotencyKey: UUID().uuidString.lowercased(), deadline: now + retryForMs)
         }
         return AlertTransitionRecord(deviceID: deviceID, transition: transition, delivery: delivery)
+    }
+
+    func display(_ rule: AlertRule, device: String) -> (unit: String?, label: String?) {
+        guard let metric = rule.metric else { return (nil, nil) }
+        return displays.display(device: device, metric: metric)
+    }
+
+    /// A transition as the stream carries it.
+    func streamEvent(_ transition: AlertTransition) -> AlertStreamEvent? {
+        guard let rule = rules[transition.ruleID] else { return nil }
+        let shown = display(rule, device: transition.device)
+        return AlertStreamEvent(rule: rule, transition: transition, unit: shown.unit, label: shown.label)
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

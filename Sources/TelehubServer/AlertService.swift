@@ -17,7 +17,7 @@ struct AlertService: Service, CustomStringConvertible {
     func run() async {
         var offline = AlertBook()
         offline.retryForMs = hub.configuration.webhookRetryForMs
-        var known: [AlertRule]?
+        var known: ([AlertRule], [MetricDisplay])?
         var gaugesUpdated = ContinuousClock.now - .seconds(60)
         while true {
             do {
@@ -34,15 +34,18 @@ struct AlertService: Service, CustomStringConvertible {
         }
     }
 
-    private func check(_ offline: inout AlertBook, _ known: inout [AlertRule]?) async throws {
+    private func check(_ offline: inout AlertBook, _ known: inout ([AlertRule], [MetricDisplay])?) async throws {
         let rules = try await hub.store.alertRules()
-        if rules != known {
+        let displays = try await hub.store.metricDisplays()
+        if known.map({ $0.0 != rules || $0.1 != displays }) ?? true {
             let stored = try await hub.store.alertStates()
             let wake = deliveries
+            let book = MetricDisplayBook(displays)
             await hub.ingest.loadAlertRules(
-                rules, stored: stored, retryForMs: hub.configuration.webhookRetryForMs, onTransitions: { wake.signal() })
+                rules, stored: stored, displays: book, retryForMs: hub.configuration.webhookRetryForMs, onTransitions: { wake.signal() })
             offline.load(rules: rules.filter { if case .offline = $0.condition { true } else { false } }, stored: stored)
-            known = rules
+            offline.displays = book
+            known = (rules, displays)
         }
         if !offline.isEmpty {
             let devices = try await hub.store.devices()
@@ -50,9 +53,7 @@ struct AlertService: Service, CustomStringConvertible {
             if !changes.isEmpty {
                 try await hub.store.recordAlertChanges(changes)
                 offline.apply(changes)
-                let events = changes.transitions.compactMap { record in
-                    offline.rules[record.transition.ruleID].map { AlertStreamEvent(rule: $0, transition: record.transition) }
-                }
+                let events = changes.transitions.compactMap { offline.streamEvent($0.transition) }
                 hub.metrics.alertTransitions.increment(by: events.count)
                 await hub.live.publishAlerts(events)
                 if changes.transitions.contains(where: { $0.delivery != nil }) { deliveries.signal() }

@@ -49,11 +49,16 @@ struct Hub: Sendable {
     func alertSummaries() async throws -> [AlertSummary] {
         let rules = try await store.alertRules()
         let states = Dictionary(grouping: try await store.alertStates(), by: \.ruleID)
+        let displays = MetricDisplayBook(try await store.metricDisplays())
+        func summary(_ rule: AlertRule, _ device: String?, _ state: AlertSeriesState?) -> AlertSummary {
+            let shown = rule.metric.map { displays.display(device: device ?? rule.device ?? "", metric: $0) }
+            return AlertSummary(rule: rule, device: device, state: state, unit: shown?.unit, label: shown?.label)
+        }
         var summaries: [AlertSummary] = []
         for rule in rules {
             let seen = states[rule.id] ?? []
-            if seen.isEmpty { summaries.append(AlertSummary(rule: rule, device: nil, state: nil)) }
-            for entry in seen { summaries.append(AlertSummary(rule: rule, device: entry.device, state: entry.state)) }
+            if seen.isEmpty { summaries.append(summary(rule, nil, nil)) }
+            for entry in seen { summaries.append(summary(rule, entry.device, entry.state)) }
         }
         let order: [AlertSeriesState.Phase: Int] = [.firing: 0, .pending: 1, .ok: 2]
         return summaries.enumerated().sorted { lhs, rhs in

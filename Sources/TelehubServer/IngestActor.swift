@@ -217,8 +217,12 @@ public actor IngestActor: Service {
     }
 
     /// Replaces the threshold rules (the alert service reads them from the store).
-    func loadAlertRules(_ rules: [AlertRule], stored: [StoredAlertState], retryForMs: Int64, onTransitions: @escaping @Sendable () -> Void) {
+    func loadAlertRules(
+        _ rules: [AlertRule], stored: [StoredAlertState], displays: MetricDisplayBook, retryForMs: Int64,
+        onTransitions: @escaping @Sendable () -> Void
+    ) {
         alerts.retryForMs = retryForMs
+        alerts.displays = displays
         alerts.load(rules: rules.filter { if case .threshold = $0.condition { true } else { false } }, stored: stored)
         onAlertTransitions = onTransitions
     }
@@ -237,8 +241,8 @@ public actor IngestActor: Service {
     private func committed(_ changes: AlertChanges, _ result: CommitResult) async {
         guard !changes.isEmpty else { return }
         alerts.apply(AlertChanges(states: changes.states.filter { !result.missingDevices.contains($0.deviceID) }))
-        let events = changes.transitions.filter { !result.missingDevices.contains($0.deviceID) }.compactMap { record in
-            alerts.rules[record.transition.ruleID].map { AlertStreamEvent(rule: $0, transition: record.transition) }
+        let events = changes.transitions.filter { !result.missingDevices.contains($0.deviceID) }.compactMap {
+            alerts.streamEvent($0.transition)
         }
         guard !events.isEmpty else { return }
         metrics.alertTransitions.increment(by: events.count)

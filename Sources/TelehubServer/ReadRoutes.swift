@@ -26,6 +26,17 @@ struct ReadRoutes {
             try await hub.requireReader(request, context)
             return AlertList(alerts: try await hub.alertSummaries())
         }
+        // Beyond the contract: what `telehub alert history --json` prints, for the dashboard's alerts page.
+        router.get("/v1/alerts/history") { request, context in
+            try await hub.requireReader(request, context)
+            let parameters = try QueryDecoding.decode(AlertHistoryParameters.self, request, context)
+            let limit = parameters.limit ?? 50
+            guard (1...1000).contains(limit) else {
+                throw APIError.invalidQuery(QueryError("limit must be between 1 and 1000"))
+            }
+            let (events, deliveries) = try await hub.store.alertHistory(limit: limit)
+            return AlertHistoryAnswer(history: AlertHistoryEntry.merged(events: events, deliveries: deliveries, limit: limit))
+        }
         router.get("/v1/devices/{name}") { request, context in
             try await hub.requireReader(request, context)
             let name = try context.parameters.require("name")
@@ -33,4 +44,13 @@ struct ReadRoutes {
             return status
         }
     }
+}
+
+struct AlertHistoryParameters: Decodable {
+    var limit: Int?
+}
+
+/// `GET /v1/alerts/history`: `{"history":[…]}`, newest first.
+struct AlertHistoryAnswer: Encodable, ResponseEncodable {
+    var history: [AlertHistoryEntry]
 }

@@ -81,10 +81,54 @@ extension SQLiteStore {
                 SELECT l.device_id, m.name, l.ts, l.value FROM latest l JOIN metric m ON m.id = l.metric_id
                 \(name == nil ? "" : "WHERE l.device_id = (SELECT id FROM device WHERE name = ?)")
                 """, arguments: arguments)
+        let displays = MetricDisplayBook(try metricDisplays(db))
         while let row = try latest.next() {
             guard let position = index[row[0]] else { continue }
-            devices[position].1.metrics[row[1]] = LatestValue(ts: row[2], value: row[3])
+            let metric: String = row[1]
+            let shown = displays.display(device: devices[position].1.name, metric: metric)
+            devices[position].1.metrics[metric] = LatestValue(ts: row[2], value: row[3], unit: shown.unit, label: shown.label)
         }
         return devices.map(\.1)
+    }
+}
+
+extension SQLiteStore {
+    /// Units and labels (`telehub metric set`); device `''` stands for every device.
+    static let metricDisplaySchema = """
+        CREATE TABLE metric_display (
+            device TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            unit TEXT,
+            label TEXT,
+            PRIMARY KEY (device, metric)
+        ) WITHOUT ROWID;
+        """
+
+    /// Sets (or, with both nil, removes) how a metric is shown.
+    public func setMetricDisplay(_ display: MetricDisplay) async throws {
+        if let problem = display.problem { throw StoreError.invalidDisplay(problem) }
+        try await pool.write { db in
+            if display.unit == nil, display.label == nil {
+                try db.execute(
+                    sql: "DELETE FROM metric_display WHERE device = ? AND metric = ?", arguments: [display.device ?? "", display.metric])
+            } else {
+                try db.execute(
+                    sql: """
+                        INSERT INTO metric_display (device, metric, unit, label) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (device, metric) DO UPDATE SET unit = excluded.unit, label = excluded.label
+                        """, arguments: [display.device ?? "", display.metric, display.unit, display.label])
+            }
+        }
+    }
+
+    public func metricDisplays() async throws -> [MetricDisplay] {
+        try await pool.read { db in try Self.metricDisplays(db) }
+    }
+
+    static func metricDisplays(_ db: Database) throws -> [MetricDisplay] {
+        try GRDB.Row.fetchAll(db, sql: "SELECT device, metric, unit, label FROM metric_display ORDER BY metric, device").map { row in
+            let device: String = row[0]
+            return MetricDisplay(device: device.isEmpty ? nil : device, metric: row[1], unit: row[2], label: row[3])
+        }
     }
 }

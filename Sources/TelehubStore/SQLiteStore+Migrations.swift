@@ -34,6 +34,7 @@ extension SQLiteStore {
         }
         migrator.registerMigration("v5-alerts") { db in
             try db.execute(sql: alertSchema)
+            try db.execute(sql: metricDisplaySchema)
         }
         return migrator
     }

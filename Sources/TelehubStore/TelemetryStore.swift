@@ -95,6 +95,10 @@ public protocol TelemetryStore: Sendable {
     /// Deletes the device with its readings and tokens. - Returns: false when unknown.
     func deleteDevice(named name: String) async throws -> Bool
 
+    /// Sets how a metric is shown (unit, label); both nil removes the setting.
+    func setMetricDisplay(_ display: MetricDisplay) async throws
+    func metricDisplays() async throws -> [MetricDisplay]
+
     // MARK: Alerts
 
     /// Stores a new rule (its id is assigned); throws `AlertStoreError`.
@@ -196,6 +200,7 @@ public struct DeviceProgress: Sendable, Equatable {
 public enum StoreError: Error, Equatable, CustomStringConvertible {
     case invalidDeviceName(String)
     case deviceRequired
+    case invalidDisplay(String)
     /// The file is another program's, corrupt, or not SQLite; it was not written to.
     case notTelehubDatabase(path: String, reason: String)
     case cannotOpen(path: String, reason: String)
@@ -213,6 +218,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .damagedChunk(let id, let reason): "chunk \(id) of the database is damaged (\(reason)); restore it from a backup"
         case .invalidDeviceName(let name): "invalid device name \"\(name)\": use letters, digits, '.', '_' or '-' (at most 64)"
         case .deviceRequired: "a device token needs a device name"
+        case .invalidDisplay(let why): why
         }
     }
 }

@@ -137,11 +137,9 @@ struct AlertCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (events, deliveries) = try await store.open().alertHistory(limit: limit)
-            let entries = (events.map(HistoryEntry.init) + deliveries.map(HistoryEntry.init))
-                .sorted { ($0.ts, $0.kind == "delivery" ? 1 : 0, $0.id) > ($1.ts, $1.kind == "delivery" ? 1 : 0, $1.id) }
-                .prefix(limit)
+            let entries = AlertHistoryEntry.merged(events: events, deliveries: deliveries, limit: limit)
             if json {
-                print(try Output.json(Array(entries)))
+                print(try Output.json(entries))
                 return
             }
             let rows = entries.map { entry in
@@ -168,60 +166,6 @@ struct AlertCommand: AsyncParsableCommand {
                 throw CLIError("no dead-lettered delivery with id \(id)")
             }
             print("delivery \(id) queued again")
-        }
-    }
-}
-
-/// One line of `alert history --json`: a transition or a delivery.
-struct HistoryEntry: Encodable {
-    var kind: String
-    var id: Int64
-    var alert: Int64
-    var ts: Int64
-    var state: String?
-    var device: String?
-    var value: Double?
-    var status: String?
-    var attempts: Int?
-    var lastError: String?
-
-    init(_ event: AlertEventRecord) {
-        kind = "transition"
-        id = event.id
-        alert = event.transition.ruleID
-        ts = event.transition.ts
-        state = event.transition.state.rawValue
-        device = event.transition.device
-        value = event.transition.value
-    }
-
-    init(_ delivery: AlertDelivery) {
-        kind = "delivery"
-        id = delivery.id
-        alert = delivery.ruleID
-        ts = delivery.updatedAt
-        status = delivery.status.rawValue
-        attempts = delivery.attempts
-        lastError = delivery.lastError
-    }
-
-    enum CodingKeys: String, CodingKey { case kind, id, alert, ts, state, value, device, status, attempts, lastError }
-
-    /// A transition's keys, or a delivery's, with null written out as the contract shows.
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(kind, forKey: .kind)
-        try container.encode(id, forKey: .id)
-        try container.encode(alert, forKey: .alert)
-        try container.encode(ts, forKey: .ts)
-        if kind == "transition" {
-            try container.encode(state, forKey: .state)
-            try container.encode(value, forKey: .value)
-            try container.encode(device, forKey: .device)
-        } else {
-            try container.encode(status, forKey: .status)
-            try container.encode(attempts, forKey: .attempts)
-            try container.encode(lastError, forKey: .lastError)
         }
     }
 }

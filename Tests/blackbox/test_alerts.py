@@ -165,7 +165,8 @@ def test_retries_until_delivered_across_a_kill_with_one_idempotency_key(hub, rec
     wait_for(lambda: [e["status"] for e in history(hub) if e["kind"] == "delivery"] == ["delivered"],
              message="delivered after retries")
     attempts = [e["attempts"] for e in history(hub) if e["kind"] == "delivery"][0]
-    assert attempts >= 3
+    # An attempt the kill cut off before its answer was recorded is sent again and not counted.
+    assert 2 <= attempts <= len(receiver.requests)
 
 
 def test_a_4xx_is_dead_lettered_and_redelivered(hub, receiver):

@@ -26,6 +26,8 @@ def test_stream_starts_with_snapshot_of_devices(hub):
             assert first.id.isdigit(), f"snapshot needs a numeric id, got {first.id!r}"
             snapshot = data(first)
             # Same shape and content as GET /v1/devices.
+            # The devices as GET /v1/devices lists them, and (v1.1) the alerts as GET /v1/alerts does.
+            assert snapshot.pop("alerts") == get_json(hub, "/v1/alerts", reader)["alerts"]
             assert snapshot == get_json(hub, "/v1/devices", reader)
             devices = {d["name"]: d for d in snapshot["devices"]}
             assert devices["greenhouse-1"]["metrics"] == {"temperature": {"ts": ts, "value": 21.6}}
@@ -228,6 +230,7 @@ def test_id_older_than_window_gets_reset_then_snapshot(hub, via):
             assert snapshot.event == "snapshot"
             assert snapshot.id.isdigit()
             body = data(snapshot)
+            assert body.pop("alerts") == []
             assert body == get_json(hub, "/v1/devices", reader)
             assert body["devices"][0]["metrics"]["v"] == {"ts": t0 + 3, "value": 3}
             live = _send(device, 4, t0 + 4, 4)

@@ -6,9 +6,12 @@ public enum AlertCondition: Sendable, Equatable {
     case offline(afterMs: Int64)
 
     /// `above 8 for 60s, clears below 7.5`, as `alert list` and webhooks show it.
-    public var text: String {
+    public var text: String { text(unit: nil) }
+
+    /// The text with the metric's unit after each number: `above 8 °C for 1m`.
+    public func text(unit: String?) -> String {
         switch self {
-        case .threshold(let threshold): threshold.text
+        case .threshold(let threshold): threshold.text(unit: unit)
         case .offline(let afterMs): "offline for \(SpanParser.format(afterMs))"
         }
     }
@@ -61,10 +64,11 @@ public struct Threshold: Sendable, Equatable {
         return nil
     }
 
-    var text: String {
-        var text = "\(direction.rawValue) \(AlertValue.format(limit))"
+    func text(unit: String?) -> String {
+        let unit = unit.map { " " + $0 } ?? ""
+        var text = "\(direction.rawValue) \(AlertValue.format(limit))\(unit)"
         if forMs > 0 { text += " for \(SpanParser.format(forMs))" }
-        if let clearAt { text += ", clears \(direction == .above ? "below" : "above") \(AlertValue.format(clearAt))" }
+        if let clearAt { text += ", clears \(direction == .above ? "below" : "above") \(AlertValue.format(clearAt))\(unit)" }
         return text
     }
 }

@@ -13,20 +13,25 @@ public struct AlertSummary: Sendable, Equatable, Codable {
     /// When the state began; nil while the rule has seen nothing.
     public var since: Int64?
     public var value: Double?
+    /// The metric's unit and label (`telehub metric set`), when set.
+    public var unit: String?
+    public var label: String?
 
-    public init(rule: AlertRule, device: String?, state: AlertSeriesState?) {
+    public init(rule: AlertRule, device: String?, state: AlertSeriesState?, unit: String? = nil, label: String? = nil) {
         id = rule.id
         name = rule.name
         self.device = device ?? rule.device
         metric = rule.metric
         severity = rule.severity
-        condition = rule.condition.text
+        condition = rule.condition.text(unit: unit)
         self.state = state?.phase ?? .ok
         since = state.flatMap { $0.since > 0 ? $0.since : nil }
         value = state?.value
+        self.unit = unit
+        self.label = label
     }
 
-    enum CodingKeys: String, CodingKey { case id, name, device, metric, severity, condition, state, since, value }
+    enum CodingKeys: String, CodingKey { case id, name, device, metric, severity, condition, state, since, value, unit, label }
 
     /// Every key is written, null included, so clients see one shape.
     public func encode(to encoder: any Encoder) throws {
@@ -40,6 +45,8 @@ public struct AlertSummary: Sendable, Equatable, Codable {
         try container.encode(state, forKey: .state)
         try container.encode(since, forKey: .since)
         try container.encode(value, forKey: .value)
+        try container.encodeIfPresent(unit, forKey: .unit)
+        try container.encodeIfPresent(label, forKey: .label)
     }
 }
 
@@ -59,8 +66,10 @@ public struct AlertStreamEvent: Sendable, Equatable, Codable {
     public var state: AlertTransition.State
     public var value: Double?
     public var ts: Int64
+    public var unit: String?
+    public var label: String?
 
-    public init(rule: AlertRule, transition: AlertTransition) {
+    public init(rule: AlertRule, transition: AlertTransition, unit: String? = nil, label: String? = nil) {
         id = rule.id
         name = rule.name
         device = transition.device
@@ -68,9 +77,11 @@ public struct AlertStreamEvent: Sendable, Equatable, Codable {
         state = transition.state
         value = transition.value
         ts = transition.ts
+        self.unit = unit
+        self.label = label
     }
 
-    enum CodingKeys: String, CodingKey { case id, name, device, metric, state, value, ts }
+    enum CodingKeys: String, CodingKey { case id, name, device, metric, state, value, ts, unit, label }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -81,6 +92,8 @@ public struct AlertStreamEvent: Sendable, Equatable, Codable {
         try container.encode(state, forKey: .state)
         try container.encode(value, forKey: .value)
         try container.encode(ts, forKey: .ts)
+        try container.encodeIfPresent(unit, forKey: .unit)
+        try container.encodeIfPresent(label, forKey: .label)
     }
 }
 
@@ -93,6 +106,10 @@ public struct WebhookBody: Sendable, Equatable, Codable {
         public var metric: String?
         public var severity: AlertRule.Severity
         public var condition: String
+        public var unit: String?
+        public var label: String?
+
+        enum CodingKeys: String, CodingKey { case id, name, device, metric, severity, condition, unit, label }
 
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -102,6 +119,8 @@ public struct WebhookBody: Sendable, Equatable, Codable {
             try container.encode(metric, forKey: .metric)
             try container.encode(severity, forKey: .severity)
             try container.encode(condition, forKey: .condition)
+            try container.encodeIfPresent(unit, forKey: .unit)
+            try container.encodeIfPresent(label, forKey: .label)
         }
     }
 
@@ -113,11 +132,11 @@ public struct WebhookBody: Sendable, Equatable, Codable {
     /// Set when resolved.
     public var endsAt: Int64?
 
-    public init(rule: AlertRule, transition: AlertTransition) {
+    public init(rule: AlertRule, transition: AlertTransition, unit: String? = nil, label: String? = nil) {
         status = transition.state
         alert = Alert(
             id: rule.id, name: rule.name, device: transition.device, metric: rule.metric, severity: rule.severity,
-            condition: rule.condition.text)
+            condition: rule.condition.text(unit: unit), unit: unit, label: label)
         value = transition.value
         ts = transition.ts
         startsAt = transition.startsAt
