@@ -154,6 +154,7 @@ export class AlertsPage {
   #historyStatus = byId("alert-history-status");
   #active = false;
   #reloadTimer = 0;
+  #pollTimer = 0;
 
   /** @param {AlertStore} store */
   constructor(store) {
@@ -166,10 +167,14 @@ export class AlertsPage {
     this.#active = true;
     this.render();
     this.reloadHistory();
+    // Delivery outcomes (retries, dead letters) change without an alert event: look again now and then.
+    clearInterval(this.#pollTimer);
+    this.#pollTimer = setInterval(() => this.reloadHistory(), 5000);
   }
 
   hide() {
     this.#active = false;
+    clearInterval(this.#pollTimer);
   }
 
   render() {

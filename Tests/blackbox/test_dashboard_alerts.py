@@ -6,6 +6,7 @@ import time
 
 from selenium.webdriver.common.by import By
 
+from test_alerts import Receiver
 from test_dashboard import browser, card, device, log_in_by_link, screenshot, send_reading, text_of, visible, wait_for  # noqa: F401
 
 LIVE = 5  # seconds for anything that arrives over the stream
@@ -51,17 +52,27 @@ def test_firing_alert_shows_in_banner_card_and_alerts_page_and_clears_live(hub, 
     assert [m for m in browser.get_log("browser") if m["level"] == "SEVERE"] == []
 
 
-def test_webhook_outcomes_on_the_alerts_page(hub, browser):
-    hub.cli("alert", "create", "--name", "door-open", "--device", "door", "--metric", "open", "--above", "0",
-            "--webhook", "http://127.0.0.1:9/unreachable")
-    time.sleep(0.6)
-    with device(hub, "door") as ws:
-        send_reading(ws, 1, {"open": 1})
-    log_in_by_link(browser, hub)
-    browser.get(f"{hub.url}/#/alerts")
-    delivery = '#alert-history tr[data-kind="delivery"]'
-    wait_for(browser, lambda d: visible(d, delivery), "no delivery in the history")
-    assert "webhook pending" in text_of(browser, delivery)
+def test_webhook_outcomes_on_the_alerts_page(hub_factory, browser):
+    hub = hub_factory("--webhook-timeout-ms", "1500").start()
+    receiver = Receiver()
+    receiver.hang.set()  # the first call hangs: the delivery stays pending
+    try:
+        hub.cli("alert", "create", "--name", "door-open", "--device", "door", "--metric", "open", "--above", "0",
+                "--webhook", receiver.url)
+        time.sleep(0.6)
+        log_in_by_link(browser, hub)
+        browser.get(f"{hub.url}/#/alerts")
+        with device(hub, "door") as ws:
+            send_reading(ws, 1, {"open": 1})
+        delivery = '#alert-history tr[data-kind="delivery"]'
+        wait_for(browser, lambda d: "webhook pending" in (text_of(d, delivery) or ""), "no pending delivery in the history")
+        # Refused for good on the next attempt (after the 1.5 s timeout): the page follows without an alert event.
+        receiver.answers = [410]
+        receiver.hang.clear()
+        wait_for(browser, lambda d: "webhook dead" in (text_of(d, delivery) or ""), "the dead letter never showed", timeout=30)
+        assert "HTTP 410" in text_of(browser, delivery)
+    finally:
+        receiver.close()
 
 
 def test_alerts_fit_a_phone_in_dark_mode(hub, browser):
