@@ -28,6 +28,8 @@ public struct IngestBenchmark: Sendable {
         public var sections = Set(Section.allCases)
         /// An InfluxDB 1.x to run the same throughput cases against, in the same run.
         public var peer: Peer?
+        /// Rules active in the alerts section's second run.
+        public var alertRules = 100
 
         public init() {}
 
@@ -66,7 +68,17 @@ public struct IngestBenchmark: Sendable {
 
     /// The parts of a run; start to healthy and idle RSS are always measured.
     public enum Section: String, CaseIterable, Sendable {
-        case throughput, latency, fanout, idle
+        case throughput, latency, fanout, alerts, idle
+    }
+
+    /// One run of the alerts section: the same case with `rules` rules active.
+    public struct AlertLoad: Codable, Sendable {
+        public var rules: Int
+        public var values: Int
+        public var valuesPerSecond: Double
+        public var valuesPerHubCPUSecond: Double
+        /// Transitions the rules recorded during the run.
+        public var transitions: Int
     }
 
     public struct Throughput: Codable, Sendable {
@@ -130,6 +142,7 @@ public struct IngestBenchmark: Sendable {
         public var throughput: [Throughput] = []
         public var latency: [Latency] = []
         public var fanOut: FanOut?
+        public var alerts: [AlertLoad] = []
         public var idleConnections: [IdleConnections] = []
     }
 
@@ -171,6 +184,7 @@ public struct IngestBenchmark: Sendable {
             if options.sections.contains(.throughput) { try await runThroughput(load, &fleet, &report, progress) }
             if options.sections.contains(.latency) { try await runLatency(load, &fleet, &report, progress) }
             if options.sections.contains(.fanout) { try await runFanOut(load, &fleet, &report, progress) }
+            if options.sections.contains(.alerts) { try await runAlerts(load, &fleet, database: database, &report, progress) }
         } catch {
             hub.stop()
             throw error
@@ -267,8 +281,52 @@ public struct IngestBenchmark: Sendable {
         return Double(insert.values) / insert.cpuSeconds
     }
 
+    /// 100 devices × 100 readings with no alert rule and with `alertRules`
+    /// rules on every device, alternated, two rounds: what evaluating rules
+    /// on every commit costs. No webhooks: their calls happen off the ingest
+    /// path (a black-box test shows a hanging receiver does not slow acks).
+    private func runAlerts(
+        _ load: LoadGenerator, _ fleet: inout Fleet, database: String, _ report: inout Report, _ progress: @Sendable (String) -> Void
+    ) async throws {
+        let store = try SQLiteStore(path: database)
+        let devices = min(100, options.maxDevices)
+        for _ in 0..<2 {
+            for rules in [0, options.alertRules] {
+                var ids: [Int64] = []
+                for rule in Self.benchRules(count: rules) { ids.append(try await store.createAlertRule(rule).id) }
+                try await Task.sleep(for: .seconds(1))  // the hub re-reads rules every 250 ms
+                let before = try await store.alertHistory(limit: 1_000_000).events.count
+                let row = try await throughput(load, &fleet, devices: devices, readings: 100, deflate: false, storeAlone: false)
+                let transitions = try await store.alertHistory(limit: 1_000_000).events.count - before
+                for id in ids { _ = try await store.deleteAlertRule(id: id) }
+                report.alerts.append(AlertLoad(
+                    rules: rules, values: row.values, valuesPerSecond: row.valuesPerSecond,
+                    valuesPerHubCPUSecond: row.valuesPerHubCPUSecond, transitions: transitions))
+                progress(String(
+                    format: "ingest %d devices x 100 readings with %3d alert rules: %9.0f values/s, %9.0f per hub CPU s, %d transitions",
+                    devices, rules, row.valuesPerSecond, row.valuesPerHubCPUSecond, transitions))
+            }
+        }
+    }
+
+    /// Rules on every device, spread over each metric's range (the corpus's
+    /// sensors), above and below in turn, with `--for 5s` and hysteresis, as
+    /// an operator would write them.
+    static func benchRules(count: Int) -> [AlertRule] {
+        let metrics: [(String, Double, Double)] = [("humidity", 40, 60), ("pressure", 1010, 1040), ("temperature", 20, 28), ("voltage", 3.2, 3.4)]
+        return (0..<count).map { index in
+            let (metric, low, high) = metrics[index % metrics.count]
+            let step = (high - low) / Double(count / metrics.count + 1)
+            let limit = low + step * Double(index / metrics.count + 1)
+            let above = index % 2 == 0
+            let threshold = Threshold(
+                direction: above ? .above : .below, limit: limit, forMs: 5000, clearAt: above ? limit - step / 2 : limit + step / 2)
+            return AlertRule(id: 0, name: "bench-\(index)", device: nil, metric: metric, condition: .threshold(threshold))
+        }
+    }
+
     private func throughput(
-        _ load: LoadGenerator, _ fleet: inout Fleet, devices: Int, readings: Int, deflate: Bool
+        _ load: LoadGenerator, _ fleet: inout Fleet, devices: Int, readings: Int, deflate: Bool, storeAlone: Bool = true
     ) async throws -> Throughput {
         let messages = max(2, options.valuesPerCase / (devices * readings * MessageCorpus.metricsPerReading))
         let valuesPerMessage = readings * MessageCorpus.metricsPerReading
@@ -286,11 +344,11 @@ public struct IngestBenchmark: Sendable {
         let values = devices * messages * readings * MessageCorpus.metricsPerReading
         let perCPU = Double(values) / max(hubCPU, 0.01)
         let meanFlush = Int((flushed.values - flushes.values) / max(1, flushed.flushes - flushes.flushes))
-        let storePerCPU = try await storeOnly(devices: devices, readings: readings, values: values, flushValues: meanFlush)
+        let storePerCPU = storeAlone ? try await storeOnly(devices: devices, readings: readings, values: values, flushValues: meanFlush) : 0
         var row = Throughput(
             devices: devices, readingsPerMessage: readings, deflate: deflate, window: window, values: values,
             valuesPerSecond: Double(values) / elapsed, valuesPerHubCPUSecond: perCPU, meanFlushValues: meanFlush,
-            storeValuesPerCPUSecond: storePerCPU, ratioToStore: perCPU / storePerCPU)
+            storeValuesPerCPUSecond: storePerCPU, ratioToStore: storePerCPU > 0 ? perCPU / storePerCPU : 0)
         if let peer = options.peer, !deflate {
             let server = HubProcess(host: peer.host, port: peer.port, pid: peer.pid)
             let peerPlans = (0..<devices).map { device in

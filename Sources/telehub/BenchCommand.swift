@@ -34,8 +34,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "With --ingest: also write each throughput case to this InfluxDB 1.x (host:port; Benchmarks/influx_peer.sh starts one).")
     var influx: String?
     @Option(help: "With --influx: the InfluxDB server's pid, for its CPU seconds.") var influxPid: Int32?
-    @Option(help: "With --ingest: the sections to run, comma-separated: throughput, latency, fanout, idle.")
-    var sections = "throughput,latency,fanout,idle"
+    @Option(help: "With --ingest: the sections to run, comma-separated: throughput, latency, fanout, alerts, idle.")
+    var sections = "throughput,latency,fanout,alerts,idle"
 
     func validate() throws {
         try Bounds.check("--days", days, 1...3650)
@@ -48,7 +48,7 @@ struct BenchCommand: AsyncParsableCommand {
         try Bounds.check("--paced-seconds", pacedSeconds, 0.1...3600)
         try Bounds.check("--load-threads", loadThreads, 1...64)
         if let unknown = sectionNames.first(where: { IngestBenchmark.Section(rawValue: $0) == nil }) {
-            throw ValidationError("--sections: unknown section \"\(unknown.prefix(40))\"; choose from throughput, latency, fanout, idle")
+            throw ValidationError("--sections: unknown section \"\(unknown.prefix(40))\"; choose from throughput, latency, fanout, alerts, idle")
         }
         if let influx {
             guard let colon = influx.lastIndex(of: ":"), let port = Int(influx[influx.index(after: colon)...]), (1...65535).contains(port),

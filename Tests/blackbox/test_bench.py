@@ -52,6 +52,9 @@ def test_every_section_of_the_ingest_benchmark_reports_figures():
         assert row["deliveries"] > 0 and 0 < row["p50Ms"] <= row["p99Ms"] <= row["maxMs"], row
     fan = report["fanOut"]
     assert fan["subscribers"] == 10 and fan["deliveries"] > 0 and fan["deliveriesPerSecond"] > 0, fan
+    assert [row["rules"] for row in report["alerts"]] == [0, 100, 0, 100]
+    for row in report["alerts"]:
+        assert row["valuesPerSecond"] > 0 and row["valuesPerHubCPUSecond"] > 0 and row["transitions"] >= 0, row
     assert [row["deflate"] for row in report["idleConnections"]] == [False, True]
     for row in report["idleConnections"]:
         assert row["connections"] == 50 and row["hubRSSAfterKiB"] > 0, row
