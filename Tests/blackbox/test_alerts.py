@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import event_stream, get_json, now_ms, open_device, reading, wait_for
+from conftest import event_stream, get_json, metric_value, now_ms, open_device, reading, scrape, wait_for
 
 
 class Receiver:
@@ -110,6 +110,15 @@ def test_threshold_fires_and_resolves_with_hysteresis_to_webhook_stream_and_api(
     wait_for(lambda: [e["status"] for e in history(hub) if e["kind"] == "delivery"] == ["delivered", "delivered"],
              message="deliveries recorded as delivered")
 
+    def metrics_settled():
+        samples = scrape(hub)
+        return (metric_value(samples, "telehub_alert_deliveries_total", outcome="delivered") == 2
+                and metric_value(samples, "telehub_alert_transitions_total") == 2
+                and metric_value(samples, "telehub_alert_states", state="ok") == 1
+                and metric_value(samples, "telehub_alert_states", state="firing") == 0
+                and metric_value(samples, "telehub_alert_deliveries_pending") == 0)
+    wait_for(metrics_settled, timeout=6, message="/metrics shows the transitions, deliveries and states")
+
 
 def test_for_ignores_a_short_spike_and_fires_when_it_holds(hub, receiver):
     token = hub.device_token("oven")
@@ -179,6 +188,7 @@ def test_a_4xx_is_dead_lettered_and_redelivered(hub, receiver):
     wait_for(lambda: [e["status"] for e in history(hub) if e["kind"] == "delivery"] == ["dead"], message="dead letter")
     dead = [e for e in history(hub) if e["kind"] == "delivery"][0]
     assert dead["lastError"] == "HTTP 410" and dead["attempts"] == 1
+    assert metric_value(scrape(hub), "telehub_alert_deliveries_total", outcome="dead") == 1
     assert len(receiver.requests) == 1
     hub.cli("alert", "redeliver", str(dead["id"]))
     wait_for(lambda: [e["status"] for e in history(hub) if e["kind"] == "delivery"] == ["delivered"], message="redelivered")
@@ -235,3 +245,24 @@ def test_rule_bounds_and_errors_from_the_cli(hub):
     hub.cli("alert", "delete", str(listed[0]["id"]))
     assert json.loads(hub.cli("alert", "list", "--json").stdout) == []
     assert hub.cli("alert", "delete", "999", check=False).returncode != 0
+
+
+def test_metric_display_bounds_and_devices_answer(hub):
+    reader, token = hub.read_token(), hub.device_token("greenhouse")
+    for args in (["--unit", "x" * 17], ["--label", "y" * 65], ["--unit", "bad\u0007"], []):
+        result = hub.cli("metric", "set", "--device", "greenhouse", "--metric", "t", *args, check=False)
+        assert result.returncode != 0 and result.stderr.strip(), args
+    assert hub.cli("metric", "set", "--device", "bad name", "--metric", "t", "--unit", "C", check=False).returncode != 0
+    hub.cli("metric", "set", "--device", "*", "--metric", "t", "--unit", "°C", "--label", "Air")
+    hub.cli("metric", "set", "--device", "greenhouse", "--metric", "t", "--label", "Greenhouse air")
+    with open_device(hub, token) as device:
+        device.expect_ack(reading(1, {"t": 21.5, "h": 40}))
+    metrics = get_json(hub, "/v1/devices/greenhouse", reader)["metrics"]
+    # The device's own label wins; the unit comes from the '*' setting; a metric without settings has neither key.
+    assert metrics["t"]["unit"] == "°C" and metrics["t"]["label"] == "Greenhouse air"
+    assert set(metrics["h"]) == {"ts", "value"}
+    hub.cli("metric", "set", "--device", "*", "--metric", "t", "--unit", "")
+    assert "unit" not in get_json(hub, "/v1/devices/greenhouse", reader)["metrics"]["t"]
+    listed = json.loads(hub.cli("metric", "list", "--json").stdout)
+    assert {(m.get("device"), m["metric"], m.get("unit"), m.get("label")) for m in listed} == {
+        (None, "t", None, "Air"), ("greenhouse", "t", None, "Greenhouse air")}
