@@ -74,6 +74,10 @@ public struct IngestBenchmark: Sendable {
     /// One run of the alerts section: the same case with `rules` rules active.
     public struct AlertLoad: Codable, Sendable {
         public var rules: Int
+        /// `quiet`: limits outside the sensors' ranges, as rules mostly are;
+        /// `noisy`: limits inside them, on values that are random from one
+        /// reading to the next, so states change all the time (the worst case).
+        public var thresholds: String
         public var values: Int
         public var valuesPerSecond: Double
         public var valuesPerHubCPUSecond: Double
@@ -281,44 +285,47 @@ public struct IngestBenchmark: Sendable {
         return Double(insert.values) / insert.cpuSeconds
     }
 
-    /// 100 devices × 100 readings with no alert rule and with `alertRules`
-    /// rules on every device, alternated, two rounds: what evaluating rules
-    /// on every commit costs. No webhooks: their calls happen off the ingest
-    /// path (a black-box test shows a hanging receiver does not slow acks).
+    /// 100 devices × 100 readings with no alert rule, with `alertRules`
+    /// quiet rules and with as many noisy ones on every device, alternated,
+    /// two rounds: what evaluating rules on every commit costs. No webhooks:
+    /// their calls happen off the ingest path (a black-box test shows a
+    /// hanging receiver does not slow acks).
     private func runAlerts(
         _ load: LoadGenerator, _ fleet: inout Fleet, database: String, _ report: inout Report, _ progress: @Sendable (String) -> Void
     ) async throws {
         let store = try SQLiteStore(path: database)
         let devices = min(100, options.maxDevices)
         for _ in 0..<2 {
-            for rules in [0, options.alertRules] {
+            for (rules, noisy) in [(0, false), (options.alertRules, false), (options.alertRules, true)] {
                 var ids: [Int64] = []
-                for rule in Self.benchRules(count: rules) { ids.append(try await store.createAlertRule(rule).id) }
+                for rule in Self.benchRules(count: rules, noisy: noisy) { ids.append(try await store.createAlertRule(rule).id) }
                 try await Task.sleep(for: .seconds(1))  // the hub re-reads rules every 250 ms
                 let before = try await store.alertHistory(limit: 1_000_000).events.count
                 let row = try await throughput(load, &fleet, devices: devices, readings: 100, deflate: false, storeAlone: false)
                 let transitions = try await store.alertHistory(limit: 1_000_000).events.count - before
                 for id in ids { _ = try await store.deleteAlertRule(id: id) }
                 report.alerts.append(AlertLoad(
-                    rules: rules, values: row.values, valuesPerSecond: row.valuesPerSecond,
+                    rules: rules, thresholds: rules == 0 ? "none" : noisy ? "noisy" : "quiet", values: row.values, valuesPerSecond: row.valuesPerSecond,
                     valuesPerHubCPUSecond: row.valuesPerHubCPUSecond, transitions: transitions))
                 progress(String(
-                    format: "ingest %d devices x 100 readings with %3d alert rules: %9.0f values/s, %9.0f per hub CPU s, %d transitions",
-                    devices, rules, row.valuesPerSecond, row.valuesPerHubCPUSecond, transitions))
+                    format: "ingest %d devices x 100 readings with %3d alert rules%@: %9.0f values/s, %9.0f per hub CPU s, %d transitions",
+                    devices, rules, rules == 0 ? "" : noisy ? " (noisy)" : " (quiet)", row.valuesPerSecond, row.valuesPerHubCPUSecond,
+                    transitions))
             }
         }
     }
 
-    /// Rules on every device, spread over each metric's range (the corpus's
-    /// sensors), above and below in turn, with `--for 5s` and hysteresis, as
-    /// an operator would write them.
-    static func benchRules(count: Int) -> [AlertRule] {
+    /// Rules on every device, above and below in turn, with `--for 5s` and
+    /// hysteresis, as an operator would write them: quiet ones beyond each
+    /// metric's range (the corpus's sensors), noisy ones spread inside it.
+    static func benchRules(count: Int, noisy: Bool) -> [AlertRule] {
         let metrics: [(String, Double, Double)] = [("humidity", 40, 60), ("pressure", 1010, 1040), ("temperature", 20, 28), ("voltage", 3.2, 3.4)]
         return (0..<count).map { index in
             let (metric, low, high) = metrics[index % metrics.count]
             let step = (high - low) / Double(count / metrics.count + 1)
-            let limit = low + step * Double(index / metrics.count + 1)
             let above = index % 2 == 0
+            let rank = Double(index / metrics.count + 1)
+            let limit = noisy ? low + step * rank : above ? high + step * rank : low - step * rank
             let threshold = Threshold(
                 direction: above ? .above : .below, limit: limit, forMs: 5000, clearAt: above ? limit - step / 2 : limit + step / 2)
             return AlertRule(id: 0, name: "bench-\(index)", device: nil, metric: metric, condition: .threshold(threshold))

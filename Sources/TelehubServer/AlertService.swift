@@ -52,7 +52,7 @@ struct AlertService: Service, CustomStringConvertible {
             let changes = offline.evaluateSilence(devices: devices, now: EpochClock.nowMs())
             if !changes.isEmpty {
                 try await hub.store.recordAlertChanges(changes)
-                offline.apply(changes)
+                offline.applySilence(changes)
                 let events = changes.transitions.compactMap { offline.streamEvent($0.transition) }
                 hub.metrics.alertTransitions.increment(by: events.count)
                 await hub.live.publishAlerts(events)

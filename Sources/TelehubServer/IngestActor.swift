@@ -228,19 +228,22 @@ public actor IngestActor: Service {
     }
 
     /// The commit batch of `chunk`, with what its points do to the alert rules.
-    private func batch(of chunk: [Submission]) -> CommitBatch {
+    private func batch(of chunk: [Submission]) -> (CommitBatch, AlertBook.Evaluation?) {
         var batch = Self.batch(of: chunk)
-        guard alerts.hasThresholdRules else { return batch }
+        guard alerts.hasThresholdRules else { return (batch, nil) }
         var names: [Int64: String] = [:]
         for item in chunk { names[item.deviceID] = item.device }
-        batch.alerts = alerts.evaluate(batch.points, deviceName: { names[$0] }, now: EpochClock.nowMs())
-        return batch
+        let evaluation = alerts.evaluate(batch.points, deviceName: { names[$0] }, now: EpochClock.nowMs())
+        batch.alerts = evaluation.changes
+        return (batch, evaluation)
     }
 
     /// After a successful commit: the rules' new state, and the transitions on the stream.
-    private func committed(_ changes: AlertChanges, _ result: CommitResult) async {
-        guard !changes.isEmpty else { return }
-        alerts.apply(AlertChanges(states: changes.states.filter { !result.missingDevices.contains($0.deviceID) }))
+    private func committed(_ evaluation: AlertBook.Evaluation?, _ result: CommitResult) async {
+        guard let evaluation else { return }
+        alerts.apply(evaluation, missing: result.missingDevices)
+        let changes = evaluation.changes
+        guard !changes.transitions.isEmpty else { return }
         let events = changes.transitions.filter { !result.missingDevices.contains($0.deviceID) }.compactMap {
             alerts.streamEvent($0.transition)
         }
@@ -252,14 +255,14 @@ public actor IngestActor: Service {
 
     private func flushOnce() async {
         let chunk = takeChunk()
-        let batch = batch(of: chunk)
+        let (batch, evaluation) = batch(of: chunk)
         let started = ContinuousClock.now
         do {
             let result = try await store.commit(batch)
             health.succeeded()
             metrics.commitLatency.record(duration: ContinuousClock.now - started)
             metrics.flushValues.record(batch.points.count)
-            await committed(batch.alerts, result)
+            await committed(evaluation, result)
             await finish(chunk, result)
         } catch let fault as StoreUnavailable {
             refuseAfterFault(chunk, fault)
@@ -294,10 +297,10 @@ public actor IngestActor: Service {
     private func commitSeparately(_ chunk: [Submission]) async {
         for (index, item) in chunk.enumerated() {
             do {
-                let batch = batch(of: [item])
+                let (batch, evaluation) = batch(of: [item])
                 let result = try await store.commit(batch)
                 health.succeeded()
-                await committed(batch.alerts, result)
+                await committed(evaluation, result)
                 await finish([item], result)
             } catch let fault as StoreUnavailable {
                 return refuseAfterFault(Array(chunk[index...]), fault)

@@ -22,12 +22,13 @@ struct AlertCommand: AsyncParsableCommand {
         @Option(help: "A unique name, up to 64 bytes.") var name: String
         @Option(help: "The device to watch, or '*' for every device (with the metric).") var device: String
         @Option(help: "The metric to watch (not with --offline).") var metric: String?
-        @Option(help: "Fire when a value is above this.") var above: Double?
-        @Option(help: "Fire when a value is below this.") var below: Double?
+        // `.unconditional`: a limit may be negative (`--above -15`), which would otherwise read as a flag.
+        @Option(parsing: .unconditional, help: "Fire when a value is above this.") var above: Double?
+        @Option(parsing: .unconditional, help: "Fire when a value is below this.") var below: Double?
         @Option(name: .customLong("for"), help: "How long the condition must hold before firing, e.g. 60s (default 0).")
         var holdFor: String?
-        @Option(help: "With --above: clear only when a value is below this.") var clearBelow: Double?
-        @Option(help: "With --below: clear only when a value is above this.") var clearAbove: Double?
+        @Option(parsing: .unconditional, help: "With --above: clear only when a value is below this.") var clearBelow: Double?
+        @Option(parsing: .unconditional, help: "With --below: clear only when a value is above this.") var clearAbove: Double?
         @Option(help: "Fire when the device has sent nothing for this long, e.g. 120s.") var offline: String?
         @Option(help: "warning or critical.") var severity: String = "warning"
         @Option(help: "URL that receives a POST for every transition.") var webhook: String?

@@ -266,3 +266,22 @@ def test_metric_display_bounds_and_devices_answer(hub):
     listed = json.loads(hub.cli("metric", "list", "--json").stdout)
     assert {(m.get("device"), m["metric"], m.get("unit"), m.get("label")) for m in listed} == {
         (None, "t", None, "Air"), ("greenhouse", "t", None, "Greenhouse air")}
+
+
+def test_a_pending_for_survives_a_kill_and_fires_on_time(hub, receiver):
+    token = hub.device_token("freezer")
+    create(hub, "--name", "freezer-warm", "--device", "freezer", "--metric", "t", "--above", "-15", "--for", "60s",
+           "--webhook", receiver.url)
+    time.sleep(0.6)
+    t0 = now_ms() - 600_000
+    with open_device(hub, token) as device:
+        device.expect_ack(reading(1, {"t": -12}, ts=t0))
+        device.expect_ack(reading(2, {"t": -11}, ts=t0 + 30_000))
+    hub.kill9()
+    hub.start()
+    time.sleep(0.6)
+    with open_device(hub, token) as device:
+        device.expect_ack(reading(3, {"t": -10}, ts=t0 + 61_000))
+    wait_for(lambda: len(receiver.requests) == 1, message="fired after the restart, counting the run from before it")
+    body = receiver.bodies()[0]
+    assert body["status"] == "firing" and body["ts"] == t0 + 61_000

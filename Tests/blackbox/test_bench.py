@@ -52,7 +52,7 @@ def test_every_section_of_the_ingest_benchmark_reports_figures():
         assert row["deliveries"] > 0 and 0 < row["p50Ms"] <= row["p99Ms"] <= row["maxMs"], row
     fan = report["fanOut"]
     assert fan["subscribers"] == 10 and fan["deliveries"] > 0 and fan["deliveriesPerSecond"] > 0, fan
-    assert [row["rules"] for row in report["alerts"]] == [0, 100, 0, 100]
+    assert [(row["rules"], row["thresholds"]) for row in report["alerts"]] == [(0, "none"), (100, "quiet"), (100, "noisy")] * 2
     for row in report["alerts"]:
         assert row["valuesPerSecond"] > 0 and row["valuesPerHubCPUSecond"] > 0 and row["transitions"] >= 0, row
     assert [row["deflate"] for row in report["idleConnections"]] == [False, True]
