@@ -12,8 +12,10 @@ import TelehubStore
 /// group sit in one array, so a point costs one lookup by metric and one by
 /// series. A series whose rules are all `ok` holds no state at all, and a
 /// value that meets none of its group's conditions is passed over with two
-/// comparisons: 100 rules cost 0.7% of ingest this way, against 81% when
-/// every rule looked up and wrote its own state each commit
+/// comparisons. 100 rules on every device cost 1–2% of the hub's CPU per
+/// value when values stay clear of their limits, about a third when noise
+/// keeps crossing them; it was 3.3x the CPU when every rule looked up,
+/// copied and wrote its own state for every point
 /// (`telehub bench --ingest --sections alerts`, BENCHMARKS.md).
 struct AlertBook: Sendable {
     struct Key: Hashable, Sendable {
@@ -25,6 +27,9 @@ struct AlertBook: Sendable {
     struct Group: Sendable {
         var rules: [AlertRule]
         var thresholds: [Threshold]
+        /// Per rule, what a point needs (copying whole rules per point cost a tenth of ingest).
+        var ruleIDs: [Int64] = []
+        var devices: [String?] = []
         /// The lowest `above` limit and the highest `below` limit: a value
         /// between them (inclusive) meets no rule of the group.
         var lowestAbove = Double.infinity
@@ -71,6 +76,10 @@ struct AlertBook: Sendable {
 
     private(set) var rules: [Int64: AlertRule] = [:]
     private var groupOfMetric: [String: Int] = [:]
+    /// The groups' metrics in group order, scanned instead of hashed when
+    /// there are few: most metric names are small strings, whose equality
+    /// is two word compares, cheaper than hashing one per point.
+    private var groupMetrics: [String] = []
     private var groups: [Group] = []
     /// Series with a rule not `ok`; the others are all `ok`, in memory and in the store.
     private var series: [Series: [Held]] = [:]
@@ -114,16 +123,20 @@ struct AlertBook: Sendable {
         }
         rules = Dictionary(uniqueKeysWithValues: newRules.map { ($0.id, $0) })
         groupOfMetric = [:]
+        groupMetrics = []
         groups = []
         for rule in newRules {
             guard case .threshold(let threshold) = rule.condition, let metric = rule.metric else { continue }
             let index = groupOfMetric[metric] ?? {
                 groups.append(Group(rules: [], thresholds: []))
+                groupMetrics.append(metric)
                 groupOfMetric[metric] = groups.count - 1
                 return groups.count - 1
             }()
             groups[index].rules.append(rule)
             groups[index].thresholds.append(threshold)
+            groups[index].ruleIDs.append(rule.id)
+            groups[index].devices.append(rule.device)
             switch threshold.direction {
             case .above: groups[index].lowestAbove = min(groups[index].lowestAbove, threshold.limit)
             case .below: groups[index].highestBelow = max(groups[index].highestBelow, threshold.limit)
@@ -152,24 +165,25 @@ struct AlertBook: Sendable {
         var result = Evaluation()
         guard !groups.isEmpty else { return result }
         var persist: Set<Key> = []
+        let scan = groupMetrics.count <= 8
         for point in points {
-            guard let groupIndex = groupOfMetric[point.metric] else { continue }
-            let group = groups[groupIndex]
+            guard let groupIndex = scan ? groupMetrics.firstIndex(of: point.metric) : groupOfMetric[point.metric] else { continue }
             let slot = Series(deviceID: point.deviceID, group: groupIndex)
             var states: [Held]
-            if let held = result.working[slot] ?? series[slot] {
+            // Taken out of `working` while it changes, so the array is not copied for every point.
+            if let held = result.working.removeValue(forKey: slot) ?? series[slot] {
                 states = held
             } else {
                 // Every rule of the series is ok: only a value that meets one can change that.
-                guard group.anyHolds(point.value) else { continue }
-                states = Array(repeating: Held(), count: group.rules.count)
+                guard groups[groupIndex].anyHolds(point.value) else { continue }
+                states = Array(repeating: Held(), count: groups[groupIndex].rules.count)
             }
+            let group = groups[groupIndex]
             var name: String?
-            for index in group.rules.indices {
-                let rule = group.rules[index]
-                if let device = rule.device {
+            for index in group.ruleIDs.indices {
+                if group.devices[index] != nil {
                     name = name ?? deviceName(point.deviceID)
-                    guard device == name else { continue }
+                    guard group.devices[index] == name else { continue }
                 }
                 let before = states[index].state
                 let (after, transition) = AlertEvaluation.reading(group.thresholds[index], before, ts: point.ts, value: point.value)
@@ -178,14 +192,14 @@ struct AlertBook: Sendable {
                 // The value alone is kept in memory; the store hears of changes of phase (see `Held`).
                 if states[index].needsStoring {
                     states[index].stored = after
-                    persist.insert(Key(ruleID: rule.id, deviceID: point.deviceID))
+                    persist.insert(Key(ruleID: group.ruleIDs[index], deviceID: point.deviceID))
                 }
                 if let transition, let device = name ?? deviceName(point.deviceID) {
                     name = device
                     let event = AlertTransition(
-                        ruleID: rule.id, device: device, state: transition, value: point.value, ts: point.ts,
+                        ruleID: group.ruleIDs[index], device: device, state: transition, value: point.value, ts: point.ts,
                         startsAt: transition == .firing ? point.ts : before.since)
-                    result.changes.transitions.append(record(rule, event, deviceID: point.deviceID, now: now))
+                    result.changes.transitions.append(record(group.rules[index], event, deviceID: point.deviceID, now: now))
                 }
             }
             result.working[slot] = states

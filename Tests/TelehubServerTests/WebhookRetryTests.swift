@@ -120,6 +120,19 @@ import TelehubStore
         #expect(book.state(ruleID: 1, deviceID: 2) == nil)
     }
 
+    /// Past eight metrics the groups are found by hashing instead of a scan: both must agree.
+    @Test func manyMetricsAreFoundByHash() {
+        var book = AlertBook()
+        let rules = (0..<12).map { index in
+            AlertRule(id: Int64(index + 1), name: "r\(index)", device: nil, metric: "m\(index)",
+                      condition: .threshold(Threshold(direction: .above, limit: Double(index))))
+        }
+        book.load(rules: rules, stored: [])
+        let points = (0..<12).map { SeriesPoint(deviceID: 1, metric: "m\($0)", ts: 1, value: Double($0) + 0.5) }
+        let fired = book.evaluate(points, deviceName: { _ in "a" }, now: 0).changes.transitions.map(\.transition.ruleID)
+        #expect(fired == Array(1...12))
+    }
+
     @Test func reloadingKeepsStateOfRulesThatRemain() {
         var book = AlertBook()
         book.load(rules: [warm], stored: [StoredAlertState(ruleID: 1, deviceID: 1, device: "a", state: .init(phase: .firing, since: 5))])
