@@ -48,7 +48,7 @@ struct AlertService: Service, CustomStringConvertible {
             known = (rules, displays)
         }
         if !offline.isEmpty {
-            let devices = try await hub.store.devices()
+            let devices = try await hub.store.deviceActivity()
             let changes = offline.evaluateSilence(devices: devices, now: EpochClock.nowMs())
             if !changes.isEmpty {
                 try await hub.store.recordAlertChanges(changes)

@@ -35,7 +35,9 @@ struct RetentionService: Service, CustomStringConvertible {
                 maxRows: configuration.retentionStepRows)
             hub.metrics.retentionDeleted.increment(by: expired.rawRowsDeleted + expired.rollupRowsDeleted)
             if expired.seriesRemoved > 0 { await hub.ingest.seriesRemoved() }
-            var more = expired.more
+            // Alert history is kept as long as raw readings; transitions whose webhook is still owed stay.
+            let history = try await hub.store.deleteAlertHistory(before: rawCutoff, maxRows: configuration.retentionStepRows)
+            var more = expired.more || history >= configuration.retentionStepRows
             let size = try await hub.store.storageBytes()
             hub.metrics.storageBytes.set(size)
             if let cap = configuration.maxDatabaseBytes, size > cap, !more {

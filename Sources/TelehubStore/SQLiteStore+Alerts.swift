@@ -264,6 +264,33 @@ extension SQLiteStore {
         }
     }
 
+    /// Deletes at most `maxRows` transitions recorded before `before`, with
+    /// their deliveries, keeping any whose delivery is still owed.
+    public func deleteAlertHistory(before: Int64, maxRows: Int) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM alert_event WHERE id IN (
+                        SELECT e.id FROM alert_event e WHERE e.recorded_at < ? AND NOT EXISTS (
+                            SELECT 1 FROM alert_delivery d WHERE d.event_id = e.id AND d.status = 'pending')
+                        ORDER BY e.id LIMIT ?)
+                    """, arguments: [before, maxRows])
+            return db.changesCount
+        }
+    }
+
+    /// Each device's id, name and last message time, for the offline watch
+    /// (four times a second: none of `devices()`'s token counting).
+    public func deviceActivity() async throws -> [DeviceRecord] {
+        try await pool.read { db in
+            try GRDB.Row.fetchAll(db, sql: "SELECT id, name, created_at, last_seen, last_seq FROM device").map { row in
+                DeviceRecord(
+                    id: row["id"], name: row["name"], createdAt: row["created_at"], lastSeen: row["last_seen"],
+                    lastSeq: row["last_seq"], tokens: 0)
+            }
+        }
+    }
+
     // MARK: Rows
 
     private static func columns(of condition: AlertCondition) -> (String, Double?, Int64, Double?, Int64?) {

@@ -118,6 +118,10 @@ public protocol TelemetryStore: Sendable {
     /// Queues a dead delivery again. - Returns: false when no dead delivery has this id.
     func redeliver(id: Int64, deadline: Int64) async throws -> Bool
     func deliveryCounts() async throws -> (byStatus: [AlertDelivery.Status: Int], oldestPending: Int64?)
+    /// Deletes at most `maxRows` old transitions with their deliveries, keeping those still owed.
+    func deleteAlertHistory(before: Int64, maxRows: Int) async throws -> Int
+    /// Devices with their last message time (`tokens` left 0), cheaply, for the offline watch.
+    func deviceActivity() async throws -> [DeviceRecord]
 }
 
 /// A stored token as authentication needs it.

@@ -108,4 +108,19 @@ import TelehubCore
         try await store.recordAlertChanges(AlertChanges(transitions: [firing(ruleID, deviceID: deviceID, ts: 2)]))
         #expect(try await store.alertHistory(limit: 10).events.count == 1)
     }
+
+    @Test func oldHistoryGoesButOwedDeliveriesStay() async throws {
+        let store = try SQLiteStore(path: TemporaryDatabase().path)
+        let ruleID = try await store.createAlertRule(rule("warm")).id
+        let deviceID = try await store.ensureDevice(named: "d")
+        try await store.recordAlertChanges(AlertChanges(transitions: (0..<3).map { firing(ruleID, deviceID: deviceID, ts: Int64($0)) }))
+        let deliveries = try await store.dueDeliveries(now: .max, limit: 10)
+        try await store.recordDeliveryOutcome(id: deliveries[0].id, outcome: .delivered)
+        try await store.recordDeliveryOutcome(id: deliveries[1].id, outcome: .dead(error: "HTTP 410"))
+        #expect(try await store.deleteAlertHistory(before: 0, maxRows: 10) == 0)  // nothing is that old
+        #expect(try await store.deleteAlertHistory(before: .max, maxRows: 10) == 2)
+        let left = try await store.alertHistory(limit: 10)
+        #expect(left.events.count == 1 && left.deliveries.map(\.status) == [.pending])
+        #expect(try await store.deviceActivity().map(\.name) == ["d"])
+    }
 }
