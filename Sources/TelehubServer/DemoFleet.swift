@@ -19,6 +19,7 @@ struct DemoFleet: Service, CustomStringConvertible {
     }
 
     func run() async throws {
+        await ensureDemoSettings()
         var devices: [(device: SimulatedDevice, id: Int64, seq: Int64, session: Int)] = []
         for device in SimulatedDevice.demoFleet {
             let id = try await hub.store.ensureDevice(named: device.name)
@@ -64,5 +65,28 @@ extension DemoFleet {
         }
         return seq
     }
-}
 
+    /// Units for the demo's metrics and two alert rules that fire in the
+    /// course of a demo day, so the dashboard's alerts have something to
+    /// show. Added once: settings and rules already there are left alone.
+    private func ensureDemoSettings() async {
+        let units = [("temperature", "°C", "Temperature"), ("humidity", "%", "Humidity"), ("battery", "%", "Battery"),
+                     ("power_w", "W", "Power")]
+        let rules = [
+            AlertRule(id: 0, name: "demo-greenhouse-warm", device: "demo-greenhouse-1", metric: "temperature",
+                      condition: .threshold(Threshold(direction: .above, limit: 24, forMs: 60_000, clearAt: 23.5))),
+            AlertRule(id: 0, name: "demo-battery-low", device: nil, metric: "battery",
+                      condition: .threshold(Threshold(direction: .below, limit: 20, clearAt: 25)), severity: .critical),
+        ]
+        do {
+            let displays = try await hub.store.metricDisplays()
+            for (metric, unit, label) in units where !displays.contains(where: { $0.metric == metric && $0.device == nil }) {
+                try await hub.store.setMetricDisplay(MetricDisplay(device: nil, metric: metric, unit: unit, label: label))
+            }
+            let existing = Set(try await hub.store.alertRules().map(\.name))
+            for rule in rules where !existing.contains(rule.name) { _ = try await hub.store.createAlertRule(rule) }
+        } catch {
+            Logger(label: "telehub.demo").warning("could not add the demo's units and alert rules: \(error)")
+        }
+    }
+}
