@@ -41,29 +41,7 @@ struct Hub: Sendable {
         let online = sessions.onlineDevices()
         var devices = try await store.deviceStatuses()
         for index in devices.indices { devices[index].online = online.contains(devices[index].name) }
-        return DeviceList(devices: devices, alerts: alerts ? try await alertSummaries() : nil)
-    }
-
-    /// Each rule's state per device it has seen; a rule that has seen none
-    /// is listed once, `ok`. Firing first, then by rule and device.
-    func alertSummaries() async throws -> [AlertSummary] {
-        let rules = try await store.alertRules()
-        let states = Dictionary(grouping: try await store.alertStates(), by: \.ruleID)
-        let displays = MetricDisplayBook(try await store.metricDisplays())
-        func summary(_ rule: AlertRule, _ device: String?, _ state: AlertSeriesState?) -> AlertSummary {
-            let shown = rule.metric.map { displays.display(device: device ?? rule.device ?? "", metric: $0) }
-            return AlertSummary(rule: rule, device: device, state: state, unit: shown?.unit, label: shown?.label)
-        }
-        var summaries: [AlertSummary] = []
-        for rule in rules {
-            let seen = states[rule.id] ?? []
-            if seen.isEmpty { summaries.append(summary(rule, nil, nil)) }
-            for entry in seen { summaries.append(summary(rule, entry.device, entry.state)) }
-        }
-        let order: [AlertSeriesState.Phase: Int] = [.firing: 0, .pending: 1, .ok: 2]
-        return summaries.enumerated().sorted { lhs, rhs in
-            (order[lhs.element.state] ?? 3, lhs.offset) < (order[rhs.element.state] ?? 3, rhs.offset)
-        }.map(\.element)
+        return DeviceList(devices: devices, alerts: alerts ? try await store.alertSummaries() : nil)
     }
 
     func deviceStatus(named name: String) async throws -> DeviceStatus? {

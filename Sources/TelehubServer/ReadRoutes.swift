@@ -24,7 +24,7 @@ struct ReadRoutes {
         }
         router.get("/v1/alerts") { request, context in
             try await hub.requireReader(request, context)
-            return AlertList(alerts: try await hub.alertSummaries())
+            return AlertList(alerts: try await hub.store.alertSummaries())
         }
         // Beyond the contract: what `telehub alert history --json` prints, for the dashboard's alerts page.
         router.get("/v1/alerts/history") { request, context in

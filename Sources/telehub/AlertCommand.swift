@@ -91,14 +91,7 @@ struct AlertCommand: AsyncParsableCommand {
         @Flag(help: "Print a JSON array.") var json = false
 
         func run() async throws {
-            let sqlite = try store.open()
-            let states = Dictionary(grouping: try await sqlite.alertStates(), by: \.ruleID)
-            var summaries: [AlertSummary] = []
-            for rule in try await sqlite.alertRules() {
-                let seen = states[rule.id] ?? []
-                if seen.isEmpty { summaries.append(AlertSummary(rule: rule, device: nil, state: nil)) }
-                summaries += seen.map { AlertSummary(rule: rule, device: $0.device, state: $0.state) }
-            }
+            let summaries = try await store.open().alertSummaries()
             if json {
                 print(try Output.json(summaries))
                 return
@@ -141,6 +134,10 @@ struct AlertCommand: AsyncParsableCommand {
             let entries = AlertHistoryEntry.merged(events: events, deliveries: deliveries, limit: limit)
             if json {
                 print(try Output.json(entries))
+                return
+            }
+            guard !entries.isEmpty else {
+                print("no alert has fired yet")
                 return
             }
             let rows = entries.map { entry in
