@@ -9,6 +9,16 @@ struct StoreOptions: ParsableArguments {
 
     static let defaultPath = "./telehub-data/telehub.sqlite"
 
+    /// The scheme of a `scheme://…` value (letters, digits, `+`, `-`, `.`), nil for a file path.
+    static func urlScheme(_ value: String) -> String? {
+        guard let range = value.range(of: "://") else { return nil }
+        let scheme = value[..<range.lowerBound]
+        guard let first = scheme.first, first.isLetter, scheme.count <= 32,
+            scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) })
+        else { return nil }
+        return String(scheme)
+    }
+
     var path: String {
         db ?? ProcessInfo.processInfo.environment["TELEHUB_DB"] ?? Self.defaultPath
     }
@@ -16,6 +26,13 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store, creating its folder when needed.
     /// - Parameter busyTimeout: seconds a write waits for another process's lock.
     func open(busyTimeout: Double = 10) throws -> SQLiteStore {
+        // A URL is not a file name: `postgresql://user:secret@host/db` would
+        // otherwise become folders and a SQLite file, the password in a path.
+        if let scheme = Self.urlScheme(path) {
+            throw CLIError(
+                "--db \(scheme)://…: this build stores in a SQLite file only (a PostgreSQL store is planned); "
+                    + "pass a file path, e.g. --db \(Self.defaultPath)")
+        }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(
             at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -260,3 +260,16 @@ def test_cli_token_usable_immediately_by_running_hub(hub):
     assert status_code(hub, "/v1/devices/fresh", reader) == 200
     # And the CLI still reads the database the server is writing.
     assert devices_json(hub)[0]["lastSeq"] == 1
+
+
+@pytest.mark.parametrize("url", ["postgresql://telehub:s3cret@127.0.0.1:5432/telehub", "postgres://h/db", "sqlite://x"])
+def test_a_database_url_is_refused_not_made_into_folders(tmp_path, url):
+    """`--db` takes a file path; a URL must not become folders and a SQLite
+    file named after it (with the password in the path)."""
+    from conftest import BINARY
+    import subprocess
+    for args in (["device", "list", "--db", url], ["serve", "--db", url, "--port", "0"]):
+        result = subprocess.run([str(BINARY), *args], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0, args
+        assert "SQLite file only" in result.stderr and "s3cret" not in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []
