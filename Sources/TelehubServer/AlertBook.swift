@@ -85,10 +85,14 @@ struct AlertBook: Sendable {
     private var series: [Series: [Held]] = [:]
     /// Offline rules' states.
     private var silence: [Key: AlertSeriesState] = [:]
-    /// How long a delivery is retried before it becomes a dead letter.
-    var retryForMs: Int64 = 86_400_000
+    /// How long a delivery is retried before it becomes a dead letter (`webhook-retry-for`).
+    let retryForMs: Int64
     /// Units and labels, for what people read (webhooks, the stream).
     var displays = MetricDisplayBook()
+
+    init(retryForMs: Int64) {
+        self.retryForMs = retryForMs
+    }
 
     var isEmpty: Bool { rules.isEmpty }
     var hasThresholdRules: Bool { !groups.isEmpty }
@@ -261,7 +265,7 @@ struct AlertBook: Sendable {
         let delivery = rule.webhook.map { url in
             NewDelivery(
                 url: url, secret: rule.secret,
-                body: Self.json(WebhookBody(rule: rule, transition: transition, unit: shown.unit, label: shown.label)),
+                body: JSONEncoder.wireText(WebhookBody(rule: rule, transition: transition, unit: shown.unit, label: shown.label)),
                 idempotencyKey: UUID().uuidString.lowercased(), deadline: now + retryForMs)
         }
         return AlertTransitionRecord(deviceID: deviceID, transition: transition, delivery: delivery)
@@ -277,11 +281,5 @@ struct AlertBook: Sendable {
         guard let rule = rules[transition.ruleID] else { return nil }
         let shown = display(rule, device: transition.device)
         return AlertStreamEvent(rule: rule, transition: transition, unit: shown.unit, label: shown.label)
-    }
-
-    static func json<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "{}"
     }
 }

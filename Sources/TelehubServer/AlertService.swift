@@ -11,12 +11,10 @@ struct AlertService: Service, CustomStringConvertible {
     var description: String { "AlertService" }
 
     let hub: Hub
-    let deliveries: Wake
     private let logger = Logger(label: "telehub.alerts")
 
     func run() async {
-        var offline = AlertBook()
-        offline.retryForMs = hub.configuration.webhookRetryForMs
+        var offline = AlertBook(retryForMs: hub.configuration.webhookRetryForMs)
         var known: ([AlertRule], [MetricDisplay])?
         var gaugesUpdated = ContinuousClock.now - .seconds(60)
         while true {
@@ -39,10 +37,8 @@ struct AlertService: Service, CustomStringConvertible {
         let displays = try await hub.store.metricDisplays()
         if known.map({ $0.0 != rules || $0.1 != displays }) ?? true {
             let stored = try await hub.store.alertStates()
-            let wake = deliveries
             let book = MetricDisplayBook(displays)
-            await hub.ingest.loadAlertRules(
-                rules, stored: stored, displays: book, retryForMs: hub.configuration.webhookRetryForMs, onTransitions: { wake.signal() })
+            await hub.ingest.loadAlertRules(rules, stored: stored, displays: book)
             offline.load(rules: rules.filter { if case .offline = $0.condition { true } else { false } }, stored: stored)
             offline.displays = book
             known = (rules, displays)
@@ -53,10 +49,7 @@ struct AlertService: Service, CustomStringConvertible {
             if !changes.isEmpty {
                 try await hub.store.recordAlertChanges(changes)
                 offline.applySilence(changes)
-                let events = changes.transitions.compactMap { offline.streamEvent($0.transition) }
-                hub.metrics.alertTransitions.increment(by: events.count)
-                await hub.live.publishAlerts(events)
-                if changes.transitions.contains(where: { $0.delivery != nil }) { deliveries.signal() }
+                await hub.alerts.announce(changes, from: offline)
             }
         }
     }

@@ -22,10 +22,9 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let hub = Hub(configuration: configuration, store: store)
-    let deliveries = Wake()
     var services: [any Service] = [
         hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub), RetentionService(hub: hub), LayoutMigrationService(hub: hub),
-        AlertService(hub: hub, deliveries: deliveries), WebhookDeliverer(hub: hub, wake: deliveries),
+        AlertService(hub: hub), WebhookDeliverer(hub: hub, wake: hub.alerts.deliveries),
     ]
     if configuration.demo { services.append(DemoFleet(hub: hub)) }
     return Application(

@@ -13,6 +13,7 @@ struct Hub: Sendable {
     let ingest: IngestActor
     let metrics: HubMetrics
     let health: StoreHealth
+    let alerts: AlertAnnouncer
 
     init(configuration: HubConfiguration, store: any TelemetryStore) {
         self.configuration = configuration
@@ -30,9 +31,10 @@ struct Hub: Sendable {
         let rateLimiter = RateLimiter(
             readingsPerSecond: configuration.rateLimitReadingsPerSecond,
             burst: max(configuration.rateLimitBurst, configuration.limits.maxBatch))
+        self.alerts = AlertAnnouncer(live: live, metrics: metrics, deliveries: Wake())
         self.ingest = IngestActor(
             store: store, hub: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter,
-            health: health)
+            health: health, announcer: alerts)
     }
 
     /// Devices from the store, with `online` from the live sessions.

@@ -55,9 +55,8 @@ public actor IngestActor: Service {
 
     /// Threshold rules and their state; evaluated on each flush's points
     /// before the commit, applied once it succeeded.
-    private var alerts = AlertBook()
-    /// Called with the transitions a commit stored (the delivery worker's wake-up).
-    private var onAlertTransitions: @Sendable () -> Void = {}
+    private var alerts: AlertBook
+    private let announcer: AlertAnnouncer
 
     private var pending: IngestQueue<Submission>
     /// Highest `seq` accepted per device (committed or pending), for dedup.
@@ -72,9 +71,11 @@ public actor IngestActor: Service {
 
     init(
         store: any TelemetryStore, hub: LiveHub, configuration: HubConfiguration, metrics: HubMetrics,
-        rateLimiter: RateLimiter, health: StoreHealth
+        rateLimiter: RateLimiter, health: StoreHealth, announcer: AlertAnnouncer
     ) {
         self.store = store
+        self.announcer = announcer
+        self.alerts = AlertBook(retryForMs: configuration.webhookRetryForMs)
         self.health = health
         self.seriesLimit = SeriesLimit(maxSeries: configuration.maxSeries)
         self.rateLimiter = rateLimiter
@@ -217,14 +218,9 @@ public actor IngestActor: Service {
     }
 
     /// Replaces the threshold rules (the alert service reads them from the store).
-    func loadAlertRules(
-        _ rules: [AlertRule], stored: [StoredAlertState], displays: MetricDisplayBook, retryForMs: Int64,
-        onTransitions: @escaping @Sendable () -> Void
-    ) {
-        alerts.retryForMs = retryForMs
+    func loadAlertRules(_ rules: [AlertRule], stored: [StoredAlertState], displays: MetricDisplayBook) {
         alerts.displays = displays
         alerts.load(rules: rules.filter { if case .threshold = $0.condition { true } else { false } }, stored: stored)
-        onAlertTransitions = onTransitions
     }
 
     /// The commit batch of `chunk`, with what its points do to the alert rules.
@@ -242,15 +238,7 @@ public actor IngestActor: Service {
     private func committed(_ evaluation: AlertBook.Evaluation?, _ result: CommitResult) async {
         guard let evaluation else { return }
         alerts.apply(evaluation, missing: result.missingDevices)
-        let changes = evaluation.changes
-        guard !changes.transitions.isEmpty else { return }
-        let events = changes.transitions.filter { !result.missingDevices.contains($0.deviceID) }.compactMap {
-            alerts.streamEvent($0.transition)
-        }
-        guard !events.isEmpty else { return }
-        metrics.alertTransitions.increment(by: events.count)
-        await hub.publishAlerts(events)
-        onAlertTransitions()
+        await announcer.announce(evaluation.changes, from: alerts, skipping: result.missingDevices)
     }
 
     private func flushOnce() async {

@@ -8,7 +8,6 @@ import ServiceLifecycle
 import TelehubAuth
 import TelehubCore
 import TelehubStore
-import Synchronization
 
 /// Sends the webhook calls alert transitions owe, from the queue in the
 /// store: at least once, with exponential backoff and full jitter between
@@ -29,11 +28,13 @@ struct WebhookDeliverer: Service, CustomStringConvertible {
             while !Task.isCancelled {
                 wake.clear()
                 let due = (try? await hub.store.dueDeliveries(now: EpochClock.nowMs(), limit: 256)) ?? []
-                for delivery in due where slots.take(delivery.id, receiver: Self.receiver(delivery.url)) {
+                for delivery in due {
+                    let receiver = Self.receiver(delivery.url)
+                    guard slots.take(delivery.id, receiver: receiver) else { continue }
                     group.addTask {
                         let outcome = await attempt(delivery, client)
                         await record(delivery, outcome)
-                        slots.give(delivery.id, receiver: Self.receiver(delivery.url))
+                        slots.give(delivery.id, receiver: receiver)
                         wake.signal()  // a slot is free: look again
                     }
                 }
@@ -102,81 +103,5 @@ struct WebhookDeliverer: Service, CustomStringConvertible {
         client.timeout = .init(connect: .seconds(5), read: .milliseconds(configuration.webhookTimeout.milliseconds))
         client.connectionPool = .init(idleTimeout: .seconds(30))
         return client
-    }
-}
-
-/// Which deliveries are being attempted: at most `total` at once and
-/// `perReceiver` to one host and port, so a receiver that hangs holds only
-/// its own slots and never those of the others.
-final class DeliverySlots: Sendable {
-    private struct State {
-        var ids: Set<Int64> = []
-        var byReceiver: [String: Int] = [:]
-    }
-
-    private let state = Mutex(State())
-    let total: Int
-    let perReceiver: Int
-
-    init(total: Int, perReceiver: Int) {
-        self.total = total
-        self.perReceiver = perReceiver
-    }
-
-    /// - Returns: false when the delivery is already in flight or no slot is free.
-    func take(_ id: Int64, receiver: String) -> Bool {
-        state.withLock { state in
-            guard !state.ids.contains(id), state.ids.count < total, state.byReceiver[receiver, default: 0] < perReceiver else {
-                return false
-            }
-            state.ids.insert(id)
-            state.byReceiver[receiver, default: 0] += 1
-            return true
-        }
-    }
-
-    func give(_ id: Int64, receiver: String) {
-        state.withLock { state in
-            guard state.ids.remove(id) != nil else { return }
-            state.byReceiver[receiver, default: 1] -= 1
-            if state.byReceiver[receiver] == 0 { state.byReceiver[receiver] = nil }
-        }
-    }
-}
-
-/// The contract's retry rule for webhook deliveries: retry timeouts,
-/// connection errors, 408, 429 and 5xx with exponential backoff (1 s doubling
-/// to 5 min) and full jitter, until the delivery's deadline; any other answer
-/// outside 2xx is final.
-enum WebhookRetry {
-    static let firstDelayMs: Int64 = 1000
-    static let maxDelayMs: Int64 = 300_000
-
-    static func outcome(status: Int, attempts: Int, deadline: Int64, now: Int64) -> DeliveryOutcome {
-        if (200..<300).contains(status) { return .delivered }
-        let retryable = status == 408 || status == 429 || (500..<600).contains(status)
-        guard retryable else { return .dead(error: "HTTP \(status)") }
-        return retry("HTTP \(status)", attempts: attempts, deadline: deadline, now: now)
-    }
-
-    static func outcome(error: String, attempts: Int, deadline: Int64, now: Int64) -> DeliveryOutcome {
-        retry(String(error.prefix(300)), attempts: attempts, deadline: deadline, now: now)
-    }
-
-    private static func retry(_ error: String, attempts: Int, deadline: Int64, now: Int64) -> DeliveryOutcome {
-        let at = now + delay(afterAttempts: attempts)
-        guard at <= deadline else { return .dead(error: "\(error); gave up after \(attempts) attempts") }
-        return .retry(at: at, error: error)
-    }
-
-    /// Full jitter: uniformly random up to the capped exponential delay.
-    static func delay<Generator: RandomNumberGenerator>(afterAttempts attempts: Int, using generator: inout Generator) -> Int64 {
-        let cap = min(maxDelayMs, firstDelayMs << Int64(min(max(attempts - 1, 0), 20)))
-        return Int64.random(in: 0...cap, using: &generator)
-    }
-
-    static func delay(afterAttempts attempts: Int) -> Int64 {
-        var generator = SystemRandomNumberGenerator()
-        return delay(afterAttempts: attempts, using: &generator)
     }
 }

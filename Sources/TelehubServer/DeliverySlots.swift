@@ -1,0 +1,40 @@
+import Synchronization
+
+/// Which deliveries are being attempted: at most `total` at once and
+/// `perReceiver` to one host and port, so a receiver that hangs holds only
+/// its own slots and never those of the others.
+final class DeliverySlots: Sendable {
+    private struct State {
+        var ids: Set<Int64> = []
+        var byReceiver: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+    let total: Int
+    let perReceiver: Int
+
+    init(total: Int, perReceiver: Int) {
+        self.total = total
+        self.perReceiver = perReceiver
+    }
+
+    /// - Returns: false when the delivery is already in flight or no slot is free.
+    func take(_ id: Int64, receiver: String) -> Bool {
+        state.withLock { state in
+            guard !state.ids.contains(id), state.ids.count < total, state.byReceiver[receiver, default: 0] < perReceiver else {
+                return false
+            }
+            state.ids.insert(id)
+            state.byReceiver[receiver, default: 0] += 1
+            return true
+        }
+    }
+
+    func give(_ id: Int64, receiver: String) {
+        state.withLock { state in
+            guard state.ids.remove(id) != nil else { return }
+            state.byReceiver[receiver, default: 1] -= 1
+            if state.byReceiver[receiver] == 0 { state.byReceiver[receiver] = nil }
+        }
+    }
+}
