@@ -106,4 +106,10 @@ extension JSONEncoder {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
+
+    /// `value` in the wire encoding, as text; `{}` for a value that cannot
+    /// be encoded (the contract's types always can).
+    public static func wireText(_ value: some Encodable) -> String {
+        (try? wire.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
 }

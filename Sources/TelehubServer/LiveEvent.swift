@@ -32,13 +32,12 @@ public struct LiveEvent: Sendable, Equatable {
     }
 
     static func presence(device: String, online: Bool, ts: Int64) -> LiveEvent {
-        let data = String(decoding: (try? JSONEncoder.wire.encode(PresenceEvent(device: device, online: online, ts: ts))) ?? Data("{}".utf8), as: UTF8.self)
+        let data = JSONEncoder.wireText(PresenceEvent(device: device, online: online, ts: ts))
         return LiveEvent(id: nil, kind: .presence(device: device, online: online), written: SSEFrame.event("presence", data: data))
     }
 
     static func alert(_ event: AlertStreamEvent) -> LiveEvent {
-        let data = String(decoding: (try? JSONEncoder.wire.encode(event)) ?? Data("{}".utf8), as: UTF8.self)
-        return LiveEvent(id: nil, kind: .alert(device: event.device), written: SSEFrame.event("alert", data: data))
+        LiveEvent(id: nil, kind: .alert(device: event.device), written: SSEFrame.event("alert", data: JSONEncoder.wireText(event)))
     }
 
     static let keepalive = LiveEvent(id: nil, kind: .keepalive, written: ": keepalive\n\n")

@@ -124,7 +124,7 @@ struct StreamFilter: Sendable {
         if let metrics {
             for index in list.devices.indices { list.devices[index].metrics = list.devices[index].metrics.filter { metrics.contains($0.key) } }
         }
-        let data = (try? JSONEncoder.wire.encode(list)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let data = JSONEncoder.wireText(list)
         return SSEFrame.event("snapshot", id: position, data: data)
     }
 
