@@ -5,10 +5,12 @@ import TelehubStore
 /// `telehub metric …`: how metrics are shown (the dashboard, `GET /v1/devices`, alerts).
 struct MetricCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "metric", abstract: "Units and display names of metrics.", subcommands: [Set.self, List.self])
+        commandName: "metric", abstract: "Units and display names of metrics.", subcommands: [SetDisplay.self, List.self])
 
-    struct Set: AsyncParsableCommand {
+    /// Not `Set`, which would hide the standard library's inside this command.
+    struct SetDisplay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "set",
             abstract: "Set a metric's unit and label, for one device or every device ('*').",
             discussion: """
                 telehub metric set --device '*' --metric temperature --unit °C --label "Air temperature"
