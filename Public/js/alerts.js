@@ -5,7 +5,7 @@
 
 import { fetchAlertHistory, UnauthorizedError } from "./api.js";
 import { byId, showView } from "./dom.js";
-import { formatAgo, formatTime, formatValue, isoTime } from "./format.js";
+import { formatAgo, formatTime, formatValue, isoTime, withUnit } from "./format.js";
 
 const SEVERITY_ORDER = { critical: 0, warning: 1 };
 
@@ -70,12 +70,6 @@ export class AlertStore {
 
 function key(id, device) {
   return `${id}\u0000${device ?? ""}`;
-}
-
-/** `8.4 °C`: a value with the metric's unit when one is set. */
-export function withUnit(value, unit) {
-  if (value === null || value === undefined) return "";
-  return unit ? `${formatValue(value)} ${unit}` : formatValue(value);
 }
 
 function describe(alert) {

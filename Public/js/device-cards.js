@@ -6,7 +6,7 @@
 
 import { compareNames } from "./devices.js";
 import { byId, cloneTemplate } from "./dom.js";
-import { formatAgo, formatTime, formatValue, isoTime } from "./format.js";
+import { formatAgo, formatTime, isoTime, withUnit } from "./format.js";
 import { deviceHash } from "./router.js";
 import { renderSparkline } from "./sparkline.js";
 import { TREND_WINDOW_MS } from "./trends.js";
@@ -148,7 +148,7 @@ export class DeviceCards {
     }
     // The label (`telehub metric set`) names the row; the metric's own name stays in the tooltip.
     if (row.name.textContent !== (label ?? metric)) row.name.textContent = label ?? metric;
-    row.value.textContent = unit ? `${formatValue(value)} ${unit}` : formatValue(value);
+    row.value.textContent = withUnit(value, unit);
     row.value.dataset.value = String(value);
     row.time.textContent = formatTime(ts);
     row.time.dateTime = isoTime(ts);

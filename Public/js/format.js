@@ -25,6 +25,12 @@ export function formatValue(value) {
   return numberFormat.format(value);
 }
 
+/** `8.4 °C`: a value with the metric's unit when one is set (`telehub metric set`); "" for no value. */
+export function withUnit(value, unit) {
+  if (value === null || value === undefined) return "";
+  return unit ? `${formatValue(value)} ${unit}` : formatValue(value);
+}
+
 /** A value on a chart axis, where width is scarce: "1.2K", "0.05". */
 export function formatAxisValue(value) {
   return Math.abs(value) >= 10000 ? compactFormat.format(value) : formatValue(value);
