@@ -54,9 +54,6 @@ public struct HubConfiguration: Sendable {
     /// Largest permessage-deflate window (9 to 15 bits) a client may compress
     /// with: smaller costs less memory while a message is inflated.
     public var deflateWindowBits = 10
-    /// Retired: the hub no longer compresses what it sends (see `PerMessageInflate`).
-    /// Still read from configurations, so older ones start.
-    public var deflateMemoryLevel = 4
     /// How long a webhook delivery is retried before it becomes a dead letter.
     public var webhookRetryForMs: Int64 = 86_400_000
     /// Longest wait for a webhook receiver's answer.

@@ -106,6 +106,15 @@ extension Setting {
         }, show: { $0[keyPath: path] })
     }
 
+    /// A setting that no longer does anything: a value is still checked
+    /// (so a typo is still caught) and then ignored, so older configurations
+    /// keep starting. It has no value to show.
+    static func retired(_ key: String, _ range: ClosedRange<Int>, _ help: String) -> Setting {
+        Setting(key: key, help: help, isSwitch: false, apply: { _, text throws(SettingProblem) in
+            _ = try whole(text, range)
+        }, show: { _ in nil })
+    }
+
     private static func whole(_ text: String, _ range: ClosedRange<Int>) throws(SettingProblem) -> Int {
         guard let value = Int(text) else { throw SettingProblem("\(quoted(text)) is not a whole number") }
         guard range.contains(value) else {

@@ -28,7 +28,7 @@ public enum Settings {
             .integer("max-queued-reply-bytes", \.maxQueuedReplyBytes, 1024...(1 << 30), "...or their bytes."),
             .toggle("deflate", \.deflate, "Offer permessage-deflate to clients that ask for it."),
             .integer("deflate-window-bits", \.deflateWindowBits, 9...15, "Largest permessage-deflate window a client may compress with, 9 to 15 bits: smaller costs less memory while a message is inflated."),
-            .integer("deflate-memory-level", \.deflateMemoryLevel, 1...9, "No effect since the hub stopped compressing what it sends (acks are ~20 bytes); accepted so older configurations still start."),
+            .retired("deflate-memory-level", 1...9, "No effect since the hub stopped compressing what it sends (acks are ~20 bytes); accepted so older configurations still start."),
             // Ingest
             .integer("flush-values", \.flushValues, 1...1_000_000, "Values that start a flush."),
             .integer(
