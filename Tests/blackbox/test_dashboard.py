@@ -15,6 +15,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from websockets.sync.client import connect
@@ -58,17 +59,38 @@ def screenshot(driver, name):
 
 
 def wait_for(driver, condition, message, timeout=WAIT):
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda d: condition(d), message)
+    # The dashboard re-renders live lists in place, so an element found a moment ago may be gone by the
+    # time it is read; that is "not yet", and the condition is asked again.
+    waiter = WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,))
+    return waiter.until(lambda d: condition(d), message)
+
+
+def fresh(read, attempts=20):
+    """Reads the page, again if a live re-render replaced the element between finding and reading it."""
+    for _ in range(attempts - 1):
+        try:
+            return read()
+        except StaleElementReferenceException:
+            time.sleep(0.02)
+    return read()
 
 
 def visible(driver, css):
-    elements = driver.find_elements(By.CSS_SELECTOR, css)
-    return elements[0] if elements and elements[0].is_displayed() else None
+    def read():
+        elements = driver.find_elements(By.CSS_SELECTOR, css)
+        return elements[0] if elements and elements[0].is_displayed() else None
+    return fresh(read)
 
 
 def text_of(driver, css):
-    element = visible(driver, css)
-    return element.text if element else None
+    def read():
+        element = visible(driver, css)
+        return element.text if element else None
+    return fresh(read)
+
+
+def attribute_of(driver, css, name):
+    return fresh(lambda: driver.find_element(By.CSS_SELECTOR, css).get_attribute(name))
 
 
 def card(name):

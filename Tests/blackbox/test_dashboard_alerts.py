@@ -7,7 +7,7 @@ import time
 from selenium.webdriver.common.by import By
 
 from test_alerts import Receiver
-from test_dashboard import browser, card, device, log_in_by_link, screenshot, send_reading, text_of, visible, wait_for  # noqa: F401
+from test_dashboard import attribute_of, browser, card, device, log_in_by_link, screenshot, send_reading, text_of, visible, wait_for  # noqa: F401
 
 LIVE = 5  # seconds for anything that arrives over the stream
 
@@ -28,10 +28,9 @@ def test_firing_alert_shows_in_banner_card_and_alerts_page_and_clears_live(hub, 
         send_reading(ws, 2, {"temperature": 8.4})
         item = '#alert-list .alert-item[data-alert="cold-room-warm"]'
         wait_for(browser, lambda d: visible(d, item), "no firing alert in the banner", timeout=LIVE)
-        assert browser.find_element(By.CSS_SELECTOR, item).get_attribute("data-severity") == "critical"
+        assert attribute_of(browser, item, "data-severity") == "critical"
         assert "8.4 °C" in text_of(browser, item) and "cold-room" in text_of(browser, item)
-        marked = browser.find_element(By.CSS_SELECTOR, card("cold-room"))
-        wait_for(browser, lambda d: marked.get_attribute("data-alert") == "critical", "the card is not marked")
+        wait_for(browser, lambda d: attribute_of(d, card("cold-room"), "data-alert") == "critical", "the card is not marked")
         assert text_of(browser, "#alert-count") == "1"
         screenshot(browser, "alert-firing.png")
 
@@ -48,7 +47,7 @@ def test_firing_alert_shows_in_banner_card_and_alerts_page_and_clears_live(hub, 
                  "the history shows no resolution", timeout=LIVE)
         browser.get(f"{hub.url}/#/")
         wait_for(browser, lambda d: not visible(d, "#alert-banner"), "the banner stayed after the alert resolved")
-        assert browser.find_element(By.CSS_SELECTOR, card("cold-room")).get_attribute("data-alert") is None
+        assert attribute_of(browser, card("cold-room"), "data-alert") is None
     assert [m for m in browser.get_log("browser") if m["level"] == "SEVERE"] == []
 
 
