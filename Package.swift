@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libcrypto from the system OpenSSL: token randomness, hashing and constant-time comparison.
@@ -73,6 +74,19 @@ let package = Package(
                 "TelehubCodec",
                 "TelehubAuth",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The same store on a PostgreSQL server, for several hub instances on one database.
+        .target(
+            name: "TelehubPostgres",
+            dependencies: [
+                "TelehubCore",
+                "TelehubAuth",
+                "TelehubStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -154,6 +168,7 @@ let package = Package(
                 "TelehubCore",
                 "TelehubAuth",
                 "TelehubStore",
+                "TelehubPostgres",
                 "TelehubServer",
                 "TelehubDevice",
                 "TelehubBench",
@@ -181,7 +196,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TelehubStoreTests",
-            dependencies: ["TelehubCore", "TelehubStore", "TelehubAuth", "TelehubCodec"],
+            dependencies: [
+                "TelehubCore", "TelehubStore", "TelehubPostgres", "TelehubAuth", "TelehubCodec",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

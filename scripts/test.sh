@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # Runs every Telehub test suite on a fresh machine: installs what is missing,
-# builds once (debug, with tests), runs the Swift suites, then the black-box
-# suites (Python clients and headless Chromium) against that same binary.
+# builds once (debug, with tests), starts a throw-away PostgreSQL server, runs
+# the Swift suites (the store conformance cases on SQLite and PostgreSQL), then
+# the black-box suites (Python clients and headless Chromium) against that same
+# binary: all of them on SQLite, and again on PostgreSQL where they do not look
+# inside the SQLite file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
+source scripts/postgres.sh
 
 ensure_build_deps
-ensure_apt chromium chromium-driver libjs-dygraphs
+ensure_apt chromium chromium-driver libjs-dygraphs postgresql
 ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest
 
 started=$(date +%s)
 echo "== build (debug, with tests)"
 swift build --build-tests
 echo "   built in $(( $(date +%s) - started )) s"
+
+echo "== PostgreSQL"
+start_postgres
+trap stop_postgres EXIT
+export TELEHUB_REQUIRE_POSTGRES=1
 
 echo "== Swift suites"
 swift test --skip-build
@@ -22,6 +31,8 @@ echo "== black-box suites"
 export TELEHUB_BIN="$(swift build --show-bin-path)/telehub"
 export TELEHUB_ARTIFACTS="${TELEHUB_ARTIFACTS:-$PWD/.test-artifacts}"
 python3 -m pytest Tests/blackbox -q "$@"
+echo "== black-box suites on PostgreSQL"
+TELEHUB_BLACKBOX_STORE=postgres python3 -m pytest -q "$@" $(grep -v "^#" Tests/blackbox/postgres-suites.txt)
 echo "== Python device client"
 python3 -m pytest devices/python/tests -q "$@"
 echo "== all suites passed in $(( $(date +%s) - started )) s; screenshots in $TELEHUB_ARTIFACTS/screenshots"

@@ -128,6 +128,13 @@ public struct StoredAlertState: Sendable, Equatable {
     }
 }
 
+public enum DeliveryBounds {
+    /// Most deliveries one receiver (URL) may owe; past it the oldest become
+    /// dead letters, so a receiver that is down for a day while an alert
+    /// flaps cannot grow the database without bound.
+    public static let maxPendingPerReceiver = 10_000
+}
+
 /// What happened to one delivery attempt.
 public enum DeliveryOutcome: Sendable, Equatable {
     case delivered

@@ -161,21 +161,16 @@ extension SQLiteStore {
         for url in Set(changes.transitions.compactMap(\.delivery?.url)) { try dropOverflow(of: url, now: now, db) }
     }
 
-    /// Most deliveries one receiver (URL) may owe; past it the oldest become
-    /// dead letters, so a receiver that is down for a day while an alert
-    /// flaps cannot grow the database without bound.
-    public static let maxPendingPerReceiver = 10_000
-
     private static func dropOverflow(of url: String, now: Int64, _ db: Database) throws {
         let pending = try Int.fetchOne(
             db, sql: "SELECT count(*) FROM alert_delivery WHERE url = ? AND status = 'pending'", arguments: [url]) ?? 0
-        guard pending > maxPendingPerReceiver else { return }
+        guard pending > DeliveryBounds.maxPendingPerReceiver else { return }
         try db.execute(
             sql: """
                 UPDATE alert_delivery SET status = 'dead', updated_at = ?,
-                    last_error = 'dropped: the receiver already owed \(maxPendingPerReceiver) deliveries'
+                    last_error = 'dropped: the receiver already owed \(DeliveryBounds.maxPendingPerReceiver) deliveries'
                 WHERE id IN (SELECT id FROM alert_delivery WHERE url = ? AND status = 'pending' ORDER BY id LIMIT ?)
-                """, arguments: [now, url, pending - maxPendingPerReceiver])
+                """, arguments: [now, url, pending - DeliveryBounds.maxPendingPerReceiver])
     }
 
     // MARK: History and deliveries
@@ -201,12 +196,19 @@ extension SQLiteStore {
         }
     }
 
-    /// Pending deliveries whose time has come, oldest first.
+    /// Pending deliveries whose time has come, oldest first; one waits while
+    /// an older delivery of the same rule and device is still owed (see `TelemetryStore`).
     public func dueDeliveries(now: Int64, limit: Int) async throws -> [AlertDelivery] {
         try await pool.read { db in
             try GRDB.Row.fetchAll(
                 db,
-                sql: "SELECT * FROM alert_delivery WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+                sql: """
+                    SELECT d.* FROM alert_delivery d JOIN alert_event e ON e.id = d.event_id
+                    WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND NOT EXISTS (
+                        SELECT 1 FROM alert_delivery o JOIN alert_event oe ON oe.id = o.event_id
+                        WHERE o.status = 'pending' AND o.rule_id = d.rule_id AND oe.device = e.device AND o.id < d.id)
+                    ORDER BY d.next_attempt_at, d.id LIMIT ?
+                    """,
                 arguments: [now, limit]
             ).map(Self.delivery)
         }

@@ -25,8 +25,15 @@ public struct ExportFilter: Sendable, Equatable {
 public struct ExportSeries: Sendable, Equatable {
     public var device: String
     public var metric: String
-    var deviceID: Int64
-    var metricID: Int64
+    package var deviceID: Int64
+    package var metricID: Int64
+
+    package init(device: String, metric: String, deviceID: Int64, metricID: Int64) {
+        self.device = device
+        self.metric = metric
+        self.deviceID = deviceID
+        self.metricID = metricID
+    }
 }
 
 extension SQLiteStore {

@@ -111,7 +111,9 @@ public protocol TelemetryStore: Sendable {
     func recordAlertChanges(_ changes: AlertChanges) async throws
     /// The newest transitions and deliveries, at most `limit` of each.
     func alertHistory(limit: Int) async throws -> (events: [AlertEventRecord], deliveries: [AlertDelivery])
-    /// Pending deliveries due at `now`, oldest first.
+    /// Pending deliveries due at `now`, oldest first. A delivery waits while
+    /// an older one of the same rule and device is still owed, so a receiver
+    /// never gets an alert's `resolved` before its `firing`.
     func dueDeliveries(now: Int64, limit: Int) async throws -> [AlertDelivery]
     func nextDeliveryDue() async throws -> Int64?
     func recordDeliveryOutcome(id: Int64, outcome: DeliveryOutcome) async throws
@@ -212,6 +214,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case metricMissing(String)
     /// A chunk's bytes do not decode (changed on disk): its values cannot be read.
     case damagedChunk(id: Int64, reason: String)
+    /// This store is backed up by other means (PostgreSQL: `pg_dump`); the text says how.
+    case backupNotHere(String)
 
     public var description: String {
         switch self {
@@ -223,6 +227,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .invalidDeviceName(let name): "invalid device name \"\(name)\": use letters, digits, '.', '_' or '-' (at most 64)"
         case .deviceRequired: "a device token needs a device name"
         case .invalidDisplay(let why): why
+        case .backupNotHere(let how): how
         }
     }
 }

@@ -25,7 +25,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let format = ExportFormat(rawValue: format) ?? .csv
-        let store = try store.open()
+        let store = try await store.open()
         var reader = BoundedLineReader(FileHandle.standardInput, maxBytes: ExportRecord.maxLineBytes + 2)
         var devices: [String: Int64] = [:]
         var points: [SeriesPoint] = []

@@ -35,10 +35,10 @@ struct MetricCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let sqlite = try store.open()
-            let old = try await sqlite.metricDisplays().first { $0.device == (device == "*" ? nil : device) && $0.metric == metric }
+            let database = try await store.open()
+            let old = try await database.metricDisplays().first { $0.device == (device == "*" ? nil : device) && $0.metric == metric }
             let display = display(keeping: old)
-            try await sqlite.setMetricDisplay(display)
+            try await database.setMetricDisplay(display)
             print("\(device) \(metric): unit \(display.unit.map { "\"\($0)\"" } ?? "none"), label \(display.label.map { "\"\($0)\"" } ?? "none")")
         }
     }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import TelehubAuth
 import TelehubCore
+import TelehubPostgres
 import TelehubServer
 
 struct ServeCommand: AsyncParsableCommand {
@@ -39,7 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         configuration.sessionReadToken = TokenSecret.generate(.read).value
-        let database = try store.open(busyTimeout: 2)
+        let database = try await store.open(busyTimeout: 2)
+        // Held until the hub stops; the process ending releases it too.
+        let claim = try await (database as? PostgresStore)?.claimForServing()
         let sessionToken = configuration.sessionReadToken ?? ""
         let host = configuration.host
         let scheme = configuration.usesTLS ? "https" : "http"
@@ -49,5 +52,6 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         try await app.runService()
+        await claim?.release()
     }
 }

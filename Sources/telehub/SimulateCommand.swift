@@ -90,7 +90,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
             }
         }
-        let store = try StoreOptions.parse(["--db", db!]).open()
+        let store = try await StoreOptions.parse(["--db", db!]).open()
         var pairs: [(String, String)] = []
         for index in 0..<devices {
             let name = "sim-\(index)"

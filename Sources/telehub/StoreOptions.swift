@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
+import TelehubPostgres
 import TelehubStore
 
 /// `--db`, shared by every subcommand: the flag, else `TELEHUB_DB`, else the default.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "Database file (default ./telehub-data/telehub.sqlite, or TELEHUB_DB).")
+    @Option(name: .long, help: "Database file, or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME (default ./telehub-data/telehub.sqlite, or TELEHUB_DB).")
     var db: String?
 
     static let defaultPath = "./telehub-data/telehub.sqlite"
@@ -23,15 +24,19 @@ struct StoreOptions: ParsableArguments {
         db ?? ProcessInfo.processInfo.environment["TELEHUB_DB"] ?? Self.defaultPath
     }
 
-    /// Opens the store, creating its folder when needed.
-    /// - Parameter busyTimeout: seconds a write waits for another process's lock.
-    func open(busyTimeout: Double = 10) throws -> SQLiteStore {
-        // A URL is not a file name: `postgresql://user:secret@host/db` would
+    /// Opens the store: a PostgreSQL server for a `postgresql://` URL, else
+    /// the SQLite file, creating its folder when needed.
+    /// - Parameter busyTimeout: seconds a SQLite write waits for another process's lock.
+    func open(busyTimeout: Double = 10) async throws -> any TelemetryStore {
+        if PostgresURL.isPostgres(path) {
+            return try await PostgresStore.open(try PostgresURL(path))
+        }
+        // Any other URL is not a file name: `mysql://user:secret@host/db` would
         // otherwise become folders and a SQLite file, the password in a path.
         if let scheme = Self.urlScheme(path) {
             throw CLIError(
-                "--db \(scheme)://…: this build stores in a SQLite file only (a PostgreSQL store is planned); "
-                    + "pass a file path, e.g. --db \(Self.defaultPath)")
+                "--db \(scheme)://…: not a store Telehub knows; pass a file path (e.g. --db \(Self.defaultPath)) "
+                    + "or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME")
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(

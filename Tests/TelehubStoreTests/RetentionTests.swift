@@ -36,25 +36,6 @@ import TelehubCore
         #expect(try await store.deviceStatus(named: "d")?.metrics.count == 2)
     }
 
-    /// A series whose data has all expired is forgotten, so it stops counting
-    /// against its device's `--max-series`; a live series stays.
-    @Test func seriesWithNoDataLeftAreForgotten() async throws {
-        let store = try SQLiteStore(path: try TemporaryDatabase().path)
-        let id = try await store.ensureDevice(named: "d")
-        try await store.commit(CommitBatch(points: [
-            SeriesPoint(deviceID: id, metric: "old", ts: now - 800 * day, value: 1),
-            SeriesPoint(deviceID: id, metric: "live", ts: now - 800 * day, value: 1),
-            SeriesPoint(deviceID: id, metric: "live", ts: now, value: 2),
-        ]))
-        var steps: [RetentionStep] = []
-        repeat {
-            steps.append(try await store.deleteExpired(rawBefore: now - 30 * day, rollupsBefore: now - 730 * day, maxRows: 100))
-        } while steps.last!.more && steps.count < 100
-        #expect(steps.reduce(0) { $0 + $1.seriesRemoved } == 1)
-        #expect(try await store.metricNames(deviceID: id) == ["live"])
-        #expect(try await store.deviceStatus(named: "d")?.metrics.keys.sorted() == ["live"])
-    }
-
     @Test func sizeCapDeletesTheOldestChunksFirst() async throws {
         let store = try SQLiteStore(path: try TemporaryDatabase().path)
         let id = try await store.ensureDevice(named: "d")

@@ -50,25 +50,6 @@ import TelehubCore
         }
     }
 
-    @Test func rawPointsWhenTheyFitAndBucketsWhenNot() async throws {
-        let (store, id) = try await store()
-        try await store.commit(CommitBatch(points: (0..<10).map {
-            SeriesPoint(deviceID: id, metric: "v", ts: base + Int64($0) * 1000, value: Double($0))
-        }))
-        let raw = try #require(try await store.history(device: "gh", metric: "v", from: base, to: base + 9000, points: 10))
-        #expect(raw == .raw((0..<10).map { (ts: base + Int64($0) * 1000, value: Double($0)) }))
-        let bucketed = try #require(try await store.history(device: "gh", metric: "v", from: base, to: base + 9999, points: 2))
-        #expect(bucketed == .buckets(step: 5000, [
-            (start: base, aggregate: Aggregate(sum: 10, min: 0, max: 4, count: 5)),
-            (start: base + 5000, aggregate: Aggregate(sum: 35, min: 5, max: 9, count: 5)),
-        ]))
-        // Empty ranges, edges and unknown series.
-        #expect(try await store.history(device: "gh", metric: "v", from: base + 10_000, to: base + 20_000, points: 5) == .raw([]))
-        #expect(try await store.history(device: "gh", metric: "v", from: base + 9000, to: base + 9000, points: 1) == .raw([(ts: base + 9000, value: 9)]))
-        #expect(try await store.history(device: "gh", metric: "nope", from: base, to: base + 1, points: 1) == nil)
-        #expect(try await store.history(device: "nope", metric: "v", from: base, to: base + 1, points: 1) == nil)
-    }
-
     @Test func existingReadingsGetRollupsWhenMigrating() async throws {
         let database = try TemporaryDatabase()
         let queue = try DatabaseQueue(path: database.path)

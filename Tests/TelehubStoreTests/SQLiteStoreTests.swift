@@ -17,50 +17,6 @@ struct TemporaryDatabase {
 }
 
 @Suite struct SQLiteStoreTests {
-    @Test func commitStoresReadingsLatestAndProgress() async throws {
-        let database = try TemporaryDatabase()
-        let store = try SQLiteStore(path: database.path)
-        let id = try await store.ensureDevice(named: "gh-1")
-        try await store.commit(CommitBatch(
-            points: [
-                SeriesPoint(deviceID: id, metric: "t", ts: 2000, value: 2),
-                SeriesPoint(deviceID: id, metric: "t", ts: 1000, value: 1),
-                SeriesPoint(deviceID: id, metric: "h", ts: 1500, value: 50),
-            ],
-            progress: [DeviceProgress(deviceID: id, lastSeq: 3, lastSeen: 2500)]))
-        let status = try #require(try await store.deviceStatus(named: "gh-1"))
-        #expect(status.lastSeq == 3)
-        #expect(status.lastSeen == 2500)
-        #expect(status.metrics == ["t": LatestValue(ts: 2000, value: 2), "h": LatestValue(ts: 1500, value: 50)])
-        #expect(try await store.lastSeq(deviceID: id) == 3)
-        #expect(try await rowCount(store) == 3)
-    }
-
-    @Test func lastWriteWinsAndOlderDataKeepsLatest() async throws {
-        let database = try TemporaryDatabase()
-        let store = try SQLiteStore(path: database.path)
-        let id = try await store.ensureDevice(named: "d")
-        try await store.commit(CommitBatch(points: [
-            SeriesPoint(deviceID: id, metric: "t", ts: 5000, value: 1),
-            SeriesPoint(deviceID: id, metric: "t", ts: 5000, value: 2),
-        ]))
-        try await store.commit(CommitBatch(points: [SeriesPoint(deviceID: id, metric: "t", ts: 5000, value: 3)]))
-        // A late, older point is stored but does not replace the latest value.
-        try await store.commit(CommitBatch(points: [SeriesPoint(deviceID: id, metric: "t", ts: 4000, value: 9)]))
-        #expect(try await rowCount(store) == 2)
-        #expect(try await store.storedValues().map(\.value) == [9, 3])
-        #expect(try await store.deviceStatus(named: "d")?.metrics["t"] == LatestValue(ts: 5000, value: 3))
-    }
-
-    @Test func lastSeqNeverGoesBack() async throws {
-        let database = try TemporaryDatabase()
-        let store = try SQLiteStore(path: database.path)
-        let id = try await store.ensureDevice(named: "d")
-        try await store.commit(CommitBatch(progress: [DeviceProgress(deviceID: id, lastSeq: 10, lastSeen: 1)]))
-        try await store.commit(CommitBatch(progress: [DeviceProgress(deviceID: id, lastSeq: 4, lastSeen: 2)]))
-        #expect(try await store.lastSeq(deviceID: id) == 10)
-    }
-
     @Test func migrationsRunOnNewAndExistingFiles() async throws {
         let database = try TemporaryDatabase()
         do {
@@ -99,17 +55,6 @@ struct TemporaryDatabase {
         #expect(try await store.devices().first?.tokens == 0)
     }
 
-    @Test func readTokensHaveNoDeviceAndInvalidNamesAreRefused() async throws {
-        let database = try TemporaryDatabase()
-        let store = try SQLiteStore(path: database.path)
-        let (_, read) = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: nil)
-        #expect(read.device == nil)
-        await #expect(throws: StoreError.invalidDeviceName("bad name")) {
-            try await store.createToken(kind: .device, device: "bad name", label: nil, expiresAt: nil)
-        }
-        #expect(try await store.devices().isEmpty)
-    }
-
     @Test func deletingADeviceRemovesItsDataAndTokens() async throws {
         let database = try TemporaryDatabase()
         let store = try SQLiteStore(path: database.path)
@@ -133,14 +78,6 @@ struct TemporaryDatabase {
         }
         #expect(rollups == [other, other])  // only the remaining device's hour and chunk
         #expect(try await store.rollupMismatches() == 0)
-    }
-
-    @Test func tokenUsageIsRecorded() async throws {
-        let database = try TemporaryDatabase()
-        let store = try SQLiteStore(path: database.path)
-        let (_, record) = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: nil)
-        try await store.markTokensUsed([record.id: 1234])
-        #expect(try await store.tokens().first?.lastUsedAt == 1234)
     }
 
     private func rowCount(_ store: SQLiteStore) async throws -> Int {

@@ -12,9 +12,22 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from telehub_process import BINARY, PUBLIC, ROOT, Hub, free_port, hub_factory_fixture  # noqa: E402,F401 (for the tests)
+from telehub_process import BINARY, PUBLIC, ROOT, STORE, Hub, free_port, hub_factory_fixture  # noqa: E402,F401 (for the tests)
 
 ARTIFACTS = Path(os.environ.get("TELEHUB_ARTIFACTS", ROOT / ".test-artifacts"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: looks inside the SQLite file; skipped when the hubs run on PostgreSQL")
+
+
+def pytest_collection_modifyitems(config, items):
+    if STORE == "sqlite":
+        return
+    skip = pytest.mark.skip(reason="looks inside the SQLite file")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture

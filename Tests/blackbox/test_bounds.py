@@ -174,6 +174,7 @@ def test_recreated_device_starts_afresh_and_its_readings_are_stored(hub):
     assert json.loads(rows)[0]["lastSeq"] == 1
 
 
+@pytest.mark.sqlite_only
 def test_deleted_device_ids_are_not_reused(hub):
     hub.device_token("a")
     hub.device_token("b")
@@ -186,6 +187,7 @@ def test_deleted_device_ids_are_not_reused(hub):
     assert c_id > b_id
 
 
+@pytest.mark.sqlite_only
 def test_device_deleted_while_connected_leaves_no_rows(hub_factory):
     # A long flush interval keeps the second message queued while the device is deleted.
     hub = hub_factory("--flush-interval-ms", "4000").start()
@@ -256,6 +258,7 @@ def test_a_file_that_is_not_a_telehub_database_is_refused_untouched(tmp_path, ki
 
 # -- files, TLS and /metrics
 
+@pytest.mark.sqlite_only
 def test_database_and_backup_are_readable_by_their_owner_only(hub, tmp_path):
     with open_device(hub, hub.device_token("d")) as device:
         device.expect_ack(reading(1, {"t": 1}))

@@ -5,13 +5,16 @@ import json
 import math
 import re
 import string
+import subprocess
 import time
 
 import httpx
 import pytest
 
 from conftest import (
+    BINARY,
     DAY_MS,
+    STORE,
     bearer,
     exported,
     now_ms,
@@ -262,14 +265,35 @@ def test_cli_token_usable_immediately_by_running_hub(hub):
     assert devices_json(hub)[0]["lastSeq"] == 1
 
 
-@pytest.mark.parametrize("url", ["postgresql://telehub:s3cret@127.0.0.1:5432/telehub", "postgres://h/db", "sqlite://x"])
-def test_a_database_url_is_refused_not_made_into_folders(tmp_path, url):
-    """`--db` takes a file path; a URL must not become folders and a SQLite
-    file named after it (with the password in the path)."""
+@pytest.mark.parametrize("url,expected", [
+    ("postgresql://telehub:s3cret@127.0.0.1:1/telehub", "cannot open the database postgresql://telehub:***@127.0.0.1:1/telehub"),
+    ("postgres://h/db", "names no user"),
+    ("postgresql://telehub:s3cret@h/db?sslmode=sometimes", "sslmode must be"),
+    ("sqlite://x", "not a store Telehub knows"),
+    ("mysql://telehub:s3cret@h/db", "not a store Telehub knows"),
+])
+def test_a_database_url_is_never_made_into_folders(tmp_path, url, expected):
+    """`--db` takes a file path or a postgresql:// URL; a URL must not become
+    folders and a SQLite file named after it (with the password in the path),
+    and an error never repeats the password."""
     from conftest import BINARY
     import subprocess
     for args in (["device", "list", "--db", url], ["serve", "--db", url, "--port", "0"]):
         result = subprocess.run([str(BINARY), *args], cwd=tmp_path, capture_output=True, text=True, timeout=30)
         assert result.returncode != 0, args
-        assert "SQLite file only" in result.stderr and "s3cret" not in result.stderr, result.stderr
+        assert expected in result.stderr and "s3cret" not in result.stderr, result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(STORE != "postgres", reason="a PostgreSQL database is claimed by one serving hub")
+def test_a_second_hub_on_the_same_postgresql_database_is_refused(hub_factory):
+    first = hub_factory().start()
+    second = hub_factory()
+    second.db = first.db
+    result = subprocess.run([str(BINARY), "serve", "--db", str(first.db), "--port", str(second.port)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "another telehub serve" in result.stderr, result.stderr
+    # CLI commands run beside the serving hub, and a killed hub's claim ends with it.
+    assert first.cli("device", "list").returncode == 0
+    first.kill9()
+    first.start()

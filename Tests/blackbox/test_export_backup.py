@@ -109,6 +109,7 @@ def test_cli_export_streams_to_stdout_in_bounded_memory(hub_factory):
     assert peak_mib < 120, f"telehub export peaked at {peak_mib:.0f} MiB"
 
 
+@pytest.mark.sqlite_only
 def test_backup_under_load_restores_every_acknowledged_row(hub_factory, tmp_path):
     hub = hub_factory("--rate-limit", "0").start()
     token = hub.device_token("bk")
@@ -145,6 +146,7 @@ def test_backup_under_load_restores_every_acknowledged_row(hub_factory, tmp_path
     assert again.returncode != 0 and "already exists" in again.stderr
 
 
+@pytest.mark.sqlite_only
 def test_retention_removes_only_old_raw_data(hub_factory):
     hub = hub_factory("--retention", "1d").start()
     now = now_ms()

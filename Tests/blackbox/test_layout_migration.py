@@ -2,6 +2,7 @@
 made by the hub of commit bc0fae0) moves into chunks while the hub serves, in
 steps that a `kill -9` at any point cannot break; and chunk sealing itself
 survives `kill -9` loops."""
+import pytest
 import math
 import random
 import sqlite3
@@ -13,6 +14,9 @@ from conftest import batch, exported, get_json, open_device, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Fixtures"))
 from row_layout_fixture import COUNT, DEVICES, METRICS, START, STEP_MS, expected, extract  # noqa: E402
+
+# Every case here looks inside the SQLite file (its layout, locks, disk space).
+pytestmark = pytest.mark.sqlite_only
 
 SMALL_STEPS = ("--retention", "36500d", "--rollup-retention", "36500d", "--retention-step-rows", "300", "--retention-step-pause-ms", "40")
 

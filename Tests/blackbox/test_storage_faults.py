@@ -14,6 +14,9 @@ import pytest
 
 from conftest import Hub, now_ms, open_device, reading, stored_readings, wait_for
 
+# Every case here looks inside the SQLite file (its layout, locks, disk space).
+pytestmark = pytest.mark.sqlite_only
+
 
 def health(hub):
     response = httpx.get(f"{hub.url}/healthz", timeout=15)

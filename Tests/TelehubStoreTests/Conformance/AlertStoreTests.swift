@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import TelehubCore
-@testable import TelehubStore
+import TelehubStore
 
+/// Alert rules, state and deliveries, on every store (`StoreKind.available`).
 @Suite struct AlertStoreTests {
     private func rule(_ name: String, webhook: String? = "http://127.0.0.1:9/hook") -> AlertRule {
         AlertRule(
@@ -17,8 +18,8 @@ import TelehubCore
             delivery: NewDelivery(url: url, secret: nil, body: "{}", idempotencyKey: UUID().uuidString, deadline: .max))
     }
 
-    @Test func rulesRoundTripAndNamesAreUnique() async throws {
-        let store = try SQLiteStore(path: TemporaryDatabase().path)
+    @Test(arguments: StoreKind.available) func rulesRoundTripAndNamesAreUnique(_ kind: StoreKind) async throws {
+        let store = try await freshStore(kind)
         let stored = try await store.createAlertRule(rule("warm"))
         #expect(stored.id > 0)
         var offline = rule("silent")
@@ -38,9 +39,9 @@ import TelehubCore
 
     /// State and transitions go in with the readings, in one transaction:
     /// a commit for a deleted device stores neither.
-    @Test func changesCommitWithTheReadingsAndSurviveReopening() async throws {
-        let database = try TemporaryDatabase()
-        var store: SQLiteStore? = try SQLiteStore(path: database.path)
+    @Test(arguments: StoreKind.available) func changesCommitWithTheReadingsAndSurviveReopening(_ kind: StoreKind) async throws {
+        let location = try StoreLocation(kind)
+        var store: (any TelemetryStore)? = try await location.open()
         let ruleID = try await store!.createAlertRule(rule("warm")).id
         let deviceID = try await store!.ensureDevice(named: "d")
         let changes = AlertChanges(
@@ -48,7 +49,7 @@ import TelehubCore
             transitions: [firing(ruleID, deviceID: deviceID, ts: 1000)])
         try await store!.commit(CommitBatch(points: [SeriesPoint(deviceID: deviceID, metric: "t", ts: 1000, value: 9)], alerts: changes))
         store = nil
-        let reopened = try SQLiteStore(path: database.path)
+        let reopened = try await location.open()
         let states = try await reopened.alertStates()
         #expect(states.map(\.state) == [AlertSeriesState(phase: .firing, since: 1000, value: 9)])
         #expect(states.map(\.device) == ["d"])
@@ -58,8 +59,8 @@ import TelehubCore
         #expect(try await reopened.dueDeliveries(now: .max, limit: 10).count == 1)
     }
 
-    @Test func deliveryLifecycleRetryDeadRedeliver() async throws {
-        let store = try SQLiteStore(path: TemporaryDatabase().path)
+    @Test(arguments: StoreKind.available) func deliveryLifecycleRetryDeadRedeliver(_ kind: StoreKind) async throws {
+        let store = try await freshStore(kind)
         let ruleID = try await store.createAlertRule(rule("warm")).id
         let deviceID = try await store.ensureDevice(named: "d")
         try await store.recordAlertChanges(AlertChanges(transitions: [firing(ruleID, deviceID: deviceID, ts: 1)]))
@@ -78,11 +79,11 @@ import TelehubCore
         #expect(try await store.deliveryCounts().byStatus == [.delivered: 1])
     }
 
-    @Test func aReceiverOwesAtMostItsBoundAndTheOldestGoFirst() async throws {
-        let store = try SQLiteStore(path: TemporaryDatabase().path)
+    @Test(arguments: StoreKind.available) func aReceiverOwesAtMostItsBoundAndTheOldestGoFirst(_ kind: StoreKind) async throws {
+        let store = try await freshStore(kind)
         let ruleID = try await store.createAlertRule(rule("warm")).id
         let deviceID = try await store.ensureDevice(named: "d")
-        let bound = SQLiteStore.maxPendingPerReceiver
+        let bound = DeliveryBounds.maxPendingPerReceiver
         try await store.recordAlertChanges(AlertChanges(transitions: (0..<(bound + 3)).map { firing(ruleID, deviceID: deviceID, ts: Int64($0)) }))
         try await store.recordAlertChanges(AlertChanges(transitions: [firing(ruleID, deviceID: deviceID, ts: 1, url: "http://other/")]))
         let counts = try await store.deliveryCounts().byStatus
@@ -92,8 +93,8 @@ import TelehubCore
         #expect(oldestLeft?.id == 4)
     }
 
-    @Test func deletingARuleDropsItsStateAndOwedDeliveriesButKeepsHistory() async throws {
-        let store = try SQLiteStore(path: TemporaryDatabase().path)
+    @Test(arguments: StoreKind.available) func deletingARuleDropsItsStateAndOwedDeliveriesButKeepsHistory(_ kind: StoreKind) async throws {
+        let store = try await freshStore(kind)
         let ruleID = try await store.createAlertRule(rule("warm")).id
         let deviceID = try await store.ensureDevice(named: "d")
         try await store.recordAlertChanges(AlertChanges(
@@ -109,18 +110,42 @@ import TelehubCore
         #expect(try await store.alertHistory(limit: 10).events.count == 1)
     }
 
-    @Test func oldHistoryGoesButOwedDeliveriesStay() async throws {
-        let store = try SQLiteStore(path: TemporaryDatabase().path)
+    @Test(arguments: StoreKind.available) func oldHistoryGoesButOwedDeliveriesStay(_ kind: StoreKind) async throws {
+        let store = try await freshStore(kind)
         let ruleID = try await store.createAlertRule(rule("warm")).id
         let deviceID = try await store.ensureDevice(named: "d")
         try await store.recordAlertChanges(AlertChanges(transitions: (0..<3).map { firing(ruleID, deviceID: deviceID, ts: Int64($0)) }))
-        let deliveries = try await store.dueDeliveries(now: .max, limit: 10)
-        try await store.recordDeliveryOutcome(id: deliveries[0].id, outcome: .delivered)
-        try await store.recordDeliveryOutcome(id: deliveries[1].id, outcome: .dead(error: "HTTP 410"))
+        // One alert's deliveries come due one after the other.
+        let first = try #require(try await store.dueDeliveries(now: .max, limit: 10).first)
+        try await store.recordDeliveryOutcome(id: first.id, outcome: .delivered)
+        let second = try #require(try await store.dueDeliveries(now: .max, limit: 10).first)
+        try await store.recordDeliveryOutcome(id: second.id, outcome: .dead(error: "HTTP 410"))
         #expect(try await store.deleteAlertHistory(before: 0, maxRows: 10) == 0)  // nothing is that old
         #expect(try await store.deleteAlertHistory(before: .max, maxRows: 10) == 2)
         let left = try await store.alertHistory(limit: 10)
         #expect(left.events.count == 1 && left.deliveries.map(\.status) == [.pending])
         #expect(try await store.deviceActivity().map(\.name) == ["d"])
+    }
+
+    /// A receiver never gets an alert's `resolved` before its `firing`: a
+    /// delivery waits while an older one of the same rule and device is owed
+    /// (retrying included); other devices and rules do not wait.
+    @Test(arguments: StoreKind.available) func deliveriesOfOneAlertGoInOrder(_ kind: StoreKind) async throws {
+        let store = try await freshStore(kind)
+        let ruleID = try await store.createAlertRule(rule("warm")).id
+        let other = try await store.createAlertRule(rule("cold")).id
+        let deviceID = try await store.ensureDevice(named: "d")
+        var resolved = firing(ruleID, deviceID: deviceID, ts: 2)
+        resolved.transition.state = .resolved
+        try await store.recordAlertChanges(AlertChanges(transitions: [
+            firing(ruleID, deviceID: deviceID, ts: 1), resolved, firing(other, deviceID: deviceID, ts: 1),
+        ]))
+        let first = try await store.dueDeliveries(now: .max, limit: 10)
+        try #require(first.map(\.ruleID) == [ruleID, other], "\(first.map { ($0.id, $0.ruleID) })")
+        try await store.recordDeliveryOutcome(id: first[0].id, outcome: .retry(at: 0, error: "HTTP 503"))
+        #expect(try await store.dueDeliveries(now: .max, limit: 10).map(\.id) == [first[0].id, first[1].id])
+        try await store.recordDeliveryOutcome(id: first[0].id, outcome: .delivered)
+        let next = try await store.dueDeliveries(now: .max, limit: 10)
+        #expect(next.count == 2 && next.contains { $0.ruleID == ruleID && $0.id != first[0].id })
     }
 }
