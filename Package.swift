@@ -212,6 +212,7 @@ let package = Package(
             dependencies: [
                 "TelehubCore",
                 "TelehubStore",
+                "TelehubPostgres",
                 "TelehubServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

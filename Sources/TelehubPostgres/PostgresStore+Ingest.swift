@@ -22,7 +22,10 @@ extension PostgresStore {
             }
             try await Self.advance(batch.progress, sql)
             if !batch.alerts.isEmpty { try await Self.writeAlertChanges(batch.alerts, skipping: missing, now: now, sql) }
-            return CommitResult(missingDevices: missing)
+            // Last, so the stream's lock is held only while the commit itself completes.
+            var positions: ClosedRange<Int64>?
+            if let entry = batch.stream { positions = try await self.appendStream(entry, now: now, sql) }
+            return CommitResult(missingDevices: missing, stream: positions)
         }
     }
 

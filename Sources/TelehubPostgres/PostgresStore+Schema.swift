@@ -29,6 +29,24 @@ extension PostgresStore {
     static let migrations: [(name: String, statements: [String])] = [
         ("v1-foundation", foundation),
         ("v2-alerts", alerts),
+        ("v3-stream", stream),
+    ]
+
+    /// The shared log of live events (`PostgresStore+Stream`). Positions
+    /// start at the clock in microseconds, as a single hub's stream ids do, so
+    /// an id a dashboard kept from an earlier hub is never mistaken for a new one.
+    private static let stream = [
+        "CREATE TABLE stream_head (id int4 PRIMARY KEY CHECK (id = 1), position int8 NOT NULL)",
+        "INSERT INTO stream_head VALUES (1, (extract(epoch FROM clock_timestamp()) * 1000000)::int8)",
+        """
+        CREATE TABLE stream_log (
+            first int8 PRIMARY KEY,
+            last int8 NOT NULL,
+            instance text NOT NULL,
+            at int8 NOT NULL,
+            body text NOT NULL
+        )
+        """,
     ]
 
     /// The same tables as the SQLite store's, in PostgreSQL's types. Ids come

@@ -26,6 +26,7 @@ public func buildApplication(
         hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub), RetentionService(hub: hub), LayoutMigrationService(hub: hub),
         AlertService(hub: hub), WebhookDeliverer(hub: hub, wake: hub.alerts.deliveries),
     ]
+    if let feed = hub.feed { services.append(feed) }
     if configuration.demo { services.append(DemoFleet(hub: hub)) }
     return Application(
         router: makeRouter(hub: hub),

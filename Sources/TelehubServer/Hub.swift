@@ -14,6 +14,8 @@ struct Hub: Sendable {
     let metrics: HubMetrics
     let health: StoreHealth
     let alerts: AlertAnnouncer
+    /// The shared stream log's feed, when several hubs may share the store.
+    let feed: StreamFeed?
 
     init(configuration: HubConfiguration, store: any TelemetryStore) {
         self.configuration = configuration
@@ -32,9 +34,12 @@ struct Hub: Sendable {
             readingsPerSecond: configuration.rateLimitReadingsPerSecond,
             burst: max(configuration.rateLimitBurst, configuration.limits.maxBatch))
         self.alerts = AlertAnnouncer(live: live, metrics: metrics, deliveries: Wake())
+        let live = self.live
+        let feed = (store as? any SharedStream).map { StreamFeed(store: $0, live: live) }
+        self.feed = feed
         self.ingest = IngestActor(
             store: store, hub: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter,
-            health: health, announcer: alerts)
+            health: health, announcer: alerts, feed: feed)
     }
 
     /// Devices from the store, with `online` from the live sessions.

@@ -41,6 +41,9 @@ public actor IngestActor: Service {
 
     private let store: any TelemetryStore
     private let hub: LiveHub
+    /// Set when several hubs share the store: commits log their readings and
+    /// the feed publishes them in the log's order.
+    private let feed: StreamFeed?
     /// How long a flush waits for more values; nil: group commit, the next
     /// flush starts as soon as the last commit is done and takes whatever
     /// arrived meanwhile (low latency when quiet, large batches under load).
@@ -71,9 +74,10 @@ public actor IngestActor: Service {
 
     init(
         store: any TelemetryStore, hub: LiveHub, configuration: HubConfiguration, metrics: HubMetrics,
-        rateLimiter: RateLimiter, health: StoreHealth, announcer: AlertAnnouncer
+        rateLimiter: RateLimiter, health: StoreHealth, announcer: AlertAnnouncer, feed: StreamFeed? = nil
     ) {
         self.store = store
+        self.feed = feed
         self.announcer = announcer
         self.alerts = AlertBook(retryForMs: configuration.webhookRetryForMs)
         self.health = health
@@ -226,6 +230,7 @@ public actor IngestActor: Service {
     /// The commit batch of `chunk`, with what its points do to the alert rules.
     private func batch(of chunk: [Submission]) -> (CommitBatch, AlertBook.Evaluation?) {
         var batch = Self.batch(of: chunk)
+        batch.stream = feed?.entry(for: Self.readings(of: chunk))
         guard alerts.hasThresholdRules else { return (batch, nil) }
         var names: [Int64: String] = [:]
         for item in chunk { names[item.deviceID] = item.device }
@@ -277,7 +282,18 @@ public actor IngestActor: Service {
         }
         metrics.messages.increment(by: stored.count)
         metrics.values.increment(by: stored.reduce(0) { $0 + $1.message.valueCount })
-        await hub.publish(stored.flatMap { item in item.message.readings.map { (item.device, $0) } })
+        if let feed, let positions = result.stream {
+            // The logged entry, as every other hub publishes it (a device
+            // deleted meanwhile included: its readings were logged before
+            // the commit knew, and the ids must be the same everywhere).
+            await feed.committed(positions, Self.readings(of: chunk))
+        } else {
+            await hub.publish(Self.readings(of: stored))
+        }
+    }
+
+    private static func readings(of chunk: [Submission]) -> [(device: String, reading: Reading)] {
+        chunk.flatMap { item in item.message.readings.map { (item.device, $0) } }
     }
 
     /// A flush failed because of some message's data: each message is stored

@@ -53,8 +53,11 @@ public actor LiveHub: Service {
 
     /// Publishes one flush's readings as one batch: encoded once, written to
     /// each subscriber in one piece.
-    func publish(_ readings: [(device: String, reading: Reading)]) {
+    /// - Parameter firstID: the first reading's id when the shared stream log
+    ///   assigned them (`StreamFeed`), else the next of this hub's own.
+    func publish(_ readings: [(device: String, reading: Reading)], firstID: Int64? = nil) {
         guard !readings.isEmpty else { return }
+        if let firstID { lastID = firstID - 1 }
         let events = readings.map { device, reading in
             lastID += 1
             let event = LiveEvent.reading(id: lastID, device: device, reading: reading)
@@ -63,6 +66,11 @@ public actor LiveHub: Service {
         }
         // With nobody listening, the events wait in the replay window unwritten.
         if !subscribers.isEmpty { broadcast(LiveBatch(events)) }
+    }
+
+    /// From now on ids come from the shared log, which is at `position`.
+    func continueShared(after position: Int64) {
+        lastID = position
     }
 
     func publishPresence(device: String, online: Bool, at ts: Int64) {

@@ -27,6 +27,7 @@ struct WebhookDeliverer: Service, CustomStringConvertible {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 wake.clear()
+                slots.newRound()
                 let due = (try? await hub.store.dueDeliveries(now: EpochClock.nowMs(), limit: 256)) ?? []
                 for delivery in due {
                     let receiver = Self.receiver(delivery.url)

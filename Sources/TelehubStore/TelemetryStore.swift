@@ -145,11 +145,18 @@ public struct CommitBatch: Sendable {
     public var progress: [DeviceProgress]
     /// What the points did to alert rules, stored in the same transaction.
     public var alerts: AlertChanges
+    /// The commit's live events, logged in the same transaction by a store
+    /// several hubs share (`SharedStream`); other stores ignore it.
+    public var stream: PendingStreamEntry?
 
-    public init(points: [SeriesPoint] = [], progress: [DeviceProgress] = [], alerts: AlertChanges = AlertChanges()) {
+    public init(
+        points: [SeriesPoint] = [], progress: [DeviceProgress] = [], alerts: AlertChanges = AlertChanges(),
+        stream: PendingStreamEntry? = nil
+    ) {
         self.points = points
         self.progress = progress
         self.alerts = alerts
+        self.stream = stream
     }
 
     public var isEmpty: Bool { points.isEmpty && progress.isEmpty && alerts.isEmpty }
@@ -159,9 +166,12 @@ public struct CommitBatch: Sendable {
 public struct CommitResult: Sendable, Equatable {
     /// Devices of the batch that no longer exist; none of their points were stored.
     public var missingDevices: Set<Int64>
+    /// The positions the batch's stream entry took, when the store logged it.
+    public var stream: ClosedRange<Int64>?
 
-    public init(missingDevices: Set<Int64> = []) {
+    public init(missingDevices: Set<Int64> = [], stream: ClosedRange<Int64>? = nil) {
         self.missingDevices = missingDevices
+        self.stream = stream
     }
 }
 

@@ -10,6 +10,7 @@ import Testing
 import TelehubCore
 import TelehubServer
 import TelehubStore
+import TelehubPostgres
 import TelehubAuth
 import NIOHTTP1
 
@@ -162,6 +163,63 @@ import NIOHTTP1
             while !body.contains("event: reading"), let chunk = try await chunks.next() { body += String(buffer: chunk) }
             while !body.hasSuffix("\n\n"), let chunk = try await chunks.next() { body += String(buffer: chunk) }
             #expect(body.contains(#"data: {"device":"gh-1","ts":1732200000123,"metrics":{"temperature":21.5}}"#))
+        }
+    }
+
+    /// Reads an SSE response until `done` holds for what has arrived.
+    static func read(_ chunks: inout HTTPClientResponse.Body.AsyncIterator, into body: inout String, until done: (String) -> Bool)
+        async throws
+    {
+        while !done(body), let chunk = try await chunks.next() { body += String(buffer: chunk) }
+    }
+
+    /// Two hubs on one PostgreSQL database: a reading committed through one
+    /// reaches the other's stream within a second, with the same id on both.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TELEHUB_TEST_POSTGRES"] != nil, "TELEHUB_TEST_POSTGRES names no server"))
+    func aReadingCommittedThroughOneHubReachesAnothersStream() async throws {
+        let base = try #require(ProcessInfo.processInfo.environment["TELEHUB_TEST_POSTGRES"])
+        let url = try PostgresURL(base + (base.contains("?") ? "&" : "?") + "schema=s\(UUID().uuidString.prefix(8).lowercased())")
+        let (storeA, storeB) = (try await PostgresStore.open(url), try await PostgresStore.open(url))
+        let device = try await storeA.createToken(kind: .device, device: "gh-1", label: nil, expiresAt: nil).0.value
+        let read = try await storeA.createToken(kind: .read, device: nil, label: nil, expiresAt: nil).0.value
+        var configuration = HubConfiguration()
+        configuration.port = 0
+        configuration.publicDirectory = FileManager.default.temporaryDirectory.path
+        let (appA, appB) = (try buildApplication(configuration: configuration, store: storeA), try buildApplication(configuration: configuration, store: storeB))
+        try await appA.test(.live) { clientA in
+            try await appB.test(.live) { clientB in
+                let (portA, portB) = (try #require(clientA.port), try #require(clientB.port))
+                var iterators: [HTTPClientResponse.Body.AsyncIterator] = []
+                var bodies: [String] = []
+                for port in [portA, portB] {
+                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/stream")
+                    request.headers.add(name: "Authorization", value: "Bearer \(read)")
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                    var chunks = response.body.makeAsyncIterator()
+                    var body = ""
+                    try await Self.read(&chunks, into: &body) { $0.contains("event: snapshot") }
+                    iterators.append(chunks)
+                    bodies.append(body)
+                }
+                let sent = ContinuousClock.now
+                _ = try await converse(
+                    port: portA, token: device,
+                    messages: [#"{"type":"reading","seq":1,"ts":1732200000123,"metrics":{"temperature":21.5}}"#]
+                ) { $0.contains { $0["type"] as? String == "ack" } }
+                var ids: [String] = []
+                for index in iterators.indices {
+                    var chunks = iterators[index]
+                    var body = bodies[index]
+                    try await Self.read(&chunks, into: &body) { body in
+                        body.range(of: "event: reading\ndata: ") != nil && body.hasSuffix("\n\n")
+                    }
+                    #expect(body.contains(#"data: {"device":"gh-1","ts":1732200000123,"metrics":{"temperature":21.5}}"#))
+                    let idLine = body.split(separator: "\n").last { $0.hasPrefix("id: ") }
+                    ids.append(String(idLine ?? ""))
+                }
+                #expect(ContinuousClock.now - sent < .seconds(1))
+                #expect(ids[0] == ids[1] && ids[0].hasPrefix("id: "), "\(ids)")
+            }
         }
     }
 }

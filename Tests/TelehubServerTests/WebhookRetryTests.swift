@@ -55,6 +55,19 @@ import TelehubStore
         #expect(slots.take(3, receiver: "a:80"))
     }
 
+    /// The due list the loop holds was read before this attempt's outcome was
+    /// recorded: until the next read, the delivery is not taken again (a
+    /// receiver got a firing twice and the test waiting for two calls saw no resolved).
+    @Test func aDeliveryIsNotTakenAgainFromAListReadBeforeItsOutcome() {
+        let slots = DeliverySlots(total: 3, perReceiver: 2)
+        slots.newRound()
+        #expect(slots.take(1, receiver: "a:80"))
+        slots.give(1, receiver: "a:80")
+        #expect(slots.take(1, receiver: "a:80") == false)
+        slots.newRound()
+        #expect(slots.take(1, receiver: "a:80"))  // still due after a fresh read: a retry
+    }
+
     @Test func receiverIsHostAndPort() {
         #expect(WebhookDeliverer.receiver("https://example.org/hook") == "example.org:443")
         #expect(WebhookDeliverer.receiver("http://127.0.0.1:8080/x") == "127.0.0.1:8080")

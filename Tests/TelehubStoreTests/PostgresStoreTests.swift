@@ -88,6 +88,61 @@ struct PostgresStoreTests {
         #expect(try await partitionCount(store) == 2)
     }
 
+    /// Positions are gapless and in commit order across instances, so a
+    /// reader that has position p and finds p + 1 missing may wait for it.
+    @Test func streamPositionsAreGaplessAcrossInstancesAndCommits() async throws {
+        let location = try StoreLocation(.postgres)
+        let one = try #require(try await location.open() as? PostgresStore)
+        let two = try #require(try await location.open() as? PostgresStore)
+        let head = try await one.streamHead()
+        let id = try await one.ensureDevice(named: "d")
+        let ranges = try await withThrowingTaskGroup(of: ClosedRange<Int64>.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    let store = index % 2 == 0 ? one : two
+                    if index % 3 == 0 {
+                        let result = try await store.commit(CommitBatch(
+                            points: [SeriesPoint(deviceID: id, metric: "t", ts: 1_732_200_000_000 + Int64(index), value: 1)],
+                            stream: PendingStreamEntry(positions: 2, instance: "i\(index % 2)", body: "\(index)")))
+                        return try #require(result.stream)
+                    }
+                    return try await store.appendStream(PendingStreamEntry(positions: 1 + index % 4, instance: "i\(index % 2)", body: "\(index)"))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let entries = try await two.streamEntries(after: head, limit: 1000)
+        #expect(entries.count == 40)
+        #expect(entries.first?.first == head + 1)
+        for (previous, next) in zip(entries, entries.dropFirst()) { #expect(next.first == previous.last + 1) }
+        #expect(Set(entries.map { $0.first...$0.last }) == Set(ranges))
+        #expect(try await one.streamHead() == entries.last?.last)
+        #expect(try await one.streamEntries(after: entries[10].last, limit: 5).map(\.first) == entries[11...15].map(\.first))
+        try await one.trimStream(olderThan: .max, keep: 0)
+        #expect(try await one.streamEntries(after: head, limit: 1000).isEmpty)
+    }
+
+    @Test func aCommitWakesTheOtherInstancesListeners() async throws {
+        let location = try StoreLocation(.postgres)
+        let writer = try #require(try await location.open() as? PostgresStore)
+        let listener = try #require(try await location.open() as? PostgresStore)
+        let listening = Latch()
+        let woken = Latch()
+        let stream = listener.streamWakeups()
+        let waiter = Task {
+            var wakeups = stream.makeAsyncIterator()
+            _ = await wakeups.next()  // listening now
+            listening.open()
+            if await wakeups.next() != nil { woken.open() }
+        }
+        defer { waiter.cancel() }
+        for _ in 0..<500 where !listening.isOpen { try await Task.sleep(for: .milliseconds(10)) }
+        _ = try await writer.appendStream(PendingStreamEntry(positions: 1, instance: "w", body: "x"))
+        for _ in 0..<500 where !woken.isOpen { try await Task.sleep(for: .milliseconds(10)) }
+        let woke = woken.isOpen
+        #expect(woke)
+    }
+
     @Test func backupSaysToUsePgDump() async throws {
         let store = try await StoreLocation(.postgres).open()
         do {
