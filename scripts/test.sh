@@ -4,14 +4,15 @@
 # the Swift suites (the store conformance cases on SQLite and PostgreSQL), then
 # the black-box suites (Python clients and headless Chromium) against that same
 # binary: all of them on SQLite, and again on PostgreSQL where they do not look
-# inside the SQLite file.
+# inside the SQLite file, with several hubs on one database behind nginx
+# (each test starts its own nginx; Debian's package is installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
 source scripts/postgres.sh
 
 ensure_build_deps
-ensure_apt chromium chromium-driver libjs-dygraphs postgresql
+ensure_apt chromium chromium-driver libjs-dygraphs postgresql nginx
 ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest
 
 started=$(date +%s)

@@ -30,6 +30,21 @@ extension PostgresStore {
         ("v1-foundation", foundation),
         ("v2-alerts", alerts),
         ("v3-stream", stream),
+        ("v4-presence", presence),
+    ]
+
+    /// Which hub holds each device's current session, and when each hub last
+    /// said it was alive (`PostgresStore+Presence`).
+    private static let presence = [
+        "CREATE TABLE hub_instance (instance text PRIMARY KEY, beat int8 NOT NULL)",
+        """
+        CREATE TABLE device_presence (
+            device_id int8 PRIMARY KEY REFERENCES device(id) ON DELETE CASCADE,
+            instance text NOT NULL,
+            session text NOT NULL,
+            since int8 NOT NULL
+        )
+        """,
     ]
 
     /// The shared log of live events (`PostgresStore+Stream`). Positions

@@ -99,7 +99,9 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
             guard uri.path == "/v1/ingest" else { return false }
             // Refused here, the request goes on to the router, which answers 401 or 429
             // and counts the failure (once).
-            guard hub.authenticator.retryAfterMs(address: address) == nil else { return false }
+            let client = ClientAddress.resolve(
+                peer: address, forwardedFor: head.headers["X-Forwarded-For"], trusted: hub.configuration.trustedProxies)
+            guard hub.authenticator.retryAfterMs(address: client) == nil else { return false }
             let token = Credentials.bearer(authorization: head.headers.first(name: "authorization"))
                 ?? uri.queryParameters["token"].map(String.init)
             return await hub.authenticator.identify(token, as: .device) != nil

@@ -9,19 +9,27 @@ protocol ClientAddressed {
 }
 
 extension ClientAddressed {
-    /// The client's IP address without its port; failures are counted per address.
-    var clientAddress: String {
+    /// The connection's IP address without its port.
+    var peerAddress: String {
         channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }
 
 extension Hub {
+    /// The client's address, failures are counted per address: the peer, or
+    /// behind a trusted proxy the client it names (`trusted-proxies`).
+    func clientAddress(_ request: Request, _ context: some ClientAddressed) -> String {
+        ClientAddress.resolve(
+            peer: context.peerAddress, forwardedFor: request.headers[values: .init("X-Forwarded-For")!],
+            trusted: configuration.trustedProxies)
+    }
+
     /// Throws 401 unless the request carries a live read token (header) or a
     /// live dashboard session (cookie); 429 while its address is refused for
     /// failing too often.
     @discardableResult
     func requireReader(_ request: Request, _ context: some ClientAddressed) async throws -> TokenIdentity {
-        try await authenticate(from: context.clientAddress) {
+        try await authenticate(from: clientAddress(request, context)) {
             if let token = Credentials.bearer(request) { return .presented(await authenticator.identify(token, as: .read)) }
             if let cookie = Credentials.cookie(request) { return .presented(await authenticator.identifySession(cookie)) }
             return .nothing
@@ -30,7 +38,7 @@ extension Hub {
 
     /// Throws 401 unless the request carries a live device token (header or `?token=`).
     func requireDevice(_ request: Request, _ context: some ClientAddressed) async throws -> TokenIdentity {
-        try await authenticate(from: context.clientAddress) {
+        try await authenticate(from: clientAddress(request, context)) {
             guard let token = Credentials.device(request) else { return .nothing }
             let identity = await authenticator.identify(token, as: .device)
             return .presented(identity?.deviceID != nil && identity?.deviceName != nil ? identity : nil)

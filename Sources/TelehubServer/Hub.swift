@@ -35,7 +35,8 @@ struct Hub: Sendable {
             burst: max(configuration.rateLimitBurst, configuration.limits.maxBatch))
         self.alerts = AlertAnnouncer(live: live, metrics: metrics, deliveries: Wake())
         let live = self.live
-        let feed = (store as? any SharedStream).map { StreamFeed(store: $0, live: live) }
+        let sessions = self.sessions
+        let feed = (store as? any SharedStream).map { StreamFeed(store: $0, live: live, sessions: sessions) }
         self.feed = feed
         self.ingest = IngestActor(
             store: store, hub: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter,
@@ -45,7 +46,7 @@ struct Hub: Sendable {
     /// Devices from the store, with `online` from the live sessions.
     /// - Parameter alerts: include every alert's state (the stream's snapshot).
     func deviceList(alerts: Bool = false) async throws -> DeviceList {
-        let online = sessions.onlineDevices()
+        let online = try await onlineDevices()
         var devices = try await store.deviceStatuses()
         for index in devices.indices { devices[index].online = online.contains(devices[index].name) }
         return DeviceList(devices: devices, alerts: alerts ? try await store.alertSummaries() : nil)
@@ -53,7 +54,13 @@ struct Hub: Sendable {
 
     func deviceStatus(named name: String) async throws -> DeviceStatus? {
         guard var status = try await store.deviceStatus(named: name) else { return nil }
-        status.online = sessions.onlineDevices().contains(name)
+        status.online = try await onlineDevices().contains(name)
         return status
+    }
+
+    /// Devices connected here, or to any hub on a shared store.
+    func onlineDevices() async throws -> Set<String> {
+        if let feed { return try await feed.onlineDevices() }
+        return sessions.onlineDevices()
     }
 }

@@ -17,6 +17,8 @@ public struct HubConfiguration: Sendable {
     /// Failed authentications one address may make in `authFailWindow` before
     /// it is answered 429; 0 turns the limit off.
     public var authFailLimit = 20
+    /// Proxies whose `X-Forwarded-For` is believed (`ClientAddress`).
+    public var trustedProxies: Set<String> = []
     public var authFailWindow: Duration = .seconds(10)
     /// Replies (and their bytes) that may wait for a device that does not
     /// read them before its connection is closed with 1008.

@@ -31,7 +31,11 @@ struct IngestSocket: Sendable {
         }
         hub.metrics.connections.increment()
         await hub.ingest.sessionStarted(deviceID: deviceID)
-        if cameOnline { await hub.live.publishPresence(device: device, online: true, at: EpochClock.nowMs()) }
+        if let feed = hub.feed {
+            await feed.deviceConnected(device, deviceID: deviceID, session: sessionID)
+        } else if cameOnline {
+            await hub.live.publishPresence(device: device, online: true, at: EpochClock.nowMs())
+        }
         let budget = ReplyBudget(maxCount: hub.configuration.maxQueuedReplies, maxBytes: hub.configuration.maxQueuedReplyBytes)
         let session = Conversation(
             hub: hub, device: device, deviceID: deviceID, queue: queue, replies: budget, channel: channel)
@@ -44,7 +48,11 @@ struct IngestSocket: Sendable {
         }
         hub.metrics.connections.decrement()
         if hub.sessions.unregister(sessionID) {
-            await hub.live.publishPresence(device: device, online: false, at: EpochClock.nowMs())
+            if let feed = hub.feed {
+                await feed.deviceDisconnected(device, deviceID: deviceID, session: sessionID)
+            } else {
+                await hub.live.publishPresence(device: device, online: false, at: EpochClock.nowMs())
+            }
         }
         try result.get()
     }

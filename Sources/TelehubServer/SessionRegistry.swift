@@ -87,6 +87,12 @@ final class SessionRegistry: Sendable {
         ending.forEach { $0.end(.tokenEnded) }
     }
 
+    /// Ends this hub's sessions of a device whose newer session began on another hub.
+    func endDevice(_ name: String) {
+        let ending = state.withLock { $0.sessions.values.filter { $0.isDevice(name) } }
+        ending.forEach { $0.end(.replaced) }
+    }
+
     /// Starts draining every device session; sessions that register later are
     /// drained at once. Idempotent.
     func shutDown() {

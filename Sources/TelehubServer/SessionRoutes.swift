@@ -13,7 +13,7 @@ struct SessionRoutes {
     func register(on router: Router<HubRequestContext>) {
         router.post("/v1/session") { request, context in
             let login = try await request.decode(as: SessionLogin.self, context: context)
-            let identity = try await hub.requireReadToken(login.token, from: context.clientAddress)
+            let identity = try await hub.requireReadToken(login.token, from: hub.clientAddress(request, context))
             var response = try SessionChange().response(from: request, context: context)
             response.setCookie(try await startSession(identity))
             return response
@@ -63,7 +63,7 @@ struct LoginExchangeMiddleware: RouterMiddleware {
         }
         let identity: TokenIdentity
         do {
-            identity = try await hub.requireReadToken(token, from: context.clientAddress)
+            identity = try await hub.requireReadToken(token, from: hub.clientAddress(request, context))
         } catch let error as APIError where error.status == .unauthorized {
             return Response(status: .seeOther, headers: [.location: "/?login=failed", .cacheControl: "no-store"])
         }

@@ -4,43 +4,112 @@ import ServiceLifecycle
 import TelehubCore
 import TelehubStore
 
-/// Makes this hub's live stream the shared log's, when the store is shared
-/// by several hubs (`SharedStream`, PostgreSQL): every hub publishes every
-/// hub's committed readings, in log order, with the log's positions as
-/// stream ids, so `Last-Event-ID` means the same on each of them.
+/// Makes this hub one of several on a shared store (`SharedStream`,
+/// PostgreSQL): every hub publishes every hub's committed readings and
+/// presence changes, in log order, with the log's positions as stream ids
+/// (so `Last-Event-ID` means the same on each), and a device's newer session
+/// on any hub replaces its older one on this hub (close 4000).
 ///
-/// This hub's own commits are published as soon as they are committed,
-/// unless an earlier position (another hub's commit) has not been seen yet:
-/// then they wait for it (`StreamSequencer`) and the log is read at once.
-/// Other hubs' commits are read from the log when a notification wakes the
-/// feed, and every `pollInterval` regardless, so a lost notification costs
-/// that much latency and never an event.
+/// This hub's own entries are published as soon as they are logged, unless
+/// an earlier position (another hub's commit) has not been seen yet: then
+/// they wait for it (`StreamSequencer`) and the log is read at once. Other
+/// hubs' entries are read from the log when a notification wakes the feed,
+/// and every `pollInterval` regardless, so a lost notification costs that
+/// much latency and never an event.
 actor StreamFeed: Service {
     nonisolated let instance: String
     private let store: any SharedStream
     private let live: LiveHub
+    private let sessions: SessionRegistry
     private let pollInterval: Duration
     private let logger = Logger(label: "telehub.stream")
-    private var sequencer: StreamSequencer<LoggedReadings>?
+    private var sequencer: StreamSequencer<(LoggedEvents, Bool)>?
     private let gap = Wake()
+    /// Per device connected here, the position of this hub's newest takeover
+    /// of it (`.max` while being logged): another hub's takeover replaces the
+    /// session here only when it is newer, so a device that hops back and
+    /// forth keeps its newest session wherever that is.
+    private var takenOver: [String: Int64] = [:]
 
-    init(store: any SharedStream, live: LiveHub, pollInterval: Duration = .milliseconds(250)) {
+    /// A hub that has not beaten for this long is taken for dead: its
+    /// devices count as offline and their sessions are forgotten.
+    static let beatInterval: Int64 = 1000
+    static let deadAfter: Int64 = 5000
+
+    init(store: any SharedStream, live: LiveHub, sessions: SessionRegistry, pollInterval: Duration = .milliseconds(250)) {
         self.store = store
         self.live = live
+        self.sessions = sessions
         self.pollInterval = pollInterval
         self.instance = UUID().uuidString
     }
 
+    // MARK: Readings
+
     /// The entry a commit of these readings logs: one position per reading.
     nonisolated func entry(for readings: [(device: String, reading: Reading)]) -> PendingStreamEntry? {
         guard !readings.isEmpty else { return nil }
-        return PendingStreamEntry(positions: readings.count, instance: instance, body: LoggedReadings.encode(readings))
+        let events = LoggedEvents(readings: readings)
+        return PendingStreamEntry(positions: events.positions, instance: instance, body: events.body)
     }
 
     /// This hub committed `readings` at `positions`.
     func committed(_ positions: ClosedRange<Int64>, _ readings: [(device: String, reading: Reading)]) async {
-        await accept(positions, LoggedReadings(first: positions.lowerBound, readings: readings))
+        await accept(positions, LoggedEvents(first: positions.lowerBound, readings: readings), own: true)
     }
+
+    // MARK: Device sessions
+
+    /// A device session began here: it becomes the device's current one on
+    /// every hub (another hub's older session is closed with 4000).
+    func deviceConnected(_ device: String, deviceID: Int64, session: Int) async {
+        let now = EpochClock.nowMs()
+        takenOver[device] = .max
+        do {
+            let wasOnline = try await store.sessionOpened(
+                deviceID: deviceID, instance: instance, session: "\(session)", at: now, aliveAfter: now - Self.deadAfter)
+            var events = LoggedEvents(takeovers: [.init(device: device, instance: instance)])
+            if !wasOnline { events.presence = [PresenceEvent(device: device, online: true, ts: now)] }
+            if let position = await log(events) { takenOver[device] = position }
+        } catch {
+            logger.warning("could not record \(device)'s session for the other hubs: \(error)")
+        }
+    }
+
+    /// The last session of a device on this hub ended.
+    func deviceDisconnected(_ device: String, deviceID: Int64, session: Int) async {
+        takenOver[device] = nil
+        do {
+            // Still its current session: offline now. Else a newer one, here or on another hub, holds it.
+            guard try await store.sessionClosed(deviceID: deviceID, instance: instance, session: "\(session)") else { return }
+            await log(LoggedEvents(presence: [PresenceEvent(device: device, online: false, ts: EpochClock.nowMs())]))
+        } catch {
+            logger.warning("could not record the end of \(device)'s session for the other hubs: \(error)")
+        }
+    }
+
+    /// Devices with a current session on a live hub.
+    func onlineDevices() async throws -> Set<String> {
+        try await store.onlineDevices(aliveAfter: EpochClock.nowMs() - Self.deadAfter)
+    }
+
+    /// - Returns: the entry's first position, nil when it could not be logged.
+    @discardableResult
+    private func log(_ events: LoggedEvents) async -> Int64? {
+        do {
+            let positions = try await store.appendStream(
+                PendingStreamEntry(positions: events.positions, instance: instance, body: events.body))
+            var logged = events
+            logged.first = positions.lowerBound
+            await accept(positions, logged, own: true)
+            return positions.lowerBound
+        } catch {
+            logger.warning("could not log a presence change for the other hubs: \(error)")
+            return nil
+        }
+    }
+
+    // MARK: Running
 
     func run() async {
         let wakeups = store.streamWakeups()
@@ -50,9 +119,14 @@ actor StreamFeed: Service {
                 for await _ in wakeups { gap.signal() }
             }
             await cancelWhenGracefulShutdown {
+                var beaten = ContinuousClock.now - .seconds(60)
                 var trimmed = ContinuousClock.now
                 while !Task.isCancelled {
                     self.gap.clear()
+                    if ContinuousClock.now - beaten >= .milliseconds(Self.beatInterval) {
+                        beaten = .now
+                        await self.beatAndReap()
+                    }
                     await self.readLog()
                     if ContinuousClock.now - trimmed > Self.trimInterval {
                         trimmed = .now
@@ -65,6 +139,20 @@ actor StreamFeed: Service {
         }
     }
 
+    /// Says this hub is alive, and takes the devices of hubs that stopped
+    /// beating (killed, cut off) offline for everyone.
+    private func beatAndReap() async {
+        let now = EpochClock.nowMs()
+        do {
+            try await store.beat(instance: instance, at: now)
+            for device in try await store.reapSessions(aliveAfter: now - Self.deadAfter) {
+                await log(LoggedEvents(presence: [PresenceEvent(device: device, online: false, ts: now)]))
+            }
+        } catch {
+            logger.warning("could not beat: \(error)")
+        }
+    }
+
     private func readLog() async {
         do {
             if sequencer == nil {
@@ -74,12 +162,9 @@ actor StreamFeed: Service {
             while let after = sequencer?.delivered {
                 let entries = try await store.streamEntries(after: after, limit: 256)
                 for entry in entries {
-                    guard let readings = LoggedReadings.decode(entry.body, first: entry.first) else {
-                        logger.error("stream log entry \(entry.first) does not decode; its events are skipped")
-                        await accept(entry.first...entry.last, LoggedReadings(first: entry.first, readings: []))
-                        continue
-                    }
-                    await accept(entry.first...entry.last, readings)
+                    let events = LoggedEvents.decode(entry.body, first: entry.first)
+                    if events == nil { logger.error("stream log entry \(entry.first) does not decode; its events are skipped") }
+                    await accept(entry.first...entry.last, events ?? LoggedEvents(first: entry.first), own: entry.instance == instance)
                 }
                 if entries.count < 256 { break }
             }
@@ -105,56 +190,22 @@ actor StreamFeed: Service {
         Task { [live] in await live.continueShared(after: position) }
     }
 
-    private func accept(_ positions: ClosedRange<Int64>, _ readings: LoggedReadings) async {
+    private func accept(_ positions: ClosedRange<Int64>, _ events: LoggedEvents, own: Bool) async {
         if sequencer == nil { start(after: positions.lowerBound - 1) }
-        guard let ready = sequencer?.accept(first: positions.lowerBound, last: positions.upperBound, readings) else { return }
-        for item in ready where !item.readings.isEmpty {
-            await live.publish(item.readings, firstID: item.first)
-        }
+        guard let ready = sequencer?.accept(first: positions.lowerBound, last: positions.upperBound, (events, own)) else { return }
+        for (item, isOwn) in ready { await publish(item, own: isOwn) }
         if sequencer?.hasGap == true { gap.signal() }
     }
-}
 
-/// The readings of one log entry: the body is
-/// `{"readings":[{"device":…,"ts":…,"metrics":{…}},…]}` (the contract's
-/// reading payloads; an object, so other kinds of events can join later).
-struct LoggedReadings: Sendable {
-    var first: Int64
-    var readings: [(device: String, reading: Reading)]
-
-    private struct Item: Codable {
-        var device: String
-        var reading: Reading
-
-        init(device: String, reading: Reading) {
-            self.device = device
-            self.reading = reading
+    private func publish(_ events: LoggedEvents, own: Bool) async {
+        if !own {
+            for takeover in events.takeovers where takeover.instance != instance {
+                guard (takenOver[takeover.device] ?? .min) < events.first else { continue }  // ours is newer
+                takenOver[takeover.device] = nil
+                sessions.endDevice(takeover.device)
+            }
         }
-
-        private enum Keys: String, CodingKey { case device }
-
-        init(from decoder: any Decoder) throws {
-            device = try decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .device)
-            reading = try Reading(from: decoder)
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(device, forKey: .device)
-            try reading.encode(to: encoder)
-        }
-    }
-
-    private struct Body: Codable {
-        var readings: [Item]
-    }
-
-    static func encode(_ readings: [(device: String, reading: Reading)]) -> String {
-        JSONEncoder.wireText(Body(readings: readings.map { Item(device: $0.device, reading: $0.reading) }))
-    }
-
-    static func decode(_ body: String, first: Int64) -> LoggedReadings? {
-        guard let decoded = try? JSONDecoder().decode(Body.self, from: Data(body.utf8)) else { return nil }
-        return LoggedReadings(first: first, readings: decoded.readings.map { ($0.device, $0.reading) })
+        if !events.readings.isEmpty { await live.publish(events.readings, firstID: events.first) }
+        for change in events.presence { await live.publishPresence(device: change.device, online: change.online, at: change.ts) }
     }
 }

@@ -4,7 +4,6 @@ import Hummingbird
 import Logging
 import TelehubAuth
 import TelehubCore
-import TelehubPostgres
 import TelehubServer
 
 struct ServeCommand: AsyncParsableCommand {
@@ -41,8 +40,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
         configuration.sessionReadToken = TokenSecret.generate(.read).value
         let database = try await store.open(busyTimeout: 2)
-        // Held until the hub stops; the process ending releases it too.
-        let claim = try await (database as? PostgresStore)?.claimForServing()
         let sessionToken = configuration.sessionReadToken ?? ""
         let host = configuration.host
         let scheme = configuration.usesTLS ? "https" : "http"
@@ -52,6 +49,5 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         try await app.runService()
-        await claim?.release()
     }
 }

@@ -14,7 +14,6 @@ import pytest
 from conftest import (
     BINARY,
     DAY_MS,
-    STORE,
     bearer,
     exported,
     now_ms,
@@ -284,16 +283,3 @@ def test_a_database_url_is_never_made_into_folders(tmp_path, url, expected):
         assert expected in result.stderr and "s3cret" not in result.stderr, result.stderr
     assert list(tmp_path.iterdir()) == []
 
-
-@pytest.mark.skipif(STORE != "postgres", reason="a PostgreSQL database is claimed by one serving hub")
-def test_a_second_hub_on_the_same_postgresql_database_is_refused(hub_factory):
-    first = hub_factory().start()
-    second = hub_factory()
-    second.db = first.db
-    result = subprocess.run([str(BINARY), "serve", "--db", str(first.db), "--port", str(second.port)],
-                            capture_output=True, text=True, timeout=30)
-    assert result.returncode != 0 and "another telehub serve" in result.stderr, result.stderr
-    # CLI commands run beside the serving hub, and a killed hub's claim ends with it.
-    assert first.cli("device", "list").returncode == 0
-    first.kill9()
-    first.start()

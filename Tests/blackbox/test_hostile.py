@@ -818,19 +818,20 @@ def test_thousands_of_silent_connections_are_closed_and_cost_bounded_memory(hub_
 # 127.0.0.1, which must not be affected.
 
 
-def attempt(hub, source, kind, token=None):
+def attempt(hub, source, kind, token=None, forwarded_for=None):
     """One authentication attempt from `source` with a bad (or given) token,
     on a new connection: "http" is GET /v1/devices with a bearer, "ws" a
     WebSocket upgrade of /v1/ingest. Returns (status, Retry-After header)."""
     connection = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=5, source_address=(source, 0))
+    extra = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     try:
         if kind == "http":
-            headers = bearer(token or "thr_" + secrets.token_urlsafe(24))
+            headers = {**bearer(token or "thr_" + secrets.token_urlsafe(24)), **extra}
             connection.request("GET", "/v1/devices", headers=headers)
         else:
             headers = {**bearer(token or "thd_" + secrets.token_urlsafe(24)), "Upgrade": "websocket",
                        "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-                       "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()}
+                       "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(), **extra}
             connection.request("GET", "/v1/ingest", headers=headers)
         response = connection.getresponse()
         if response.status != 101:
@@ -845,6 +846,25 @@ def assert_limited(status, retry_after, what):
     assert retry_after is not None and retry_after.isdigit(), f"{what}: Retry-After {retry_after!r}"
     assert 1 <= int(retry_after) <= 11, f"{what}: Retry-After {retry_after} for a 10 s window"
     return time.monotonic() + int(retry_after)  # when this address may be answered 401 again
+
+
+def test_behind_a_trusted_proxy_failures_count_per_client_not_per_proxy(hub_factory):
+    """Behind a load balancer every connection comes from it: failures are
+    counted per client it names in X-Forwarded-For, so one client's flood
+    does not lock the others out; a header from anyone else is ignored, so it
+    cannot spread a flood over made-up addresses."""
+    hub = hub_factory("--trusted-proxies", "127.0.0.5").start()
+    for kind in ("http", "ws"):
+        flooder = f"203.0.113.{1 if kind == 'http' else 2}"
+        for i in range(20):
+            assert attempt(hub, "127.0.0.5", kind, forwarded_for=f"198.51.100.9, {flooder}")[0] == 401, i
+        assert_limited(*attempt(hub, "127.0.0.5", kind, forwarded_for=flooder), f"{kind} from the flooder")
+        # Another client through the same proxy is still answered.
+        assert attempt(hub, "127.0.0.5", kind, forwarded_for="203.0.113.50")[0] == 401
+    # Not a trusted proxy: its header means nothing, the failures are its own.
+    for i in range(20):
+        assert attempt(hub, "127.0.0.6", "http", forwarded_for=f"192.0.2.{i}")[0] == 401, i
+    assert_limited(*attempt(hub, "127.0.0.6", "http", forwarded_for="192.0.2.200"), "the untrusted sender")
 
 
 def test_failed_authentication_flood_gets_429_with_retry_after_until_the_window_passes(hub):

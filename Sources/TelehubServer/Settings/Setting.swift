@@ -1,3 +1,4 @@
+import Foundation
 import TelehubCore
 
 /// One setting of the hub: its key (which is also the flag, `--key`, the
@@ -104,6 +105,18 @@ extension Setting {
         Setting(key: key, help: help, isSwitch: false, apply: { configuration, text throws(SettingProblem) in
             configuration[keyPath: path] = try bounded(text)
         }, show: { $0[keyPath: path] })
+    }
+
+    /// IP addresses, comma-separated, at most 64; unset by default.
+    static func addresses(_ key: String, _ path: WritableKeyPath<HubConfiguration, Set<String>>, _ help: String) -> Setting {
+        Setting(key: key, help: help, isSwitch: false, apply: { configuration, text throws(SettingProblem) in
+            let items = try bounded(text).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard items.count <= 64 else { throw SettingProblem("at most 64 addresses") }
+            for item in items where !ClientAddress.isAddress(Substring(item)) {
+                throw SettingProblem("\(quoted(item)) is not an IP address")
+            }
+            configuration[keyPath: path] = Set(items)
+        }, show: { $0[keyPath: path].isEmpty ? nil : $0[keyPath: path].sorted().joined(separator: ",") })
     }
 
     /// A setting that no longer does anything: a value is still checked

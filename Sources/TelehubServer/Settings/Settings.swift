@@ -43,6 +43,9 @@ public enum Settings {
             // Protection
             .integer("auth-fail-limit", \.authFailLimit, 0...1_000_000, "Failed authentications one address may make within auth-fail-window-ms before 429; 0 for no limit."),
             .milliseconds("auth-fail-window-ms", \.authFailWindow, 1...3_600_000, "The window of auth-fail-limit, in ms."),
+            .addresses(
+                "trusted-proxies", \.trustedProxies,
+                "Load balancers (IP addresses, comma-separated) whose X-Forwarded-For names the client, for auth-fail-limit; unset: none."),
             .milliseconds("request-head-timeout-ms", \.requestHeadTimeout, 100...600_000, "A request head must be complete within this time, in ms..."),
             .integer("max-request-head-bytes", \.maxRequestHeadBytes, 1024...(1 << 20), "...and at most this large (431 beyond)."),
             .milliseconds("token-check-interval-ms", \.tokenCheckInterval, 100...3_600_000, "How often live connections are checked against revoked and expired tokens, in ms."),

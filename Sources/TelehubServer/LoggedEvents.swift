@@ -1,0 +1,69 @@
+import Foundation
+import TelehubCore
+
+/// The live events of one shared-log entry. The body is a JSON object whose
+/// members are all optional, so kinds can be added without a migration:
+///
+///     {"readings":[{"device":…,"ts":…,"metrics":{…}},…],
+///      "presence":[{"device":…,"online":true,"ts":…}],
+///      "takeover":[{"device":…,"instance":…}]}
+///
+/// Readings take one position (stream id) each; presence and takeovers carry no id.
+struct LoggedEvents: Sendable {
+    var first: Int64 = 0
+    var readings: [(device: String, reading: Reading)] = []
+    var presence: [PresenceEvent] = []
+    /// Devices whose newest session began on `instance`: other hubs close theirs (4000).
+    var takeovers: [Takeover] = []
+
+    struct Takeover: Codable, Sendable, Equatable {
+        var device: String
+        var instance: String
+    }
+
+    /// Stream ids the entry takes.
+    var positions: Int { max(1, readings.count) }
+
+    private struct LoggedReading: Codable {
+        var device: String
+        var reading: Reading
+
+        init(device: String, reading: Reading) {
+            self.device = device
+            self.reading = reading
+        }
+
+        private enum Keys: String, CodingKey { case device }
+
+        init(from decoder: any Decoder) throws {
+            device = try decoder.container(keyedBy: Keys.self).decode(String.self, forKey: .device)
+            reading = try Reading(from: decoder)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(device, forKey: .device)
+            try reading.encode(to: encoder)
+        }
+    }
+
+    private struct Body: Codable {
+        var readings: [LoggedReading]?
+        var presence: [PresenceEvent]?
+        var takeover: [Takeover]?
+    }
+
+    var body: String {
+        JSONEncoder.wireText(Body(
+            readings: readings.isEmpty ? nil : readings.map { LoggedReading(device: $0.device, reading: $0.reading) },
+            presence: presence.isEmpty ? nil : presence,
+            takeover: takeovers.isEmpty ? nil : takeovers))
+    }
+
+    static func decode(_ body: String, first: Int64) -> LoggedEvents? {
+        guard let decoded = try? JSONDecoder().decode(Body.self, from: Data(body.utf8)) else { return nil }
+        return LoggedEvents(
+            first: first, readings: (decoded.readings ?? []).map { ($0.device, $0.reading) }, presence: decoded.presence ?? [],
+            takeovers: decoded.takeover ?? [])
+    }
+}

@@ -1,0 +1,130 @@
+"""Several hubs on one PostgreSQL database (contract v1.1, "More than one hub
+instance"): every hub's stream shows every hub's commits with the same ids,
+presence, takeover and revocation reach across hubs, and a device may move
+between them. Run with TELEHUB_BLACKBOX_STORE=postgres (scripts/test.sh does)."""
+import json
+import time
+
+import httpx
+import pytest
+
+from conftest import STORE, bearer, event_stream, get_json, now_ms, open_device, reading, wait_for
+
+pytestmark = pytest.mark.skipif(STORE != "postgres", reason="several hubs share a PostgreSQL database")
+
+
+@pytest.fixture
+def pair(hub_factory):
+    first = hub_factory().start()
+    second = hub_factory()
+    second.db = first.db
+    return first, second.start()
+
+
+def reading_event(stream):
+    event = stream.next_of("reading")
+    return event.id, json.loads(event.data)
+
+
+def test_a_reading_through_one_hub_reaches_every_hubs_stream_with_the_same_id(pair):
+    a, b = pair
+    token, reader = a.device_token("gh-1"), a.read_token()
+    with event_stream(a, reader) as on_a, event_stream(b, reader) as on_b:
+        on_a.next_of("snapshot")
+        on_b.next_of("snapshot")
+        with open_device(a, token) as device:
+            sent = time.monotonic()
+            device.expect_ack(reading(1, {"t": 21.5}, ts=1_732_200_000_123))
+            id_b, data_b = reading_event(on_b)
+            assert time.monotonic() - sent < 1.0, "the other hub's stream took over a second"
+            id_a, data_a = reading_event(on_a)
+    assert data_a == data_b == {"device": "gh-1", "ts": 1_732_200_000_123, "metrics": {"t": 21.5}}
+    assert id_a == id_b and int(id_a) > 0
+
+
+def test_last_event_id_resumes_on_another_hub(pair):
+    a, b = pair
+    token, reader = a.device_token("gh-1"), a.read_token()
+    with event_stream(a, reader) as on_a:
+        on_a.next_of("snapshot")
+        with open_device(a, token) as device:
+            device.expect_ack(reading(1, {"t": 1}))
+            seen, _ = reading_event(on_a)
+            device.expect_ack(reading(2, {"t": 2}))
+            device.expect_ack(reading(3, {"t": 3}))
+            last, _ = reading_event(on_a)
+            last, _ = reading_event(on_a)
+    # The dashboard reconnects through the load balancer and lands on the other hub.
+    with event_stream(b, reader, headers={"Last-Event-ID": seen}) as on_b:
+        first = on_b.next()
+        assert first.event == "reading", f"expected the missed readings, got {first.event}"
+        missed = [json.loads(first.data)["metrics"]["t"], json.loads(on_b.next_of("reading").data)["metrics"]["t"]]
+        assert missed == [2, 3]
+    with event_stream(b, reader, headers={"Last-Event-ID": "12345"}) as old:
+        assert old.next().event == "reset"
+
+
+def test_presence_follows_the_device_to_whichever_hub(pair):
+    a, b = pair
+    token, reader = a.device_token("gh-1"), a.read_token()
+
+    def online(hub):
+        return get_json(hub, "/v1/devices/gh-1", reader)["online"]
+
+    with event_stream(b, reader) as on_b:
+        on_b.next_of("snapshot")
+        with open_device(a, token):
+            presence = json.loads(on_b.next_of("presence").data)
+            assert presence["device"] == "gh-1" and presence["online"] is True
+            assert online(a) and online(b)
+        presence = json.loads(on_b.next_of("presence").data)
+        assert presence["online"] is False
+    assert not online(a) and not online(b)
+
+
+def test_a_newer_session_on_another_hub_replaces_the_older_within_2s(pair):
+    a, b = pair
+    token, reader = a.device_token("gh-1"), a.read_token()
+    with open_device(a, token) as older:
+        older.expect_ack(reading(1, {"t": 1}))
+        with open_device(b, token) as newer:
+            assert newer.hello["lastSeq"] == 1  # what the other hub committed
+            started = time.monotonic()
+            assert older.close_code(timeout=5) == 4000
+            assert time.monotonic() - started < 2.0
+            newer.expect_ack(reading(2, {"t": 2}))
+            # Still online: the device moved, it did not leave.
+            assert get_json(a, "/v1/devices/gh-1", reader)["online"] is True
+            # And the older hub's session ending did not take it offline.
+            time.sleep(0.3)
+            assert get_json(b, "/v1/devices/gh-1", reader)["online"] is True
+    assert [v for _, _, _, v in a.exported("gh-1")] == [1, 2]
+
+
+def test_revocation_through_one_hub_closes_sessions_on_every_hub_within_2s(pair):
+    a, b = pair
+    token = a.device_token("gh-1", "--label", "doomed")
+    reader = a.read_token()
+    with open_device(b, token) as device, event_stream(b, reader) as stream:
+        stream.next_of("snapshot")
+        token_id = next(t["id"] for t in json.loads(a.cli("token", "list", "--json").stdout) if t["label"] == "doomed")
+        started = time.monotonic()
+        a.cli("token", "revoke", str(token_id))
+        assert device.close_code(timeout=5) == 1008
+        assert time.monotonic() - started < 2.0
+
+
+def test_a_killed_hubs_devices_go_offline_and_resume_on_another(pair):
+    a, b = pair
+    token, reader = a.device_token("gh-1"), a.read_token()
+    device = open_device(a, token)
+    for seq in range(1, 6):
+        device.expect_ack(reading(seq, {"t": seq}))
+    a.kill9()
+    wait_for(lambda: get_json(b, "/v1/devices/gh-1", reader)["online"] is False, timeout=10,
+             message="the killed hub's device still online on the other hub")
+    with open_device(b, token) as moved:
+        assert moved.hello["lastSeq"] == 5
+        moved.expect_ack(reading(6, {"t": 6}))
+        assert get_json(b, "/v1/devices/gh-1", reader)["online"] is True
+    assert [v for _, _, _, v in b.exported("gh-1")] == [1, 2, 3, 4, 5, 6]
