@@ -81,4 +81,37 @@ extension PostgresStore: SharedStream {
         continuation.onTermination = { _ in listener.cancel() }
         return stream
     }
+
+    /// A session advisory lock on a connection of its own: held while the
+    /// connection lives, released by the server the moment it ends (the hub
+    /// killed, the network cut). Tried every second by the others.
+    public func leadership() -> AsyncStream<Bool> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Bool.self, bufferingPolicy: .bufferingNewest(1))
+        let holder = Task { [url, logger] in
+            while !Task.isCancelled {
+                do {
+                    let connection = try await PostgresConnection.connect(
+                        configuration: url.connectionConfiguration(), id: 3, logger: logger)
+                    defer { Task { try? await connection.close() } }
+                    let session = SQLSession(connection: connection, logger: logger)
+                    var leading = false
+                    while !Task.isCancelled {
+                        if !leading {
+                            leading = try await session.value(
+                                "SELECT pg_try_advisory_lock(hashtext('telehub leader ' || current_schema()))", as: Bool.self) ?? false
+                        } else {
+                            try await session.run("SELECT 1")  // still connected, so still holding it
+                        }
+                        continuation.yield(leading)
+                        try await Task.sleep(for: .seconds(1))
+                    }
+                } catch {
+                    continuation.yield(false)
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+        continuation.onTermination = { _ in holder.cancel() }
+        return stream
+    }
 }

@@ -7,6 +7,8 @@ import TelehubStore
 /// deliverer woken when a call is owed.
 struct AlertAnnouncer: Sendable {
     let live: LiveHub
+    /// On a shared store, events go through the log to every hub's stream.
+    let feed: StreamFeed?
     let metrics: HubMetrics
     /// Wakes `WebhookDeliverer`.
     let deliveries: Wake
@@ -17,7 +19,7 @@ struct AlertAnnouncer: Sendable {
         let events = stored.compactMap { book.streamEvent($0.transition) }
         guard !events.isEmpty else { return }
         metrics.alertTransitions.increment(by: events.count)
-        await live.publishAlerts(events)
+        if let feed { await feed.announce(events) } else { await live.publishAlerts(events) }
         if stored.contains(where: { $0.delivery != nil }) { deliveries.signal() }
     }
 }

@@ -35,7 +35,8 @@ struct AlertService: Service, CustomStringConvertible {
     private func check(_ offline: inout AlertBook, _ known: inout ([AlertRule], [MetricDisplay])?) async throws {
         let rules = try await hub.store.alertRules()
         let displays = try await hub.store.metricDisplays()
-        if known.map({ $0.0 != rules || $0.1 != displays }) ?? true {
+        // On a shared store other hubs change the stored states: read them every time.
+        if hub.feed != nil || known.map({ $0.0 != rules || $0.1 != displays }) ?? true {
             let stored = try await hub.store.alertStates()
             let book = MetricDisplayBook(displays)
             await hub.ingest.loadAlertRules(rules, stored: stored, displays: book)
@@ -43,7 +44,7 @@ struct AlertService: Service, CustomStringConvertible {
             offline.displays = book
             known = (rules, displays)
         }
-        if !offline.isEmpty {
+        if !offline.isEmpty, hub.leadership.isLeader {
             let devices = try await hub.store.deviceActivity()
             let changes = offline.evaluateSilence(devices: devices, now: EpochClock.nowMs())
             if !changes.isEmpty {

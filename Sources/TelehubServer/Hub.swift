@@ -16,6 +16,7 @@ struct Hub: Sendable {
     let alerts: AlertAnnouncer
     /// The shared stream log's feed, when several hubs may share the store.
     let feed: StreamFeed?
+    let leadership: Leadership
 
     init(configuration: HubConfiguration, store: any TelemetryStore) {
         self.configuration = configuration
@@ -33,11 +34,14 @@ struct Hub: Sendable {
         let rateLimiter = RateLimiter(
             readingsPerSecond: configuration.rateLimitReadingsPerSecond,
             burst: max(configuration.rateLimitBurst, configuration.limits.maxBatch))
-        self.alerts = AlertAnnouncer(live: live, metrics: metrics, deliveries: Wake())
         let live = self.live
         let sessions = self.sessions
-        let feed = (store as? any SharedStream).map { StreamFeed(store: $0, live: live, sessions: sessions) }
+        let shared = store as? any SharedStream
+        let leadership = Leadership(leading: shared == nil)
+        let feed = shared.map { StreamFeed(store: $0, live: live, sessions: sessions, leadership: leadership) }
+        self.leadership = leadership
         self.feed = feed
+        self.alerts = AlertAnnouncer(live: live, feed: feed, metrics: metrics, deliveries: Wake())
         self.ingest = IngestActor(
             store: store, hub: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter,
             health: health, announcer: alerts, feed: feed)

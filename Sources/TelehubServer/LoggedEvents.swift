@@ -6,7 +6,8 @@ import TelehubCore
 ///
 ///     {"readings":[{"device":…,"ts":…,"metrics":{…}},…],
 ///      "presence":[{"device":…,"online":true,"ts":…}],
-///      "takeover":[{"device":…,"instance":…}]}
+///      "takeover":[{"device":…,"instance":…}],
+///      "alerts":[{…the stream's alert event…}]}
 ///
 /// Readings take one position (stream id) each; presence and takeovers carry no id.
 struct LoggedEvents: Sendable {
@@ -15,6 +16,8 @@ struct LoggedEvents: Sendable {
     var presence: [PresenceEvent] = []
     /// Devices whose newest session began on `instance`: other hubs close theirs (4000).
     var takeovers: [Takeover] = []
+    /// Alert transitions, as the stream's `alert` events.
+    var alerts: [AlertStreamEvent] = []
 
     struct Takeover: Codable, Sendable, Equatable {
         var device: String
@@ -51,19 +54,21 @@ struct LoggedEvents: Sendable {
         var readings: [LoggedReading]?
         var presence: [PresenceEvent]?
         var takeover: [Takeover]?
+        var alerts: [AlertStreamEvent]?
     }
 
     var body: String {
         JSONEncoder.wireText(Body(
             readings: readings.isEmpty ? nil : readings.map { LoggedReading(device: $0.device, reading: $0.reading) },
             presence: presence.isEmpty ? nil : presence,
-            takeover: takeovers.isEmpty ? nil : takeovers))
+            takeover: takeovers.isEmpty ? nil : takeovers,
+            alerts: alerts.isEmpty ? nil : alerts))
     }
 
     static func decode(_ body: String, first: Int64) -> LoggedEvents? {
         guard let decoded = try? JSONDecoder().decode(Body.self, from: Data(body.utf8)) else { return nil }
         return LoggedEvents(
             first: first, readings: (decoded.readings ?? []).map { ($0.device, $0.reading) }, presence: decoded.presence ?? [],
-            takeovers: decoded.takeover ?? [])
+            takeovers: decoded.takeover ?? [], alerts: decoded.alerts ?? [])
     }
 }

@@ -36,10 +36,16 @@ actor StreamFeed: Service {
     static let beatInterval: Int64 = 1000
     static let deadAfter: Int64 = 5000
 
-    init(store: any SharedStream, live: LiveHub, sessions: SessionRegistry, pollInterval: Duration = .milliseconds(250)) {
+    private let leadership: Leadership
+
+    init(
+        store: any SharedStream, live: LiveHub, sessions: SessionRegistry, leadership: Leadership,
+        pollInterval: Duration = .milliseconds(250)
+    ) {
         self.store = store
         self.live = live
         self.sessions = sessions
+        self.leadership = leadership
         self.pollInterval = pollInterval
         self.instance = UUID().uuidString
     }
@@ -88,6 +94,12 @@ actor StreamFeed: Service {
         }
     }
 
+    /// Alert transitions this hub stored, for every hub's stream.
+    func announce(_ alerts: [AlertStreamEvent]) async {
+        guard !alerts.isEmpty else { return }
+        await log(LoggedEvents(alerts: alerts))
+    }
+
     /// Devices with a current session on a live hub.
     func onlineDevices() async throws -> Set<String> {
         try await store.onlineDevices(aliveAfter: EpochClock.nowMs() - Self.deadAfter)
@@ -117,6 +129,16 @@ actor StreamFeed: Service {
             // Both wake-up sources end in the same signal, so one loop reads the log.
             group.addTask { [gap] in
                 for await _ in wakeups { gap.signal() }
+            }
+            let terms = store.leadership()
+            group.addTask { [leadership, logger] in
+                for await leading in terms {
+                    if leading != leadership.isLeader {
+                        logger.info(leading ? "this hub now runs the offline watch and webhook delivery" : "another hub runs the offline watch and webhook delivery")
+                    }
+                    leadership.set(leading)
+                }
+                leadership.set(false)
             }
             await cancelWhenGracefulShutdown {
                 var beaten = ContinuousClock.now - .seconds(60)
@@ -207,5 +229,6 @@ actor StreamFeed: Service {
         }
         if !events.readings.isEmpty { await live.publish(events.readings, firstID: events.first) }
         for change in events.presence { await live.publishPresence(device: change.device, online: change.online, at: change.ts) }
+        if !events.alerts.isEmpty { await live.publishAlerts(events.alerts) }
     }
 }

@@ -28,7 +28,9 @@ struct WebhookDeliverer: Service, CustomStringConvertible {
             while !Task.isCancelled {
                 wake.clear()
                 slots.newRound()
-                let due = (try? await hub.store.dueDeliveries(now: EpochClock.nowMs(), limit: 256)) ?? []
+                // One hub delivers for all on a shared store (`Leadership`).
+                let leading = hub.leadership.isLeader
+                let due = leading ? (try? await hub.store.dueDeliveries(now: EpochClock.nowMs(), limit: 256)) ?? [] : []
                 for delivery in due {
                     let receiver = Self.receiver(delivery.url)
                     guard slots.take(delivery.id, receiver: receiver) else { continue }

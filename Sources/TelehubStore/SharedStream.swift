@@ -21,6 +21,10 @@ public protocol SharedStream: Sendable {
     /// Forgets entries older than `cutoff` (ms since the epoch) beyond the newest `keep`.
     func trimStream(olderThan cutoff: Int64, keep: Int) async throws
 
+    /// True while this process holds the store's leader lock, false while
+    /// another does; the lock goes to another hub when its holder dies.
+    func leadership() -> AsyncStream<Bool>
+
     // MARK: Device sessions across hubs
 
     /// Records that the hub `instance` is alive at `at`.

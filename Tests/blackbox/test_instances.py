@@ -128,3 +128,31 @@ def test_a_killed_hubs_devices_go_offline_and_resume_on_another(pair):
         moved.expect_ack(reading(6, {"t": 6}))
         assert get_json(b, "/v1/devices/gh-1", reader)["online"] is True
     assert [v for _, _, _, v in b.exported("gh-1")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_alerts_reach_every_hubs_stream_and_each_webhook_call_is_made_once(pair):
+    from test_alerts import Receiver, create
+    a, b = pair
+    receiver = Receiver()
+    try:
+        token, reader = a.device_token("cold-room"), a.read_token()
+        create(a, "--name", "warm", "--device", "cold-room", "--metric", "t", "--above", "8", "--webhook", receiver.url)
+        create(a, "--name", "silent", "--device", "cold-room", "--offline", "2s", "--webhook", receiver.url)
+        with event_stream(b, reader) as on_b:
+            on_b.next_of("snapshot")
+            with open_device(a, token) as device:
+                device.expect_ack(reading(1, {"t": 9}))
+                fired = json.loads(on_b.next_of("alert").data)
+                assert (fired["name"], fired["state"]) == ("warm", "firing")
+            # Silent now: one hub (the leader) notices, and says so on every stream.
+            offline = json.loads(on_b.next_of("alert").data)
+            assert (offline["name"], offline["state"]) == ("silent", "firing")
+        wait_for(lambda: len(receiver.requests) >= 2, timeout=10, message="two webhook calls")
+        time.sleep(2)  # time for a second hub to make a second call, if it would
+        statuses = sorted((b["alert"]["name"], b["status"]) for b in receiver.bodies())
+        assert statuses == [("silent", "firing"), ("warm", "firing")], statuses
+        history = json.loads(b.cli("alert", "history", "--json").stdout)
+        transitions = [e for e in history if e.get("kind") == "transition"]
+        assert sorted((e["alert"], e["state"]) for e in transitions) == [(1, "firing"), (2, "firing")], transitions
+    finally:
+        receiver.close()
