@@ -126,18 +126,8 @@ extension PostgresStore {
                 INSERT INTO reading (device_id, metric_id, ts, value) SELECT * FROM input
                 ON CONFLICT (device_id, metric_id, ts) DO NOTHING
                 RETURNING device_id, metric_id, ts, value
-            ), minute AS (
-                INSERT INTO rollup_minute AS o (device_id, metric_id, bucket, sum, min, max, count)
-                SELECT device_id, metric_id, ts - ((ts % 60000) + 60000) % 60000, sum(value), min(value), max(value), count(*)
-                FROM written GROUP BY 1, 2, 3
-                ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET sum = o.sum + excluded.sum,
-                    min = least(o.min, excluded.min), max = greatest(o.max, excluded.max), count = o.count + excluded.count
-            ), hour AS (
-                INSERT INTO rollup_hour AS o (device_id, metric_id, bucket, sum, min, max, count)
-                SELECT device_id, metric_id, ts - ((ts % 3600000) + 3600000) % 3600000, sum(value), min(value), max(value), count(*)
-                FROM written GROUP BY 1, 2, 3
-                ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET sum = o.sum + excluded.sum,
-                    min = least(o.min, excluded.min), max = greatest(o.max, excluded.max), count = o.count + excluded.count
+            ), minute AS (\(unescaped: Self.addToRollup("rollup_minute", width: 60_000))
+            ), hour AS (\(unescaped: Self.addToRollup("rollup_hour", width: 3_600_000))
             ), newest AS (
                 INSERT INTO latest AS l (device_id, metric_id, ts, value)
                 SELECT DISTINCT ON (device_id, metric_id) device_id, metric_id, ts, value FROM input
@@ -157,6 +147,17 @@ extension PostgresStore {
             WHERE r.device_id = t.device_id AND r.metric_id = t.metric_id AND r.ts = t.ts AND r.value IS DISTINCT FROM t.value
             RETURNING r.device_id, r.metric_id, r.ts
             """, as: (Int64, Int64, Int64).self)
+    }
+
+    /// The new rows (`written`) added into a rollup table of buckets `width` ms wide.
+    private static func addToRollup(_ table: String, width: Int64) -> String {
+        """
+        INSERT INTO \(table) AS o (device_id, metric_id, bucket, sum, min, max, count)
+                SELECT device_id, metric_id, ts - ((ts % \(width)) + \(width)) % \(width), sum(value), min(value), max(value), count(*)
+                FROM written GROUP BY 1, 2, 3
+                ON CONFLICT (device_id, metric_id, bucket) DO UPDATE SET sum = o.sum + excluded.sum,
+                    min = least(o.min, excluded.min), max = greatest(o.max, excluded.max), count = o.count + excluded.count
+        """
     }
 
     /// Minutes and hours where a value replaced another: sums cannot take a

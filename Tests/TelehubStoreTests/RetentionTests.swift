@@ -11,15 +11,7 @@ import TelehubCore
     @Test func deletesOnlyWhatIsOldInSmallSteps() async throws {
         let store = try SQLiteStore(path: try TemporaryDatabase().path)
         let id = try await store.ensureDevice(named: "d")
-        // 40 days, one value every 30 minutes, two metrics.
-        var points: [SeriesPoint] = []
-        let first: Int64 = now - 40 * day
-        for i in 0..<(40 * 48) {
-            let ts: Int64 = first + Int64(i) * 1_800_000
-            points.append(SeriesPoint(deviceID: id, metric: "a", ts: ts, value: Double(i)))
-            points.append(SeriesPoint(deviceID: id, metric: "b", ts: ts, value: Double(i)))
-        }
-        try await store.commit(CommitBatch(points: points))
+        try await store.commit(CommitBatch(points: Fixtures.halfHourly(id, until: now)))
         let cutoff = now - 30 * day
         let keptBefore = try await store.storedValues().filter { $0.ts >= cutoff }
         var steps: [RetentionStep] = []

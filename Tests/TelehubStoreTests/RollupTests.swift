@@ -17,24 +17,7 @@ import TelehubCore
 
     @Test func rollupsEqualRawAfterOverwritesAndLateData() async throws {
         let (store, id) = try await store()
-        var generator = SplitMix(seed: 7)
-        // Three hours of 10 s data, sent out of order in several flushes, with overwrites.
-        var points = (0..<1080).map { i in
-            SeriesPoint(deviceID: id, metric: "t", ts: base + Int64(i) * 10_000, value: Double(i % 97) - 40)
-        }
-        points.shuffle(using: &generator)
-        for chunk in stride(from: 0, to: points.count, by: 100) {
-            try await store.commit(CommitBatch(points: Array(points[chunk..<min(chunk + 100, points.count)])))
-        }
-        let overwrites = (0..<60).map { i in
-            SeriesPoint(deviceID: id, metric: "t", ts: base + Int64(i * 17) * 10_000, value: Double(i) * 3.5 - 500)
-        }
-        try await store.commit(CommitBatch(points: overwrites + [overwrites[0]]))
-        // A value lower than every other, overwritten again in the same flush: only the last counts.
-        try await store.commit(CommitBatch(points: [
-            SeriesPoint(deviceID: id, metric: "t", ts: base + 5_000, value: -9999),
-            SeriesPoint(deviceID: id, metric: "t", ts: base + 5_000, value: 1),
-        ]))
+        try await Fixtures.commitShuffledHoursWithOverwrites(store, id, base: base)
         try await expectTiersMatchRaw(store)
         for points in [5, 37, 500] {
             let fromRollups = try await store.history(device: "gh", metric: "t", from: base - 12_345, to: base + 3 * hour + 999, points: points)

@@ -5,10 +5,9 @@ between them. Run with TELEHUB_BLACKBOX_STORE=postgres (scripts/test.sh does).""
 import json
 import time
 
-import httpx
 import pytest
 
-from conftest import STORE, bearer, event_stream, get_json, now_ms, open_device, reading, wait_for
+from conftest import STORE, event_stream, get_json, open_device, reading, wait_for
 
 pytestmark = pytest.mark.skipif(STORE != "postgres", reason="several hubs share a PostgreSQL database")
 

@@ -9,20 +9,19 @@ import re
 import shutil
 import subprocess
 import time
-from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import BINARY, ROOT, STORE, bearer, event_stream, exported, free_port, get_json, open_device, reading
+from conftest import ROOT, STORE, bearer, event_stream, free_port, get_json, open_device, reading
+from simulated_fleet import SimulatedFleet
 
 pytestmark = pytest.mark.skipif(STORE != "postgres", reason="several hubs share a PostgreSQL database")
 
 EXAMPLE = ROOT / "docs" / "nginx-telehub.conf"
 DEVICES = 30
 SECONDS = 30
-METRICS = [3, 3, 2, 1]  # per reading of each simulated device, as in test_chaos.py
 
 
 class Nginx:
@@ -109,36 +108,13 @@ def test_devices_and_dashboards_work_through_nginx(fleet):
 
 def test_a_hub_killed_during_ingest_loses_and_duplicates_nothing(fleet, tmp_path):
     hubs, nginx = fleet
-    summary = tmp_path / "summary.json"
-    simulate = subprocess.Popen(
-        [str(BINARY), "simulate", "--devices", str(DEVICES), "--rate", "2", "--duration", str(SECONDS),
-         "--url", nginx.url.replace("http://", "ws://") + "/v1/ingest", "--db", str(hubs[0].db), "--heartbeat", "2",
-         "--buffer-dir", str(tmp_path / "buffers"), "--summary", str(summary), "--drain-timeout", "60",
-         "--backoff-cap", "2", "--stable-after", "5"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    devices = SimulatedFleet(nginx.url.replace("http://", "ws://") + "/v1/ingest", hubs[0].db, tmp_path, DEVICES, SECONDS,
+                             drain_timeout=60, backoff_cap=2)
     try:
         time.sleep(SECONDS * 0.4)
         hubs[1].kill9()  # the others take its devices over
-        try:
-            output, _ = simulate.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            simulate.kill()
-            output, _ = simulate.communicate()
-            raise AssertionError(f"simulate did not finish; its last lines:\n{output[-1500:]}")
+        counters = devices.finish(timeout=120)
     finally:
-        if simulate.poll() is None:
-            simulate.kill()
-    assert simulate.returncode == 0, output[-2000:]
-    counters = json.loads(summary.read_text())
-    assert len(counters) == DEVICES
+        devices.kill()
     assert sum(c["reconnects"] for c in counters.values()) >= 1  # the killed hub's devices moved
-    values = exported(hubs[0])
-    stored = Counter(name for name, _, _, _ in values)
-    timestamps = Counter(name for name, _ in {(name, ts) for name, _, ts, _ in values})
-    for index in range(DEVICES):
-        name = f"sim-{index}"
-        c = counters[name]
-        assert c["buffered"] == 0 and c["rejected"] == 0 and c["droppedFull"] == 0, (name, c)
-        assert c["acked"] == c["sent"] > SECONDS, (name, c)
-        assert timestamps.get(name) == c["sent"], (name, c, timestamps.get(name))
-        assert stored.get(name) == c["sent"] * METRICS[index % 4], (name, c, stored.get(name))
+    devices.assert_stored_exactly_once(hubs[0], counters)

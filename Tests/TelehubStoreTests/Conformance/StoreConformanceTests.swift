@@ -226,22 +226,7 @@ import TelehubStore
     @Test(arguments: StoreKind.available) func bucketsEqualTheValuesAfterOverwritesAndLateData(_ kind: StoreKind) async throws {
         let store = try await freshStore(kind)
         let id = try await store.ensureDevice(named: "gh")
-        var generator = SplitMix(seed: 7)
-        var points = (0..<1080).map { i in
-            SeriesPoint(deviceID: id, metric: "t", ts: base + Int64(i) * 10_000, value: Double(i % 97) - 40)
-        }
-        points.shuffle(using: &generator)
-        for chunk in stride(from: 0, to: points.count, by: 100) {
-            try await store.commit(CommitBatch(points: Array(points[chunk..<min(chunk + 100, points.count)])))
-        }
-        let overwrites = (0..<60).map { i in
-            SeriesPoint(deviceID: id, metric: "t", ts: base + Int64(i * 17) * 10_000, value: Double(i) * 3.5 - 500)
-        }
-        try await store.commit(CommitBatch(points: overwrites + [overwrites[0]]))
-        try await store.commit(CommitBatch(points: [
-            SeriesPoint(deviceID: id, metric: "t", ts: base + 5_000, value: -9999),
-            SeriesPoint(deviceID: id, metric: "t", ts: base + 5_000, value: 1),
-        ]))
+        try await Fixtures.commitShuffledHoursWithOverwrites(store, id, base: base)
         for points in [5, 37, 500] {
             let (from, to) = (base - 12_345, base + 3 * hour + 999)
             let history = try await store.history(device: "gh", metric: "t", from: from, to: to, points: points)
@@ -332,13 +317,8 @@ import TelehubStore
         let store = try await freshStore(kind)
         let id = try await store.ensureDevice(named: "d")
         let now: Int64 = 1_732_200_000_000
-        var points: [SeriesPoint] = []
-        let first: Int64 = now - 40 * day
-        for i in 0..<(40 * 48) {
-            let ts: Int64 = first + Int64(i) * 1_800_000
-            points.append(SeriesPoint(deviceID: id, metric: "a", ts: ts, value: Double(i)))
-            points.append(SeriesPoint(deviceID: id, metric: "b", ts: ts, value: Double(i)))
-        }
+        let points = Fixtures.halfHourly(id, until: now)
+        let first = now - 40 * day
         try await store.commit(CommitBatch(points: points))
         let cutoff = now - 30 * day
         let keptBefore = try await store.exportedValues().filter { $0.ts >= cutoff }

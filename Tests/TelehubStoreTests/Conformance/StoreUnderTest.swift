@@ -101,3 +101,38 @@ func sameBuckets(_ lhs: MetricHistory?, _ rhs: [(start: Int64, aggregate: Aggreg
             && a.aggregate.max == b.aggregate.max && abs(a.aggregate.sum - b.aggregate.sum) <= tolerance
     }
 }
+
+/// Data sets more than one suite commits.
+enum Fixtures {
+    /// `days` days up to `now`, a value every 30 minutes, of metrics "a" and "b".
+    static func halfHourly(_ id: Int64, days: Int = 40, until now: Int64) -> [SeriesPoint] {
+        let first = now - Int64(days) * 86_400_000
+        return (0..<(days * 48)).flatMap { i in
+            let ts = first + Int64(i) * 1_800_000
+            return ["a", "b"].map { SeriesPoint(deviceID: id, metric: $0, ts: ts, value: Double(i)) }
+        }
+    }
+
+    /// Three hours of 10 s values from `base`, committed out of order in
+    /// flushes of 100, then overwrites (one of them twice in one flush, and a
+    /// value lower than every other overwritten in its own flush): 1,081
+    /// values in the end, the lowest -500.
+    static func commitShuffledHoursWithOverwrites(_ store: any TelemetryStore, _ id: Int64, base: Int64) async throws {
+        var generator = SplitMix(seed: 7)
+        var points = (0..<1080).map { i in
+            SeriesPoint(deviceID: id, metric: "t", ts: base + Int64(i) * 10_000, value: Double(i % 97) - 40)
+        }
+        points.shuffle(using: &generator)
+        for chunk in stride(from: 0, to: points.count, by: 100) {
+            try await store.commit(CommitBatch(points: Array(points[chunk..<min(chunk + 100, points.count)])))
+        }
+        let overwrites = (0..<60).map { i in
+            SeriesPoint(deviceID: id, metric: "t", ts: base + Int64(i * 17) * 10_000, value: Double(i) * 3.5 - 500)
+        }
+        try await store.commit(CommitBatch(points: overwrites + [overwrites[0]]))
+        try await store.commit(CommitBatch(points: [
+            SeriesPoint(deviceID: id, metric: "t", ts: base + 5_000, value: -9999),
+            SeriesPoint(deviceID: id, metric: "t", ts: base + 5_000, value: 1),
+        ]))
+    }
+}
