@@ -8,6 +8,20 @@ extension PostgresStore {
     public func commit(_ batch: CommitBatch) async throws -> CommitResult {
         guard !batch.isEmpty else { return CommitResult() }
         let rows = Self.lastWritten(batch.points)
+        do {
+            return try await commit(batch, rows)
+        } catch PostgresStoreError.server(let state, _) where state == Self.noPartitionForRow {
+            // Another hub's retention dropped a partition this one still knew:
+            // forget what it knew and commit again (nothing was written).
+            partitions.withLock { $0.removeAll() }
+            return try await commit(batch, rows)
+        }
+    }
+
+    /// "no partition of relation … found for row" (a check violation).
+    static let noPartitionForRow = "23514"
+
+    private func commit(_ batch: CommitBatch, _ rows: [SeriesPoint]) async throws -> CommitResult {
         try await ensurePartitions(weeks: Set(rows.map { Self.week(of: $0.ts) }))
         try await ensureMetricIDs(Set(rows.map(\.metric)))
         let ids = metricIDs.withLock { $0 }

@@ -143,6 +143,22 @@ struct PostgresStoreTests {
         #expect(woke)
     }
 
+    /// One hub's retention drops a week that another hub wrote to and still
+    /// knows: the other's next value for that week creates it again.
+    @Test func aPartitionDroppedByAnotherInstanceIsMadeAgain() async throws {
+        let location = try StoreLocation(.postgres)
+        let writer = try #require(try await location.open() as? PostgresStore)
+        let retention = try #require(try await location.open() as? PostgresStore)
+        let id = try await writer.ensureDevice(named: "d")
+        let start = (1_732_200_000_000 / week) * week
+        try await writer.commit(CommitBatch(points: [SeriesPoint(deviceID: id, metric: "t", ts: start, value: 1)]))
+        try await writer.commit(CommitBatch(points: [SeriesPoint(deviceID: id, metric: "t", ts: start + week, value: 2)]))
+        let step = try await retention.deleteExpired(rawBefore: start + week, rollupsBefore: 0, maxRows: 100)
+        #expect(step.rawRowsDeleted == 1)
+        try await writer.commit(CommitBatch(points: [SeriesPoint(deviceID: id, metric: "t", ts: start + 1, value: 3)]))
+        #expect(try await writer.exportedValues().map(\.value) == [3, 2])
+    }
+
     @Test func backupSaysToUsePgDump() async throws {
         let store = try await StoreLocation(.postgres).open()
         do {
