@@ -3,8 +3,8 @@
 # builds once (debug, with tests), starts a throw-away PostgreSQL server, runs
 # the Swift suites (the store conformance cases on SQLite and PostgreSQL), then
 # the black-box suites (Python clients and headless Chromium) against that same
-# binary: all of them on SQLite, and again on PostgreSQL where they do not look
-# inside the SQLite file, with several hubs on one database behind nginx
+# binary: all of them on SQLite, and again on PostgreSQL those that reach the
+# store (postgres-suites.txt), with several hubs on one database behind nginx
 # (each test starts its own nginx; Debian's package is installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -93,12 +93,7 @@ final class HubProcess: @unchecked Sendable {
 
     /// User plus system CPU seconds of the hub so far, or nil without a pid.
     func cpuSeconds() -> Double? {
-        guard let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        pid.flatMap(ProcessCPU.seconds(pid:))
     }
 
     /// Resident KiB by kind of mapping, from `/proc/<pid>/smaps`: `heap`

@@ -176,7 +176,7 @@ public struct IngestBenchmark: Sendable {
         var report = Report()
 
         let database = directory.appendingPathComponent("hub.sqlite").path
-        var fleet = try await Fleet.mint(database: database, devices: max(1000, options.idleConnections))
+        var fleet = try await Fleet.mint(store: try SQLiteStore(path: database), devices: max(1000, options.idleConnections))
         let hub = try await HubProcess.start(database: database, settings: Self.hubSettings, binary: options.hubBinary, group: group)
         do {
             try await Task.sleep(for: .seconds(1))
@@ -437,8 +437,7 @@ struct Fleet {
     var nextSeq: [Int]
     var nextTs: [Int64]
 
-    static func mint(database: String, devices: Int) async throws -> Fleet {
-        let store = try SQLiteStore(path: database)
+    static func mint(store: any TelemetryStore, devices: Int) async throws -> Fleet {
         var tokens: [String] = []
         tokens.reserveCapacity(devices)
         for index in 0..<devices {

@@ -103,7 +103,11 @@ struct LoadGenerator: Sendable {
     /// Paced devices and `subscribers` stream clients on one event loop, so
     /// the latency book needs no lock; returns once every reading reached every
     /// subscriber, or five seconds after the last send.
-    func paced(_ plans: [DevicePlan], subscribers: Int, readings: Int, fleet: Fleet) async throws -> LatencyBook {
+    /// - Parameter streamHub: where the stream clients connect, when not to the
+    ///   devices' hub (another hub on the same database: cross-instance latency).
+    func paced(
+        _ plans: [DevicePlan], subscribers: Int, readings: Int, fleet: Fleet, streamHub: HubProcess? = nil
+    ) async throws -> LatencyBook {
         let loop = group.next()
         let devices = try await connect(plans, deflate: false, on: loop)
         let expected = plans.reduce(0) { $0 + $1.frames.count } * readings * subscribers
@@ -113,7 +117,7 @@ struct LoadGenerator: Sendable {
         let filter = plans.map(\.device).joined(separator: ",")
         var listeners: [any Channel] = []
         for _ in 0..<subscribers {
-            listeners.append(try await listen(on: loop, filter: filter, book: book))
+            listeners.append(try await listen(to: streamHub ?? hub, on: loop, filter: filter, book: book))
         }
         let interval = TimeAmount.milliseconds(40)
         let ticks = try await loop.submit {
@@ -142,7 +146,9 @@ struct LoadGenerator: Sendable {
         return result
     }
 
-    private func listen(on loop: any EventLoop, filter: String, book: NIOLoopBoundBox<LatencyBook>) async throws -> any Channel {
+    private func listen(
+        to hub: HubProcess, on loop: any EventLoop, filter: String, book: NIOLoopBoundBox<LatencyBook>
+    ) async throws -> any Channel {
         let subscribed = loop.makePromise(of: Void.self)
         let host = "\(hub.host):\(hub.port)"
         let token = readToken

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TelehubBench
 import TelehubCore
+import TelehubPostgres
 import TelehubStore
 
 struct BenchCommand: AsyncParsableCommand {
@@ -12,7 +13,10 @@ struct BenchCommand: AsyncParsableCommand {
             Works in a temporary folder; build with -c release for meaningful figures. --ingest starts this \
             binary as a hub on a temporary database and drives it over loopback: values per second and per \
             second of the hub's own CPU (from /proc), device-to-stream latency, stream fan-out, memory per idle \
-            connection, start to healthy.
+            connection, start to healthy. --scale-out --postgres URL runs the same load on one hub on SQLite \
+            and on 1, 2 and 3 hubs sharing the PostgreSQL database (Benchmarks/scale_out.sh starts a server), \
+            with the latency from a device on one hub to a stream client on another, and compares ways to \
+            write a batch to PostgreSQL (unnest arrays, COPY).
             """)
 
     @Option(help: "Days of 1 Hz data for the history query.") var days = 30
@@ -36,6 +40,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "With --influx: the InfluxDB server's pid, for its CPU seconds.") var influxPid: Int32?
     @Option(help: "With --ingest: the sections to run, comma-separated: throughput, latency, fanout, alerts, idle.")
     var sections = "throughput,latency,fanout,alerts,idle"
+    @Flag(help: "Several hubs on one PostgreSQL database (--postgres) against one hub on SQLite.") var scaleOut = false
+    @Option(help: "With --scale-out: the PostgreSQL database, postgresql://USER@HOST:PORT/DBNAME (a schema is made per configuration).")
+    var postgres: String?
+    @Option(help: "With --postgres: the PostgreSQL server's pid (postmaster), for its CPU seconds.") var postgresPid: Int32?
+    @Option(help: "With --scale-out: the numbers of hubs to run on PostgreSQL, comma-separated.") var instances = "1,2,3"
 
     func validate() throws {
         try Bounds.check("--days", days, 1...3650)
@@ -55,9 +64,20 @@ struct BenchCommand: AsyncParsableCommand {
                 influxPid != nil
             else { throw ValidationError("--influx takes host:port, with --influx-pid") }
         }
+        if scaleOut {
+            guard let postgres, PostgresURL.isPostgres(postgres) else { throw ValidationError("--scale-out needs --postgres postgresql://…") }
+            do { _ = try PostgresURL(postgres) } catch { throw ValidationError("\(error)") }
+            guard !instanceCounts.isEmpty, instanceCounts.count == instances.split(separator: ",").count else {
+                throw ValidationError("--instances takes hub counts from 1 to 16, comma-separated, such as 1,2,3")
+            }
+        }
         if let hubBinary, !FileManager.default.isExecutableFile(atPath: hubBinary) {
             throw ValidationError("--hub-binary: \(hubBinary) is not an executable file")
         }
+    }
+
+    private var instanceCounts: [Int] {
+        instances.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { (1...16).contains($0) }
     }
 
     private var sectionNames: [String] {
@@ -85,6 +105,10 @@ struct BenchCommand: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("telehub-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
+        if scaleOut {
+            try await runScaleOut(directory: directory)
+            return
+        }
         if ingest || all {
             try await runIngest(directory: directory.appendingPathComponent("ingest"))
             if !all { return }
@@ -134,6 +158,41 @@ struct BenchCommand: AsyncParsableCommand {
                 print(line)
             }
         }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        }
+    }
+
+    private func runScaleOut(directory: URL) async throws {
+        guard let postgres else { return }
+        let json = self.json
+        let say: @Sendable (String) -> Void = { line in
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        }
+        var options = quick ? ScaleOutBenchmark.Options.smoke(postgres: postgres) : ScaleOutBenchmark.Options(postgres: postgres)
+        if !quick {
+            options.valuesPerCase = valuesPerCase
+            options.pacedSeconds = pacedSeconds
+            options.instances = instanceCounts
+        }
+        options.postgresPID = postgresPid
+        options.loadThreads = loadThreads
+        options.hubBinary = hubBinary
+        let url = try PostgresURL(postgres)
+        let inserts = try await PostgresInsertBenchmark(
+            url: url, serverPID: postgresPid, batches: quick ? 4 : 200, rowsPerBatch: 5000
+        ).run()
+        for row in inserts {
+            say(String(
+                format: "PostgreSQL insert, %d rows in batches of 5000: %9.0f rows/s, client %.2f CPU s, server %@ (%@)",
+                row.rows, Double(row.rows) / row.seconds, row.clientCPUSeconds,
+                row.serverCPUSeconds.map { String(format: "%.2f CPU s", $0) } ?? "?", row.method.rawValue))
+        }
+        let report = try await ScaleOutBenchmark(options: options, directory: directory) { database in
+            try await StoreOptions.open(database)
+        }.run(progress: say)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -28,6 +28,11 @@ struct StoreOptions: ParsableArguments {
     /// the SQLite file, creating its folder when needed.
     /// - Parameter busyTimeout: seconds a SQLite write waits for another process's lock.
     func open(busyTimeout: Double = 10) async throws -> any TelemetryStore {
+        try await Self.open(path, busyTimeout: busyTimeout)
+    }
+
+    /// Opens the store `path` names, as `--db` would.
+    static func open(_ path: String, busyTimeout: Double = 10) async throws -> any TelemetryStore {
         if PostgresURL.isPostgres(path) {
             return try await PostgresStore.open(try PostgresURL(path))
         }

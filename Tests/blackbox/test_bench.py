@@ -2,10 +2,14 @@
 runs and reports figures that are numbers above zero. (The figures themselves
 are measured on release builds; see BENCHMARKS.md.)"""
 import json
+import os
 import re
 import subprocess
+from pathlib import Path
 
-from conftest import BINARY
+import pytest
+
+from conftest import BINARY, STORE
 
 
 def test_every_section_of_the_store_benchmark_reports_figures():
@@ -69,3 +73,38 @@ def test_bench_refuses_unknown_sections_and_missing_hub_binaries():
     result = subprocess.run([str(BINARY), "bench", "--ingest", "--hub-binary", "/nonexistent/telehub"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "is not an executable file" in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(STORE != "postgres", reason="needs the PostgreSQL server of TELEHUB_TEST_POSTGRES")
+def test_the_scale_out_benchmark_reports_every_configuration():
+    """`telehub bench --scale-out --quick`: one hub on SQLite, then one and two
+    hubs on a PostgreSQL database, each measured; the insert methods compared."""
+    args = [str(BINARY), "bench", "--scale-out", "--quick", "--json", "--postgres", os.environ["TELEHUB_TEST_POSTGRES"]]
+    pid_file = Path(os.environ.get("TELEHUB_PG_DIR", "/nonexistent")) / "data" / "postmaster.pid"
+    if pid_file.exists():
+        args += ["--postgres-pid", pid_file.read_text().split()[0]]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    setups = [(row["store"], row["hubs"]) for row in report["throughput"]]
+    assert setups == [("sqlite", 1)] * 2 + [("postgresql", 1)] * 2 + [("postgresql", 2)] * 2, setups
+    for row in report["throughput"]:
+        assert row["valuesPerSecond"] > 0 and row["hubCPUSeconds"] > 0 and row["valuesPerCPUSecond"] > 0, row
+        if row["store"] == "sqlite":
+            assert row["serverCPUSeconds"] is None and row["ratioToSQLite"] == 1, row
+        elif pid_file.exists():
+            assert row["serverCPUSeconds"] > 0, row
+    assert [(row["hubs"], row["crossInstance"]) for row in report["latency"]] == [(1, False), (1, False), (2, True)]
+    for row in report["latency"]:
+        assert row["deliveries"] > 0 and 0 < row["p50Ms"] <= row["p99Ms"] <= row["maxMs"], row
+    for method in ("unnest(arrays)", "COPY to a staging table", "COPY straight into"):
+        assert re.search(rf"PostgreSQL insert, 20000 rows in batches of 5000: +[1-9]\d* rows/s.*{re.escape(method)}",
+                         result.stderr), result.stderr[-2000:]
+
+
+def test_scale_out_needs_a_postgresql_url():
+    result = subprocess.run([str(BINARY), "bench", "--scale-out"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "--scale-out needs --postgres postgresql://" in result.stderr, result.stderr
+    result = subprocess.run([str(BINARY), "bench", "--scale-out", "--postgres", "postgresql://u@h/db", "--instances", "1,x"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "--instances takes hub counts" in result.stderr, result.stderr
