@@ -12,13 +12,21 @@ source scripts/ensure-deps.sh
 source scripts/postgres.sh
 
 ensure_build_deps
-ensure_apt chromium chromium-driver libjs-dygraphs postgresql nginx
-ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest
+# What only the tests need is installed while the build runs: downloads and
+# unpacking, not the build's CPU.
+deps_log=$(mktemp /tmp/telehub-test-deps.XXXXXX)
+(
+    ensure_apt chromium chromium-driver libjs-dygraphs postgresql nginx
+    ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest
+) >"$deps_log" 2>&1 &
+deps=$!
 
 started=$(date +%s)
 echo "== build (debug, with tests)"
 swift build --build-tests
 echo "   built in $(( $(date +%s) - started )) s"
+wait "$deps" || { cat "$deps_log"; echo "installing the test dependencies failed"; exit 1; }
+cat "$deps_log"; rm -f "$deps_log"
 
 echo "== PostgreSQL"
 start_postgres

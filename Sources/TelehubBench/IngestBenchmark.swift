@@ -161,15 +161,7 @@ public struct IngestBenchmark: Sendable {
     /// Runs every section, reporting each figure through `progress` as it comes.
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
         Self.raiseOpenFileLimit()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: options.loadThreads)
-        do {
-            let report = try await run(group: group, progress: progress)
-            try? await group.shutdownGracefully()
-            return report
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
+        return try await LoadGenerator.withGroup(threads: options.loadThreads) { group in try await run(group: group, progress: progress) }
     }
 
     private func run(group: MultiThreadedEventLoopGroup, progress: @escaping @Sendable (String) -> Void) async throws -> Report {

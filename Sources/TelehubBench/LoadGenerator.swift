@@ -19,6 +19,21 @@ struct LoadGenerator: Sendable {
         let finished: EventLoopFuture<Void>
     }
 
+    /// Runs `body` on a fresh group of `threads` event loops, shut down after, whatever the outcome.
+    static func withGroup<Result: Sendable>(
+        threads: Int, _ body: (MultiThreadedEventLoopGroup) async throws -> Result
+    ) async throws -> Result {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        do {
+            let result = try await body(group)
+            try? await group.shutdownGracefully()
+            return result
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
     /// At most this many upgrades in flight, so the hub's accept backlog never overflows.
     private static let connectConcurrency = 200
 

@@ -93,15 +93,7 @@ public struct ScaleOutBenchmark: Sendable {
     static let cases = [(100, 100), (1000, 1)]
 
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: options.loadThreads)
-        do {
-            let report = try await run(group: group, progress: progress)
-            try? await group.shutdownGracefully()
-            return report
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
+        try await LoadGenerator.withGroup(threads: options.loadThreads) { group in try await run(group: group, progress: progress) }
     }
 
     private func run(group: MultiThreadedEventLoopGroup, progress: @escaping @Sendable (String) -> Void) async throws -> Report {

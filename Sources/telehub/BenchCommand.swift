@@ -150,27 +150,29 @@ struct BenchCommand: AsyncParsableCommand {
 
     private func runIngest(directory: URL) async throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let report = try await IngestBenchmark(options: ingestOptions, directory: directory).run(progress: progressLine)
+        try printReport(report)
+    }
+
+    /// Progress lines: on stdout, or on stderr when stdout carries the JSON report.
+    private var progressLine: @Sendable (String) -> Void {
         let json = self.json
-        let report = try await IngestBenchmark(options: ingestOptions, directory: directory).run { line in
-            if json {
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            } else {
-                print(line)
-            }
+        return { line in
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
-        }
+    }
+
+    /// With `--json`, the whole report as one object on stdout.
+    private func printReport(_ report: some Encodable) throws {
+        guard json else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(report), as: UTF8.self))
     }
 
     private func runScaleOut(directory: URL) async throws {
         guard let postgres else { return }
-        let json = self.json
-        let say: @Sendable (String) -> Void = { line in
-            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
-        }
+        let say = progressLine
         var options = quick ? ScaleOutBenchmark.Options.smoke(postgres: postgres) : ScaleOutBenchmark.Options(postgres: postgres)
         if !quick {
             options.valuesPerCase = valuesPerCase
@@ -193,11 +195,7 @@ struct BenchCommand: AsyncParsableCommand {
         let report = try await ScaleOutBenchmark(options: options, directory: directory) { database in
             try await StoreOptions.open(database)
         }.run(progress: say)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
-        }
+        try printReport(report)
     }
 
     /// The stream writes one `reading` event per committed reading: its JSON
