@@ -57,15 +57,47 @@ struct LoggedEvents: Sendable {
         var alerts: [AlertStreamEvent]?
     }
 
+    /// Readings first, written by hand (`LoggedReadingsText`); the rarer
+    /// kinds after them through `JSONEncoder`.
     var body: String {
-        JSONEncoder.wireText(Body(
-            readings: readings.isEmpty ? nil : readings.map { LoggedReading(device: $0.device, reading: $0.reading) },
-            presence: presence.isEmpty ? nil : presence,
-            takeover: takeovers.isEmpty ? nil : takeovers,
-            alerts: alerts.isEmpty ? nil : alerts))
+        let others =
+            presence.isEmpty && takeovers.isEmpty && alerts.isEmpty
+            ? "{}"
+            : JSONEncoder.wireText(Body(
+                readings: nil, presence: presence.isEmpty ? nil : presence, takeover: takeovers.isEmpty ? nil : takeovers,
+                alerts: alerts.isEmpty ? nil : alerts))
+        guard !readings.isEmpty else { return others }
+        return Self.readingsPrefix + LoggedReadingsText.write(readings) + (others == "{}" ? "}" : "," + others.dropFirst())
     }
 
+    private static let readingsPrefix = #"{"readings":"#
+
     static func decode(_ body: String, first: Int64) -> LoggedEvents? {
+        var body = body
+        if let events = body.withUTF8({ decodeWritten($0, first: first) }) { return events }
+        return decodeAnyForm(body, first: first)
+    }
+
+    /// The form `body` writes, its readings read by hand; nil for any other.
+    static func decodeWritten(_ bytes: UnsafeBufferPointer<UInt8>, first: Int64) -> LoggedEvents? {
+        let start = readingsPrefix.utf8.count
+        guard bytes.starts(with: readingsPrefix.utf8), let (readings, end) = LoggedReadingsText.read(bytes, from: start),
+            end < bytes.count
+        else { return nil }
+        var events = LoggedEvents(first: first, readings: readings)
+        if bytes[end] == UInt8(ascii: "}") { return end + 1 == bytes.count ? events : nil }
+        guard bytes[end] == UInt8(ascii: ",") else { return nil }
+        // The other members, as an object of their own.
+        let rest = "{" + String(decoding: UnsafeBufferPointer(rebasing: bytes[(end + 1)...]), as: UTF8.self)
+        guard let others = try? JSONDecoder().decode(Body.self, from: Data(rest.utf8)), others.readings == nil else { return nil }
+        events.presence = others.presence ?? []
+        events.takeovers = others.takeover ?? []
+        events.alerts = others.alerts ?? []
+        return events
+    }
+
+    /// Any JSON object of the body's members, in any order and spacing.
+    static func decodeAnyForm(_ body: String, first: Int64) -> LoggedEvents? {
         guard let decoded = try? JSONDecoder().decode(Body.self, from: Data(body.utf8)) else { return nil }
         return LoggedEvents(
             first: first, readings: (decoded.readings ?? []).map { ($0.device, $0.reading) }, presence: decoded.presence ?? [],

@@ -42,32 +42,3 @@ import TelehubCore
         #expect(!sequencer.hasGap)
     }
 }
-
-@Suite struct LoggedEventsTests {
-    @Test func eventsRoundTripThroughTheLogBody() throws {
-        let readings: [(device: String, reading: Reading)] = [
-            ("gh-1", Reading(ts: 1_732_200_000_123, metrics: [MetricValue(name: "t", value: 21.5), MetricValue(name: "h", value: -0.25)])),
-            ("gh-2", Reading(ts: 1_732_200_000_124, metrics: [MetricValue(name: "on", value: 1)])),
-        ]
-        let events = LoggedEvents(readings: readings)
-        #expect(events.positions == 2)
-        #expect(events.body.hasPrefix(#"{"readings":[{"#))
-        let decoded = try #require(LoggedEvents.decode(events.body, first: 7))
-        #expect(decoded.first == 7)
-        #expect(decoded.readings.map(\.device) == ["gh-1", "gh-2"])
-        #expect(decoded.readings.map(\.reading.ts) == [1_732_200_000_123, 1_732_200_000_124])
-        #expect(Set(decoded.readings[0].reading.metrics.map(\.name)) == ["t", "h"])
-        #expect(decoded.readings[0].reading.metrics.first { $0.name == "h" }?.value == -0.25)
-        #expect(decoded.presence.isEmpty && decoded.takeovers.isEmpty)
-
-        let session = LoggedEvents(
-            presence: [PresenceEvent(device: "gh-1", online: true, ts: 5)], takeovers: [.init(device: "gh-1", instance: "b")])
-        #expect(session.positions == 1)
-        let back = try #require(LoggedEvents.decode(session.body, first: 9))
-        #expect(back.presence == session.presence && back.takeovers == session.takeovers && back.readings.isEmpty)
-
-        #expect(LoggedEvents.decode("not json", first: 1) == nil)
-        #expect(LoggedEvents.decode(#"{"readings":[{"device":"x"}]}"#, first: 1) == nil)
-        #expect(LoggedEvents.decode("{}", first: 1)?.readings.isEmpty == true)  // a kind this hub does not know yet
-    }
-}
