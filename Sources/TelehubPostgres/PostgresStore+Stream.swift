@@ -14,13 +14,24 @@ extension PostgresStore: SharedStream {
         try await read { sql in try await sql.value("SELECT position FROM stream_head", as: Int64.self) ?? 0 }
     }
 
+    /// Two range scans of the primary key: the one entry that may hold
+    /// `position` and run past it, and those that start after it. (`WHERE last
+    /// > position ORDER BY first` read every older entry the log keeps, up to
+    /// ten minutes of them, on every wake-up.)
     public func streamEntries(after position: Int64, limit: Int) async throws -> [StreamEntry] {
         try await read { sql in
-            try await sql.rows(
-                "SELECT first, last, instance, at, body FROM stream_log WHERE last > \(position) ORDER BY first LIMIT \(limit)",
-                as: (Int64, Int64, String, Int64, String).self
-            ).map { StreamEntry(first: $0, last: $1, instance: $2, at: $3, body: $4) }
+            try await sql.rows(Self.streamEntriesQuery(after: position, limit: limit), as: (Int64, Int64, String, Int64, String).self)
+            .filter { $0.1 > position }.sorted { $0.0 < $1.0 }.prefix(limit)
+                .map { StreamEntry(first: $0, last: $1, instance: $2, at: $3, body: $4) }
         }
+    }
+
+    static func streamEntriesQuery(after position: Int64, limit: Int) -> PostgresQuery {
+        """
+        (SELECT first, last, instance, at, body FROM stream_log WHERE first <= \(position) ORDER BY first DESC LIMIT 1)
+        UNION ALL
+        (SELECT first, last, instance, at, body FROM stream_log WHERE first > \(position) ORDER BY first LIMIT \(limit))
+        """
     }
 
     public func appendStream(_ entry: PendingStreamEntry) async throws -> ClosedRange<Int64> {

@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 import Testing
 import TelehubCore
-import TelehubPostgres
+@testable import TelehubPostgres
 import TelehubStore
 
 @Suite struct PostgresURLTests {
@@ -118,8 +118,32 @@ struct PostgresStoreTests {
         #expect(Set(entries.map { $0.first...$0.last }) == Set(ranges))
         #expect(try await one.streamHead() == entries.last?.last)
         #expect(try await one.streamEntries(after: entries[10].last, limit: 5).map(\.first) == entries[11...15].map(\.first))
+        // From inside an entry (a hub that started there): that entry comes first.
+        let wide = try #require(entries.first { $0.last > $0.first })
+        #expect(try await one.streamEntries(after: wide.first, limit: 2).first?.first == wide.first)
         try await one.trimStream(olderThan: .max, keep: 0)
         #expect(try await one.streamEntries(after: head, limit: 1000).isEmpty)
+    }
+
+    /// The log keeps ten minutes of entries; reading what follows a position
+    /// must not read them all, as `WHERE last > p ORDER BY first` did on every wake-up.
+    @Test func readingTheLogAfterAPositionReadsOnlyWhatFollows() async throws {
+        let store = try #require(try await StoreLocation(.postgres).open() as? PostgresStore)
+        let head = try await store.streamHead()
+        try await store.client.query(
+            "INSERT INTO stream_log SELECT p, p, 'i', 0, '{}' FROM generate_series(\(head + 1), \(head + 20_000)) AS p")
+        try await store.client.query("UPDATE stream_head SET position = \(head + 20_000)")
+        try await store.client.query("ANALYZE stream_log")
+        #expect(try await store.streamEntries(after: head + 19_990, limit: 256).map(\.first) == Array((head + 19_991)...(head + 20_000)))
+
+        let query = PostgresStore.streamEntriesQuery(after: head + 19_990, limit: 256)
+        var plan = ""
+        let lines = try await store.client.query(PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, COSTS OFF) " + query.sql, binds: query.binds))
+        for try await line in lines.decode(String.self) { plan += line + "\n" }
+        let removed = plan.split(separator: "\n").compactMap { line in
+            line.split(separator: "Rows Removed by Filter: ").dropFirst().first.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        }
+        #expect(!plan.contains("Seq Scan") && removed.reduce(0, +) <= 10, "\(plan)")
     }
 
     @Test func aCommitWakesTheOtherInstancesListeners() async throws {
