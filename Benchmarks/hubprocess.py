@@ -23,7 +23,7 @@ def read_token(binary, db):
 
 def serve(binary, db, port, *settings):
     """Starts a hub and returns once it listens (it prints its dashboard URL)."""
-    hub = subprocess.Popen([binary, "serve", "--db", db, "--port", str(port), *settings],
+    hub = subprocess.Popen([binary, "serve", "--db", db, "--port", str(port), "--token-url", *settings],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert "token=" in hub.stdout.readline(), "the hub did not start"
     return hub

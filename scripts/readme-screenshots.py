@@ -35,7 +35,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        hub = subprocess.Popen([args.bin, "serve", "--demo", "--db", f"{tmp}/demo.sqlite", "--port", str(port),
+        hub = subprocess.Popen([args.bin, "serve", "--demo", "--token-url", "--db", f"{tmp}/demo.sqlite", "--port", str(port),
                                 "--public", str(ROOT / "Public")], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             url = re.search(r"(http://\S+)", hub.stdout.readline()).group(1)

@@ -16,6 +16,7 @@ import { LiveStream } from "./stream.js";
 
 const MESSAGES = {
   loginFailed: "That token was not accepted. It may be mistyped, revoked or expired.",
+  loginRefused: "A sign-in link opened from another site is not followed. Paste the link into the address bar, or enter the token here.",
   sessionEnded: "Your session has ended: the token was revoked or has expired. Enter a read token to continue.",
   loggedOut: "You are logged out.",
   missed: "Some updates were missed while the connection was down; the values shown were reloaded.",
@@ -39,9 +40,11 @@ window.addEventListener("hashchange", () => stream && showRoute());
 boot();
 
 async function boot() {
-  // `/?token=` redirects here with `?login=failed` when the hub refused the token.
-  if (takeLoginFailure()) {
-    login.show(MESSAGES.loginFailed);
+  // `/?token=` redirects here with `?login=failed` when the hub refused the
+  // token, `?login=refused` when another site sent the browser with it.
+  const failure = takeLoginFailure();
+  if (failure) {
+    login.show(failure === "refused" ? MESSAGES.loginRefused : MESSAGES.loginFailed);
     return;
   }
   try {
@@ -57,13 +60,17 @@ async function boot() {
   }
 }
 
-/** Removes `login=failed` from the address bar, so a reload doesn't repeat the message. */
+/**
+ * Removes `login=failed` or `login=refused` from the address bar, so a reload
+ * doesn't repeat the message. Resolves to the value, or null.
+ */
 function takeLoginFailure() {
   const url = new URL(window.location.href);
-  if (url.searchParams.get("login") !== "failed") return false;
+  const value = url.searchParams.get("login");
+  if (value !== "failed" && value !== "refused") return null;
   url.searchParams.delete("login");
   history.replaceState(history.state, "", url.pathname + url.search + url.hash);
-  return true;
+  return value;
 }
 
 /** @param {object|null} list  a device list already fetched, shown while the stream connects */

@@ -49,7 +49,7 @@ final class HubProcess: @unchecked Sendable {
     static func start(database: String, settings: [String], binary: String?, group: any EventLoopGroup) async throws -> HubProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary ?? "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["serve", "--db", database, "--port", "0", "--rate-limit", "0"] + settings
+        process.arguments = ["serve", "--db", database, "--port", "0", "--token-url", "--rate-limit", "0"] + settings
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

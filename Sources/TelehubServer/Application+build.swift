@@ -40,8 +40,9 @@ public func buildApplication(
 
 private func makeRouter(hub: Hub) -> Router<HubRequestContext> {
     let router = Router(context: HubRequestContext.self)
-    let session = SessionRoutes(hub: hub, secureCookies: hub.configuration.usesTLS)
+    let session = SessionRoutes(hub: hub)
     router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: LoopbackHostMiddleware(hub: hub))
     router.add(middleware: LoginExchangeMiddleware(hub: hub, session: session))
     router.add(
         middleware: StaticFilesMiddleware(
@@ -53,8 +54,12 @@ private func makeRouter(hub: Hub) -> Router<HubRequestContext> {
     IngestRoutes(hub: hub).register(on: router)
     session.register(on: router)
     router.get("/metrics") { request, context in
-        // Device names appear in labels: off loopback, only readers may see them.
-        if !hub.configuration.listensOnLoopbackOnly { try await hub.requireReader(request, context) }
+        // Device names appear in labels: only readers may see them, but for a
+        // process on this machine asking a loopback-only hub directly (not
+        // through a proxy, not a page that rebound its name to 127.0.0.1).
+        if !(hub.configuration.listensOnLoopbackOnly && hub.origin(request, context).isLocal) {
+            try await hub.requireReader(request, context)
+        }
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: hub.metrics.render())))
@@ -97,6 +102,10 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
             let uri = URI(head.uri)
             // Only /v1/ingest upgrades; anywhere else the router answers as for plain HTTP (404).
             guard uri.path == "/v1/ingest" else { return false }
+            // A name this loopback-only hub does not answer for: the router says 421.
+            if hub.configuration.listensOnLoopbackOnly, !hub.origin(head, peer: address).suitsLoopbackListener {
+                return false
+            }
             // Refused here, the request goes on to the router, which answers 401 or 429
             // and counts the failure (once).
             let client = ClientAddress.resolve(

@@ -31,7 +31,7 @@ extension Hub {
     func requireReader(_ request: Request, _ context: some ClientAddressed) async throws -> TokenIdentity {
         try await authenticate(from: clientAddress(request, context)) {
             if let token = Credentials.bearer(request) { return .presented(await authenticator.identify(token, as: .read)) }
-            if let cookie = Credentials.cookie(request) { return .presented(await authenticator.identifySession(cookie)) }
+            if let cookie = Credentials.cookie(request, secure: isSecure(request, context)) { return .presented(await authenticator.identifySession(cookie)) }
             return .nothing
         }
     }

@@ -86,6 +86,8 @@ public struct HubConfiguration: Sendable {
     public var logLevel = "info"
     /// An extra read token valid for this process only, printed in the dashboard URL.
     public var sessionReadToken: String?
+    /// Print that URL (`token-url`); nil: only when stdout is a terminal.
+    public var printTokenURL: Bool?
 
     public init() {}
 }

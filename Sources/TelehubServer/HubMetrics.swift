@@ -27,11 +27,16 @@ final class HubMetrics: Sendable {
     let unreadRepliesClosed: CoreMetrics.Counter
     /// Connections closed because their request head was late or too large.
     let requestHeadsRefused: CoreMetrics.Counter
+    /// Requests refused for naming another host on a loopback-only hub (421).
+    let requestsMisdirected: CoreMetrics.Counter
     let alertTransitions: CoreMetrics.Counter
     /// Webhook attempts by outcome: delivered, retry, dead.
     let deliveries: [String: CoreMetrics.Counter]
     let deliveriesPending: CoreMetrics.Meter
     let oldestPendingDeliverySeconds: CoreMetrics.Meter
+    /// Transitions folded into a later delivery of the same rule and device
+    /// (a flapping alert), over the deliveries the store holds.
+    let foldedTransitions: CoreMetrics.Meter
     /// Rule states per device, by phase: ok, pending, firing.
     let alertStates: [AlertSeriesState.Phase: CoreMetrics.Meter]
     private let rejections = Mutex<[String: CoreMetrics.Counter]>([:])
@@ -59,12 +64,14 @@ final class HubMetrics: Sendable {
         authFailures = CoreMetrics.Counter(label: "telehub_auth_failures_total", factory: factory)
         unreadRepliesClosed = CoreMetrics.Counter(label: "telehub_unread_replies_closed_total", factory: factory)
         requestHeadsRefused = CoreMetrics.Counter(label: "telehub_request_heads_refused_total", factory: factory)
+        requestsMisdirected = CoreMetrics.Counter(label: "telehub_requests_misdirected_total", factory: factory)
         alertTransitions = CoreMetrics.Counter(label: "telehub_alert_transitions_total", factory: factory)
         deliveries = Dictionary(uniqueKeysWithValues: ["delivered", "retry", "dead"].map { outcome in
             (outcome, CoreMetrics.Counter(label: "telehub_alert_deliveries_total", dimensions: [("outcome", outcome)], factory: factory))
         })
         deliveriesPending = CoreMetrics.Meter(label: "telehub_alert_deliveries_pending", factory: factory)
         oldestPendingDeliverySeconds = CoreMetrics.Meter(label: "telehub_alert_delivery_oldest_pending_seconds", factory: factory)
+        foldedTransitions = CoreMetrics.Meter(label: "telehub_alert_transitions_folded", factory: factory)
         alertStates = Dictionary(uniqueKeysWithValues: [AlertSeriesState.Phase.ok, .pending, .firing].map { phase in
             (phase, CoreMetrics.Meter(label: "telehub_alert_states", dimensions: [("state", phase.rawValue)], factory: factory))
         })

@@ -40,6 +40,11 @@ struct HubRequestContext: RequestContext, ClientAddressed {
 /// Where a request may carry a token.
 enum Credentials {
     static let cookieName = "telehub_session"
+    /// The name over TLS: browsers keep a `__Host-` cookie only if it is
+    /// `Secure`, for `/`, without `Domain`, and set from a secure origin.
+    static let secureCookieName = "__Host-telehub_session"
+
+    static func cookieName(secure: Bool) -> String { secure ? secureCookieName : cookieName }
 
     /// `Authorization: Bearer <token>`.
     static func bearer(_ request: Request) -> String? {
@@ -58,8 +63,10 @@ enum Credentials {
         request.uri.queryParameters["token"].map(String.init)
     }
 
-    static func cookie(_ request: Request) -> String? {
-        request.cookies[cookieName]?.value
+    /// The session cookie of a request over TLS (`secure`) or not: over TLS
+    /// only the `__Host-` cookie counts, which plain http cannot have set.
+    static func cookie(_ request: Request, secure: Bool) -> String? {
+        request.cookies[cookieName(secure: secure)]?.value
     }
 
     /// Devices: the header, or `?token=` for clients that cannot set headers.

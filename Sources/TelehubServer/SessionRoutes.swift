@@ -1,3 +1,5 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 import TelehubCore
 
@@ -6,50 +8,90 @@ import TelehubCore
 /// stays in the address bar, in history, or within reach of page scripts.
 /// The session ends at logout, when its token is revoked or expires, and
 /// after 30 days at most.
+///
+/// Over TLS (the hub's own, or a trusted proxy's `X-Forwarded-Proto: https`)
+/// the cookie is `Secure` and named `__Host-telehub_session`, which a
+/// browser accepts only from a secure origin for the whole host: a network
+/// attacker cannot plant one over plain http.
 struct SessionRoutes {
     let hub: Hub
-    let secureCookies: Bool
 
     func register(on router: Router<HubRequestContext>) {
         router.post("/v1/session") { request, context in
+            try LoginRequestCheck.requireJSON(request)
+            if LoginRequestCheck.isCrossSite(request, origin: hub.origin(request, context)) {
+                throw APIError(status: .forbidden, code: "forbidden", message: "a login from another site is refused")
+            }
             let login = try await request.decode(as: SessionLogin.self, context: context)
             let identity = try await hub.requireReadToken(login.token, from: hub.clientAddress(request, context))
             var response = try SessionChange().response(from: request, context: context)
-            response.setCookie(try await startSession(identity))
+            response.setCookie(try await startSession(identity, secure: hub.isSecure(request, context)))
             return response
         }
-        // Lets the page ask "am I logged in?" without provoking a 401.
-        router.get("/v1/session") { request, _ -> SessionState in
-            let identity: TokenIdentity? =
-                if let token = Credentials.bearer(request) {
-                    await hub.authenticator.identify(token, as: .read)
-                } else {
-                    await hub.authenticator.identifySession(Credentials.cookie(request))
-                }
-            return SessionState(authenticated: identity != nil)
+        // Lets the page ask "am I logged in?" without provoking a 401. A wrong
+        // token or cookie counts as a failed login all the same (429 once an
+        // address fails too often), so this is no free oracle for guessing.
+        router.get("/v1/session") { request, context -> SessionState in
+            do {
+                try await hub.requireReader(request, context)
+                return SessionState(authenticated: true)
+            } catch let error as APIError where error.status == .unauthorized {
+                return SessionState(authenticated: false)
+            }
         }
         router.delete("/v1/session") { request, context in
-            await hub.authenticator.endSession(Credentials.cookie(request))
+            let secure = hub.isSecure(request, context)
+            await hub.authenticator.endSession(Credentials.cookie(request, secure: secure))
             var response = try SessionChange().response(from: request, context: context)
-            response.setCookie(cookie(value: "", maxAge: 0))
+            response.setCookie(Self.cookie(value: "", maxAge: 0, secure: secure))
             return response
         }
     }
 
-    func startSession(_ identity: TokenIdentity) async throws -> Cookie {
+    func startSession(_ identity: TokenIdentity, secure: Bool) async throws -> Cookie {
         let (value, maxAge) = try await hub.authenticator.startSession(for: identity)
-        return cookie(value: value, maxAge: maxAge)
+        return Self.cookie(value: value, maxAge: maxAge, secure: secure)
     }
 
-    private func cookie(value: String, maxAge: Int) -> Cookie {
+    static func cookie(value: String, maxAge: Int, secure: Bool) -> Cookie {
         Cookie(
-            name: Credentials.cookieName, value: value, maxAge: maxAge, path: "/", secure: secureCookies,
+            name: Credentials.cookieName(secure: secure), value: value, maxAge: maxAge, path: "/", secure: secure,
             httpOnly: true, sameSite: .strict)
     }
 }
 
+/// Login CSRF: another site must not log a browser into the hub with a
+/// token of its choosing (the person would then act, unknowing, in the
+/// attacker's session).
+enum LoginRequestCheck {
+    /// `POST /v1/session` takes JSON only: a cross-site HTML form cannot send
+    /// it without a CORS preflight, which the hub never grants.
+    static func requireJSON(_ request: Request) throws {
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == "application/json" else {
+            throw APIError(
+                status: .unsupportedMediaType, code: "unsupported_media_type",
+                message: "send the token as JSON: Content-Type: application/json, {\"token\":\"thr_…\"}")
+        }
+    }
+
+    /// The browser says another site sent the request (`Sec-Fetch-Site:
+    /// cross-site`), or, from a browser too old to say, its `Origin` names
+    /// another host than the one asked. A link pasted into the address bar or
+    /// opened from a mail program says `none`; clients that are not browsers
+    /// send neither header.
+    static func isCrossSite(_ request: Request, origin: RequestOrigin) -> Bool {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] { return site.lowercased() == "cross-site" }
+        guard let sent = request.headers[HTTPField.Name("Origin")!] else { return false }
+        guard sent != "null", let host = origin.host else { return true }
+        let named = sent.split(separator: "://", maxSplits: 1).last.map(String.init) ?? sent
+        return !RequestOrigin.sameHost(named, host)
+    }
+}
+
 /// `GET /?token=<read token>`: sets the session cookie and redirects to `/`,
-/// which removes the token from the address bar.
+/// which removes the token from the address bar. A link another site sent
+/// the browser to logs nobody in (`/?login=refused`).
 struct LoginExchangeMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
     let hub: Hub
@@ -61,6 +103,9 @@ struct LoginExchangeMiddleware: RouterMiddleware {
         guard request.method == .get, request.uri.path == "/", let token = Credentials.query(request) else {
             return try await next(request, context)
         }
+        if LoginRequestCheck.isCrossSite(request, origin: hub.origin(request, context)) {
+            return Response(status: .seeOther, headers: [.location: "/?login=refused", .cacheControl: "no-store"])
+        }
         let identity: TokenIdentity
         do {
             identity = try await hub.requireReadToken(token, from: hub.clientAddress(request, context))
@@ -68,7 +113,7 @@ struct LoginExchangeMiddleware: RouterMiddleware {
             return Response(status: .seeOther, headers: [.location: "/?login=failed", .cacheControl: "no-store"])
         }
         var response = Response(status: .seeOther, headers: [.location: "/", .cacheControl: "no-store"])
-        response.setCookie(try await session.startSession(identity))
+        response.setCookie(try await session.startSession(identity, secure: hub.isSecure(request, context)))
         return response
     }
 }

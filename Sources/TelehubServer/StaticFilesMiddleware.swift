@@ -7,12 +7,16 @@ import Hummingbird
 struct StaticFilesMiddleware: RouterMiddleware {
     typealias Context = HubRequestContext
     let files: FileMiddleware<Context, LocalFileSystem>
-    /// Browser libraries from the system (Debian's `libjs-*` packages) under `/vendor/`.
+    /// The one system browser library the dashboard uses (Debian's
+    /// `libjs-dygraphs`), under `/vendor/dygraphs/`. Only its folder is
+    /// mounted: the system's whole `/usr/share/javascript` holds whatever
+    /// else is installed, none of it the hub's to serve.
     let vendor: FileMiddleware<Context, LocalFileSystem>
+    static let vendorPrefix = "/vendor/dygraphs/"
 
     init(directory: String, vendorDirectory: String) {
         files = FileMiddleware(directory, searchForIndexHtml: true)
-        vendor = FileMiddleware(vendorDirectory, urlBasePath: "/vendor")
+        vendor = FileMiddleware(vendorDirectory + "/dygraphs", urlBasePath: "/vendor/dygraphs")
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -22,7 +26,8 @@ struct StaticFilesMiddleware: RouterMiddleware {
         if path.hasPrefix("/v1/") || path == "/healthz" || path == "/metrics" {
             return try await next(request, context)
         }
-        let serve = path.hasPrefix("/vendor/") ? vendor : files
+        if path.hasPrefix("/vendor/") || path == "/vendor", !path.hasPrefix(Self.vendorPrefix) { throw APIError.notFound }
+        let serve = path.hasPrefix(Self.vendorPrefix) ? vendor : files
         var response = try await serve.handle(request, context: context, next: next)
         // Revalidate on every load (ETags keep it cheap), so an upgraded hub
         // never leaves a browser with a mix of old and new modules.

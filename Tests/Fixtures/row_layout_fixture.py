@@ -78,7 +78,7 @@ def make(binary):
         with __import__("socket").socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        hub = subprocess.Popen([binary, "serve", "--db", db, "--port", str(port), "--retention", "36500d",
+        hub = subprocess.Popen([binary, "serve", "--db", db, "--port", str(port), "--token-url", "--retention", "36500d",
                                 "--rate-limit", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             assert "token=" in hub.stdout.readline()

@@ -291,13 +291,13 @@ class RawWebSocket:
     watch the exact frames the server sends. Frames are masked, as a client's
     must be; no extension is offered."""
 
-    def __init__(self, hub, token=None, path="/v1/ingest", timeout=5.0, extra_headers=None):
+    def __init__(self, hub, token=None, path="/v1/ingest", timeout=5.0, extra_headers=None, host=None):
         self.sock = socket.create_connection(("127.0.0.1", hub.port), timeout=timeout)
         key = base64.b64encode(os.urandom(16)).decode()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         headers.update(extra_headers or {})
         request = (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{hub.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{hub.port}'}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
             + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             + "\r\n"
@@ -477,7 +477,7 @@ class TLSHub(Hub):
     def start(self, timeout=30.0):
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [str(BINARY), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC),
+            [str(BINARY), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC), "--token-url",
              *self.extra_args],
             stdout=subprocess.PIPE, stderr=log, text=True, env=self.env,
         )

@@ -13,7 +13,7 @@ from conftest import batch, now_ms, open_device, wait_for
 async def subscribe(port, token, ready):
     """A bare SSE client: returns the ids and data of every reading event until the stream ends."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    writer.write(f"GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
     await writer.drain()
     events = []
     current = {}
@@ -89,7 +89,7 @@ def test_a_subscriber_that_never_reads_is_dropped_and_memory_stays_bounded(small
     reader = hub.read_token()
     stalled = socket.create_connection(("127.0.0.1", hub.port))
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.sendall(f"GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {reader}\r\n\r\n".encode())
+    stalled.sendall(f"GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {reader}\r\n\r\n".encode())
     wait_for(lambda: "telehub_stream_clients 1" in httpx.get(f"{hub.url}/metrics").text, message="the stream to open")
     before = rss_kib(hub.proc.pid)
     token = hub.device_token("flood")

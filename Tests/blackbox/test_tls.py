@@ -89,6 +89,9 @@ def test_login_over_https_sets_secure_httponly_strict_cookie(tls_hub):
     assert len(cookies) == 1, cookies
     pair, attrs = attributes(cookies[0])
     assert "=" in pair and pair.split("=", 1)[1], pair
+    # `__Host-`: a browser keeps it only from a secure origin, for the whole host.
+    assert pair.startswith("__Host-telehub_session="), pair
+    assert attrs.get("path") == "/" and "domain" not in attrs, cookies[0]
     assert attrs.get("httponly") is True, cookies[0]
     assert attrs.get("secure") is True, cookies[0]
     assert str(attrs.get("samesite", "")).lower() == "strict", cookies[0]

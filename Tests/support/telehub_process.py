@@ -88,7 +88,7 @@ class Hub:
         """Starts the hub and returns once `/healthz` answers 200."""
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [str(BINARY), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC),
+            [str(BINARY), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC), "--token-url",
              *self.extra_args],
             stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, env=self.env,
         )

@@ -72,12 +72,23 @@ extension Setting {
     /// On or off: `true`, `false`, `1`, `0`, `yes`, `no`, `on`, `off`.
     static func toggle(_ key: String, _ path: WritableKeyPath<HubConfiguration, Bool>, _ help: String) -> Setting {
         Setting(key: key, help: help, isSwitch: true, apply: { configuration, text throws(SettingProblem) in
-            switch text.lowercased() {
-            case "true", "1", "yes", "on": configuration[keyPath: path] = true
-            case "false", "0", "no", "off": configuration[keyPath: path] = false
-            default: throw SettingProblem("\(quoted(text)) is not true or false")
-            }
+            configuration[keyPath: path] = try onOrOff(text)
         }, show: { String($0[keyPath: path]) })
+    }
+
+    /// On, off, or unset (the hub decides, as the help says).
+    static func optionalToggle(_ key: String, _ path: WritableKeyPath<HubConfiguration, Bool?>, _ help: String) -> Setting {
+        Setting(key: key, help: help, isSwitch: true, apply: { configuration, text throws(SettingProblem) in
+            configuration[keyPath: path] = try onOrOff(text)
+        }, show: { $0[keyPath: path].map(String.init) })
+    }
+
+    private static func onOrOff(_ text: String) throws(SettingProblem) -> Bool {
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": true
+        case "false", "0", "no", "off": false
+        default: throw SettingProblem("\(quoted(text)) is not true or false")
+        }
     }
 
     /// One of a few words.

@@ -13,6 +13,9 @@ public enum Settings {
             .text("public", \.publicDirectory, "The dashboard's folder."),
             .text("vendor-js", \.vendorDirectory, "System browser libraries; the charts use Debian's libjs-dygraphs."),
             .toggle("demo", \.demo, "Also run a few simulated devices, to see live data at once."),
+            .optionalToggle(
+                "token-url", \.printTokenURL,
+                "Print a dashboard URL holding a read token for this run (and accept that token); unset: only when stdout is a terminal, never into a service manager's log."),
             .choice("log-level", \.logLevel, ["trace", "debug", "info", "notice", "warning", "error", "critical"], "What the hub logs to stderr."),
             // Devices
             .integer("max-message-bytes", \.limits.maxMessageBytes, 1024...(64 << 20), "Largest accepted message, in bytes."),
@@ -45,7 +48,7 @@ public enum Settings {
             .milliseconds("auth-fail-window-ms", \.authFailWindow, 1...3_600_000, "The window of auth-fail-limit, in ms."),
             .addresses(
                 "trusted-proxies", \.trustedProxies,
-                "Load balancers (IP addresses, comma-separated) whose X-Forwarded-For names the client, for auth-fail-limit; unset: none."),
+                "Load balancers (IP addresses, comma-separated) whose X-Forwarded-For names the client (for auth-fail-limit), whose X-Forwarded-Proto: https makes the session cookie Secure, and whose forwarded Host a loopback-only hub answers; unset: none."),
             .milliseconds("request-head-timeout-ms", \.requestHeadTimeout, 100...600_000, "A request head must be complete within this time, in ms..."),
             .integer("max-request-head-bytes", \.maxRequestHeadBytes, 1024...(1 << 20), "...and at most this large (431 beyond)."),
             .milliseconds("token-check-interval-ms", \.tokenCheckInterval, 100...3_600_000, "How often live connections are checked against revoked and expired tokens, in ms."),
@@ -58,7 +61,7 @@ public enum Settings {
             .milliseconds("retention-check-interval-ms", \.retentionCheckInterval, 1000...86_400_000, "How often retention looks for old data, in ms."),
             // Alerts
             .span("webhook-retry-for", \.webhookRetryForMs, "Retry a webhook delivery this long before it becomes a dead letter, e.g. 24h."),
-            .milliseconds("webhook-timeout-ms", \.webhookTimeout, 100...600_000, "Longest wait for a webhook receiver's answer, in ms."),
+            .milliseconds("webhook-timeout-ms", \.webhookTimeout, 100...600_000, "Longest a webhook attempt may take, the answer's body included, in ms."),
             .integer("webhook-concurrency", \.webhookConcurrency, 1...1000, "Webhook calls in flight at once..."),
             .integer("webhook-concurrency-per-receiver", \.webhookConcurrencyPerReceiver, 1...1000, "...and to one receiver (host and port)."),
             .milliseconds("alert-check-interval-ms", \.alertCheckInterval, 10...60_000, "How often rules are re-read and offline alerts checked, in ms."),
