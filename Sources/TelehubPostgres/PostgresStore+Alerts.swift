@@ -25,8 +25,13 @@ extension PostgresStore {
                 """, as: Int64.self)
             var stored = rule
             stored.id = id ?? 0
+            try await sql.run("UPDATE alert_rule_version SET version = version + 1")
             return stored
         }
+    }
+
+    public func alertRulesVersion() async throws -> Int64 {
+        try await read { sql in try await sql.value("SELECT version FROM alert_rule_version", as: Int64.self) ?? 0 }
     }
 
     public func alertRules() async throws -> [AlertRule] {
@@ -56,7 +61,9 @@ extension PostgresStore {
     public func deleteAlertRule(id: Int64) async throws -> Bool {
         try await write { sql in
             try await sql.run("DELETE FROM alert_delivery WHERE rule_id = \(id) AND status = 'pending'")
-            return try await sql.count("DELETE FROM alert_rule WHERE id = \(id) RETURNING 1") > 0
+            guard try await sql.count("DELETE FROM alert_rule WHERE id = \(id) RETURNING 1") > 0 else { return false }
+            try await sql.run("UPDATE alert_rule_version SET version = version + 1")
+            return true
         }
     }
 
@@ -106,26 +113,37 @@ extension PostgresStore {
                         \(transition.startsAt), \(now)) RETURNING id
                 """, as: Int64.self)
             guard let delivery = record.delivery, let eventID else { continue }
-            try await sql.run(
-                """
-                INSERT INTO alert_delivery (event_id, rule_id, url, secret, body, idempotency_key, status, next_attempt_at, deadline, updated_at)
-                VALUES (\(eventID), \(transition.ruleID), \(delivery.url), \(delivery.secret), \(delivery.body), \(delivery.idempotencyKey),
-                        'pending', \(now), \(delivery.deadline), \(now))
-                """)
+            try await queue(delivery, eventID: eventID, ruleID: transition.ruleID, device: transition.device, now: now, sql)
         }
-        for url in Set(changes.transitions.compactMap(\.delivery?.url)) { try await dropOverflow(of: url, now: now, sql) }
     }
 
-    private static func dropOverflow(of url: String, now: Int64, _ sql: SQLSession) async throws {
-        let limit = DeliveryBounds.maxPendingPerReceiver
-        let pending = try await sql.value(
-            "SELECT count(*)::int8 FROM alert_delivery WHERE url = \(url) AND status = 'pending'", as: Int64.self) ?? 0
-        guard pending > limit else { return }
-        let error = "dropped: the receiver already owed \(limit) deliveries"
+    /// Queues a transition's delivery, or folds it into the one its rule and
+    /// device already have waiting (see `DeliveryFolding`).
+    private static func queue(
+        _ delivery: NewDelivery, eventID: Int64, ruleID: Int64, device: String, now: Int64, _ sql: SQLSession
+    ) async throws {
+        // The pair's rows are locked, so two hubs committing for one device fold in turn.
+        let owed = try await sql.rows(
+            """
+            SELECT id, attempts FROM alert_delivery WHERE rule_id = \(ruleID) AND device = \(device) AND status = 'pending'
+            ORDER BY id FOR UPDATE
+            """, as: (Int64, Int64).self
+        ).map { OwedDelivery(id: $0.0, attempts: Int($0.1)) }
+        if let waiting = DeliveryFolding.target(owed) {
+            try await sql.run(
+                """
+                UPDATE alert_delivery SET event_id = \(eventID), url = \(delivery.url), secret = \(delivery.secret),
+                    body = \(delivery.body), idempotency_key = \(delivery.idempotencyKey), next_attempt_at = \(now),
+                    deadline = \(delivery.deadline), updated_at = \(now), folded = folded + 1
+                WHERE id = \(waiting)
+                """)
+            return
+        }
         try await sql.run(
             """
-            UPDATE alert_delivery SET status = 'dead', updated_at = \(now), last_error = \(error)
-            WHERE id IN (SELECT id FROM alert_delivery WHERE url = \(url) AND status = 'pending' ORDER BY id LIMIT \(pending - Int64(limit)))
+            INSERT INTO alert_delivery (event_id, rule_id, device, url, secret, body, idempotency_key, status, next_attempt_at, deadline, updated_at)
+            VALUES (\(eventID), \(ruleID), \(device), \(delivery.url), \(delivery.secret), \(delivery.body), \(delivery.idempotencyKey),
+                    'pending', \(now), \(delivery.deadline), \(now))
             """)
     }
 
@@ -156,9 +174,8 @@ extension PostgresStore {
                 PostgresQuery(
                     unsafeSQL: """
                         \(Self.deliveryQuery) d WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND NOT EXISTS (
-                            SELECT 1 FROM alert_delivery o JOIN alert_event oe ON oe.id = o.event_id
-                            JOIN alert_event e ON e.id = d.event_id
-                            WHERE o.status = 'pending' AND o.rule_id = d.rule_id AND oe.device = e.device AND o.id < d.id)
+                            SELECT 1 FROM alert_delivery o
+                            WHERE o.rule_id = d.rule_id AND o.device = d.device AND o.status = 'pending' AND o.id < d.id)
                         ORDER BY d.next_attempt_at, d.id LIMIT $2
                         """,
                     binds: Self.binds(now, Int64(limit))), sql)
@@ -177,13 +194,13 @@ extension PostgresStore {
             switch outcome {
             case .delivered:
                 try await sql.run(
-                    "UPDATE alert_delivery SET status = 'delivered', attempts = attempts + 1, last_error = NULL, updated_at = \(now) WHERE id = \(id)")
+                    "UPDATE alert_delivery SET status = 'delivered', attempts = attempts + 1, last_error = NULL, updated_at = \(now) WHERE id = \(id) AND status = 'pending'")
             case .retry(let at, let error):
                 try await sql.run(
-                    "UPDATE alert_delivery SET attempts = attempts + 1, next_attempt_at = \(at), last_error = \(error), updated_at = \(now) WHERE id = \(id)")
+                    "UPDATE alert_delivery SET attempts = attempts + 1, next_attempt_at = \(at), last_error = \(error), updated_at = \(now) WHERE id = \(id) AND status = 'pending'")
             case .dead(let error):
                 try await sql.run(
-                    "UPDATE alert_delivery SET status = 'dead', attempts = attempts + 1, last_error = \(error), updated_at = \(now) WHERE id = \(id)")
+                    "UPDATE alert_delivery SET status = 'dead', attempts = attempts + 1, last_error = \(error), updated_at = \(now) WHERE id = \(id) AND status = 'pending'")
             }
         }
     }
@@ -199,7 +216,7 @@ extension PostgresStore {
         }
     }
 
-    public func deliveryCounts() async throws -> (byStatus: [AlertDelivery.Status: Int], oldestPending: Int64?) {
+    public func deliveryCounts() async throws -> DeliveryCounts {
         try await read { sql in
             var counts: [AlertDelivery.Status: Int] = [:]
             for (status, count) in try await sql.rows("SELECT status, count(*)::int8 FROM alert_delivery GROUP BY status", as: (String, Int64).self) {
@@ -208,7 +225,8 @@ extension PostgresStore {
             let oldest = try await sql.value(
                 "SELECT min(e.recorded_at) FROM alert_delivery d JOIN alert_event e ON e.id = d.event_id WHERE d.status = 'pending'",
                 as: Int64.self)
-            return (counts, oldest)
+            let folded = try await sql.value("SELECT coalesce(sum(folded), 0)::int8 FROM alert_delivery", as: Int64.self) ?? 0
+            return DeliveryCounts(byStatus: counts, oldestPending: oldest, folded: Int(folded))
         }
     }
 
@@ -234,18 +252,19 @@ extension PostgresStore {
     }
 
     private static let deliveryQuery = """
-        SELECT id, event_id, rule_id, url, secret, body, idempotency_key, status, attempts, next_attempt_at, deadline, last_error, updated_at
+        SELECT id, event_id, rule_id, url, secret, body, idempotency_key, status, attempts, next_attempt_at, deadline, last_error,
+            updated_at, folded, device
         FROM alert_delivery
         """
 
     private static func deliveries(_ query: PostgresQuery, _ sql: SQLSession) async throws -> [AlertDelivery] {
         try await sql.rows(
-            query, as: (Int64, Int64, Int64, String, String?, String, String, String, Int64, Int64, Int64, String?, Int64).self
-        ).map { id, event, rule, url, secret, body, key, status, attempts, next, deadline, error, updated in
+            query, as: (Int64, Int64, Int64, String, String?, String, String, String, Int64, Int64, Int64, String?, Int64, Int64, String).self
+        ).map { id, event, rule, url, secret, body, key, status, attempts, next, deadline, error, updated, folded, device in
             AlertDelivery(
                 id: id, eventID: event, ruleID: rule, url: url, secret: secret, body: body, idempotencyKey: key,
                 status: AlertDelivery.Status(rawValue: status) ?? .pending, attempts: Int(attempts), nextAttemptAt: next,
-                deadline: deadline, lastError: error, updatedAt: updated)
+                deadline: deadline, lastError: error, updatedAt: updated, folded: Int(folded), device: device)
         }
     }
 }

@@ -31,6 +31,19 @@ extension PostgresStore {
         ("v2-alerts", alerts),
         ("v3-stream", stream),
         ("v4-presence", presence),
+        ("v5-delivery-folding", deliveryFolding),
+    ]
+
+    /// Each delivery names its device, so the deliveries one rule and device
+    /// owe are found by index; `folded` counts the transitions folded into it.
+    /// `alert_rule_version` moves with every rule created or deleted.
+    private static let deliveryFolding = [
+        "ALTER TABLE alert_delivery ADD COLUMN device text NOT NULL DEFAULT ''",
+        "ALTER TABLE alert_delivery ADD COLUMN folded int8 NOT NULL DEFAULT 0",
+        "UPDATE alert_delivery d SET device = e.device FROM alert_event e WHERE e.id = d.event_id",
+        "CREATE INDEX alert_delivery_pair ON alert_delivery (rule_id, device, status)",
+        "CREATE TABLE alert_rule_version (id int8 PRIMARY KEY CHECK (id = 1), version int8 NOT NULL)",
+        "INSERT INTO alert_rule_version (id, version) VALUES (1, 0)",
     ]
 
     /// Which hub holds each device's current session, and when each hub last

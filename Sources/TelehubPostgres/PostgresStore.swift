@@ -36,6 +36,12 @@ public final class PostgresStore: TelemetryStore {
         runner.cancel()
     }
 
+    /// Closes the pool's connections (cancelling `run()` shuts the client down).
+    public func close() async {
+        runner.cancel()
+        await runner.value
+    }
+
     /// Connects and brings the schema up to date (safe while other instances
     /// do the same: migrations hold an advisory lock).
     /// - Parameter maxConnections: the pool's size; a hub needs a few (ingest,

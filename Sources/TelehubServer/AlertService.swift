@@ -33,13 +33,14 @@ struct AlertService: Service, CustomStringConvertible {
     }
 
     private func check(_ offline: inout AlertBook, _ known: inout ([AlertRule], [MetricDisplay])?) async throws {
+        let version = try await hub.store.alertRulesVersion()
         let rules = try await hub.store.alertRules()
         let displays = try await hub.store.metricDisplays()
         // On a shared store other hubs change the stored states: read them every time.
         if hub.feed != nil || known.map({ $0.0 != rules || $0.1 != displays }) ?? true {
             let stored = try await hub.store.alertStates()
             let book = MetricDisplayBook(displays)
-            await hub.ingest.loadAlertRules(rules, stored: stored, displays: book)
+            await hub.ingest.loadAlertRules(rules, stored: stored, displays: book, version: version)
             offline.load(rules: rules.filter { if case .offline = $0.condition { true } else { false } }, stored: stored)
             offline.displays = book
             known = (rules, displays)
@@ -63,5 +64,6 @@ struct AlertService: Service, CustomStringConvertible {
         hub.metrics.deliveriesPending.set(queue.byStatus[.pending] ?? 0)
         let age = queue.oldestPending.map { max(0, EpochClock.nowMs() - $0) / 1000 } ?? 0
         hub.metrics.oldestPendingDeliverySeconds.set(Int(age))
+        hub.metrics.foldedTransitions.set(queue.folded)
     }
 }

@@ -59,6 +59,8 @@ public actor IngestActor: Service {
     /// Threshold rules and their state; evaluated on each flush's points
     /// before the commit, applied once it succeeded.
     private var alerts: AlertBook
+    /// The version of the rules `alerts` holds; nil before the first read.
+    private var rulesVersion: Int64?
     private let announcer: AlertAnnouncer
 
     private var pending: IngestQueue<Submission>
@@ -222,9 +224,31 @@ public actor IngestActor: Service {
     }
 
     /// Replaces the threshold rules (the alert service reads them from the store).
-    func loadAlertRules(_ rules: [AlertRule], stored: [StoredAlertState], displays: MetricDisplayBook) {
+    /// - Parameter version: the rules' version read before the rules: a
+    ///   newer one seen at the next flush reloads them.
+    func loadAlertRules(
+        _ rules: [AlertRule], stored: [StoredAlertState], displays: MetricDisplayBook, version: Int64?
+    ) {
         alerts.displays = displays
         alerts.load(rules: rules.filter { if case .threshold = $0.condition { true } else { false } }, stored: stored)
+        rulesVersion = version
+    }
+
+    /// Before a flush: reloads the rules when another command (this hub's
+    /// CLI, another hub) created or deleted one since they were read, so a
+    /// rule applies to every reading that arrives after it was made.
+    private func refreshRulesIfChanged() async {
+        do {
+            let version = try await store.alertRulesVersion()
+            guard version != rulesVersion else { return }
+            let rules = try await store.alertRules()
+            let stored = try await store.alertStates()
+            let displays = try await store.metricDisplays()
+            loadAlertRules(rules, stored: stored, displays: MetricDisplayBook(displays), version: version)
+        } catch {
+            // The commit that follows reports a store that fails; the alert service retries the rules.
+            logger.warning("could not read the alert rules before a commit: \(error)")
+        }
     }
 
     /// The commit batch of `chunk`, with what its points do to the alert rules.
@@ -248,6 +272,7 @@ public actor IngestActor: Service {
 
     private func flushOnce() async {
         let chunk = takeChunk()
+        await refreshRulesIfChanged()
         let (batch, evaluation) = batch(of: chunk)
         let started = ContinuousClock.now
         do {

@@ -5,7 +5,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
-import TelehubAuth
 import TelehubCore
 import TelehubStore
 
@@ -19,11 +18,18 @@ struct WebhookDeliverer: Service, CustomStringConvertible {
 
     let hub: Hub
     let wake: Wake
+    private let slots: DeliverySlots
     private let logger = Logger(label: "telehub.webhooks")
+
+    init(hub: Hub, wake: Wake) {
+        self.hub = hub
+        self.wake = wake
+        self.slots = DeliverySlots(
+            total: hub.configuration.webhookConcurrency, perReceiver: hub.configuration.webhookConcurrencyPerReceiver)
+    }
 
     func run() async {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.clientConfiguration(hub.configuration))
-        let slots = DeliverySlots(total: hub.configuration.webhookConcurrency, perReceiver: hub.configuration.webhookConcurrencyPerReceiver)
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 wake.clear()
@@ -56,27 +62,43 @@ struct WebhookDeliverer: Service, CustomStringConvertible {
         return !Task.isShuttingDownGracefully && !Task.isCancelled
     }
 
-    /// One attempt; classifies the answer as the contract says.
+    /// One attempt, body included, within `webhook-timeout-ms`; classifies
+    /// the answer as the contract says. The client's own deadline ends when
+    /// the response head arrives, so a receiver that trickles its body would
+    /// otherwise hold the slot for as long as it likes.
     private func attempt(_ delivery: AlertDelivery, _ client: HTTPClient) async -> DeliveryOutcome {
-        var request = HTTPClientRequest(url: delivery.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "telehub-webhook")
-        request.headers.add(name: "Idempotency-Key", value: delivery.idempotencyKey)
-        if let secret = delivery.secret {
-            let signature = Crypto.hmacSHA256(key: Array(secret.utf8), message: Array(delivery.body.utf8))
-            request.headers.add(name: "X-Telehub-Signature", value: "sha256=" + signature.map { String(format: "%02x", $0) }.joined())
-        }
-        request.body = .bytes(ByteBuffer(string: delivery.body))
         let now = EpochClock.nowMs()
+        let started = ContinuousClock.now
+        let timeout = hub.configuration.webhookTimeout
+        let receiver = Self.receiver(delivery.url)
+        let request = WebhookRequest.make(delivery, sentAt: now)
+        let attempts = delivery.attempts + 1
+        let status: Int?
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(hub.configuration.webhookTimeout.milliseconds))
-            // The body is not needed; a bounded read lets the connection be reused.
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            return WebhookRetry.outcome(status: Int(response.status.code), attempts: delivery.attempts + 1, deadline: delivery.deadline, now: now)
+            status = try await Deadline.run(within: timeout) {
+                let response = try await client.execute(request, timeout: .milliseconds(timeout.milliseconds))
+                // The body is not needed; a bounded read lets the connection be reused.
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                return Int(response.status.code)
+            }
         } catch {
-            return WebhookRetry.outcome(error: "\(error)", attempts: delivery.attempts + 1, deadline: delivery.deadline, now: now)
+            // A connection refused at once is down, not slow; a silent one that
+            // ran into the client's own timeouts held its slot as long as one that trickles.
+            noteSpeed(of: receiver, slow: ContinuousClock.now - started >= timeout / 2)
+            return WebhookRetry.outcome(error: "\(error)", attempts: attempts, deadline: delivery.deadline, now: now)
         }
+        guard let status else {
+            noteSpeed(of: receiver, slow: true)
+            return WebhookRetry.outcome(
+                error: "no complete answer within \(timeout.milliseconds) ms", attempts: attempts, deadline: delivery.deadline,
+                now: now)
+        }
+        noteSpeed(of: receiver, slow: false)
+        return WebhookRetry.outcome(status: status, attempts: attempts, deadline: delivery.deadline, now: now)
+    }
+
+    private func noteSpeed(of receiver: String, slow: Bool) {
+        if slow { slots.noteSlow(receiver) } else { slots.noteAnswered(receiver) }
     }
 
     private func record(_ delivery: AlertDelivery, _ outcome: DeliveryOutcome) async {
@@ -85,7 +107,8 @@ struct WebhookDeliverer: Service, CustomStringConvertible {
         case .retry: hub.metrics.deliveries["retry"]?.increment()
         case .dead(let error):
             hub.metrics.deliveries["dead"]?.increment()
-            logger.warning("webhook delivery \(delivery.id) to \(delivery.url) is a dead letter: \(error)")
+            // The host only: a Slack-style URL carries its secret in the path.
+            logger.warning("webhook delivery \(delivery.id) to \(Self.receiver(delivery.url)) is a dead letter: \(error)")
         }
         do {
             try await hub.store.recordDeliveryOutcome(id: delivery.id, outcome: outcome)

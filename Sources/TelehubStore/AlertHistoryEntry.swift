@@ -13,6 +13,8 @@ public struct AlertHistoryEntry: Sendable, Encodable {
     public var status: String?
     public var attempts: Int?
     public var lastError: String?
+    /// Earlier transitions of the rule and device folded into this delivery, unsent.
+    public var folded: Int?
 
     public init(_ event: AlertEventRecord) {
         kind = "transition"
@@ -32,6 +34,8 @@ public struct AlertHistoryEntry: Sendable, Encodable {
         status = delivery.status.rawValue
         attempts = delivery.attempts
         lastError = delivery.lastError
+        folded = delivery.folded
+        device = delivery.device
     }
 
     /// Both kinds, newest first (a transition before the delivery it caused), at most `limit`.
@@ -41,7 +45,7 @@ public struct AlertHistoryEntry: Sendable, Encodable {
             .prefix(limit))
     }
 
-    enum CodingKeys: String, CodingKey { case kind, id, alert, ts, state, value, device, status, attempts, lastError }
+    enum CodingKeys: String, CodingKey { case kind, id, alert, ts, state, value, device, status, attempts, lastError, folded }
 
     /// A transition's keys, or a delivery's, with null written out as the contract shows.
     public func encode(to encoder: any Encoder) throws {
@@ -58,6 +62,8 @@ public struct AlertHistoryEntry: Sendable, Encodable {
             try container.encode(status, forKey: .status)
             try container.encode(attempts, forKey: .attempts)
             try container.encode(lastError, forKey: .lastError)
+            try container.encode(folded ?? 0, forKey: .folded)
+            if let device, !device.isEmpty { try container.encode(device, forKey: .device) }
         }
     }
 }

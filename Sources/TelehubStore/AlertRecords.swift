@@ -79,10 +79,16 @@ public struct AlertDelivery: Sendable, Equatable {
     public var deadline: Int64
     public var lastError: String?
     public var updatedAt: Int64
+    /// Earlier transitions of the same rule and device this delivery stands
+    /// for: they came while it waited and were folded into it, unsent.
+    public var folded: Int
+    /// The device whose transition it carries ("" for a delivery queued before deliveries named one).
+    public var device: String
 
     public init(
         id: Int64, eventID: Int64, ruleID: Int64, url: String, secret: String?, body: String, idempotencyKey: String,
-        status: Status, attempts: Int, nextAttemptAt: Int64, deadline: Int64, lastError: String?, updatedAt: Int64
+        status: Status, attempts: Int, nextAttemptAt: Int64, deadline: Int64, lastError: String?, updatedAt: Int64,
+        folded: Int = 0, device: String = ""
     ) {
         self.id = id
         self.eventID = eventID
@@ -97,6 +103,8 @@ public struct AlertDelivery: Sendable, Equatable {
         self.deadline = deadline
         self.lastError = lastError
         self.updatedAt = updatedAt
+        self.folded = folded
+        self.device = device
     }
 }
 
@@ -128,11 +136,19 @@ public struct StoredAlertState: Sendable, Equatable {
     }
 }
 
-public enum DeliveryBounds {
-    /// Most deliveries one receiver (URL) may owe; past it the oldest become
-    /// dead letters, so a receiver that is down for a day while an alert
-    /// flaps cannot grow the database without bound.
-    public static let maxPendingPerReceiver = 10_000
+/// The delivery queue at a glance, for `/metrics`.
+public struct DeliveryCounts: Sendable, Equatable {
+    public var byStatus: [AlertDelivery.Status: Int]
+    /// When the oldest pending delivery's transition was recorded.
+    public var oldestPending: Int64?
+    /// Transitions folded into the deliveries held (a flapping alert's).
+    public var folded: Int
+
+    public init(byStatus: [AlertDelivery.Status: Int], oldestPending: Int64?, folded: Int) {
+        self.byStatus = byStatus
+        self.oldestPending = oldestPending
+        self.folded = folded
+    }
 }
 
 /// What happened to one delivery attempt.

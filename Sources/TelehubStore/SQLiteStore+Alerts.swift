@@ -58,6 +58,18 @@ extension SQLiteStore {
         CREATE INDEX alert_delivery_receiver ON alert_delivery (url, status);
         """
 
+    /// Each delivery names its device, so the deliveries one rule and device
+    /// owe are found by index; `folded` counts the transitions folded into it.
+    /// `alert_rule_version` moves with every rule created or deleted.
+    static let deliveryFoldingSchema = """
+        ALTER TABLE alert_delivery ADD COLUMN device TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alert_delivery ADD COLUMN folded INTEGER NOT NULL DEFAULT 0;
+        UPDATE alert_delivery SET device = (SELECT e.device FROM alert_event e WHERE e.id = alert_delivery.event_id);
+        CREATE INDEX alert_delivery_pair ON alert_delivery (rule_id, device, status);
+        CREATE TABLE alert_rule_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+        INSERT INTO alert_rule_version (id, version) VALUES (1, 0);
+        """
+
     // MARK: Rules
 
     public func createAlertRule(_ rule: AlertRule) async throws -> AlertRule {
@@ -81,8 +93,13 @@ extension SQLiteStore {
                 ])
             var stored = rule
             stored.id = db.lastInsertedRowID
+            try Self.bumpRulesVersion(db)
             return stored
         }
+    }
+
+    public func alertRulesVersion() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT version FROM alert_rule_version") ?? 0 }
     }
 
     public func alertRules() async throws -> [AlertRule] {
@@ -97,8 +114,14 @@ extension SQLiteStore {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM alert_delivery WHERE rule_id = ? AND status = 'pending'", arguments: [id])
             try db.execute(sql: "DELETE FROM alert_rule WHERE id = ?", arguments: [id])
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return false }
+            try Self.bumpRulesVersion(db)
+            return true
         }
+    }
+
+    private static func bumpRulesVersion(_ db: Database) throws {
+        try db.execute(sql: "UPDATE alert_rule_version SET version = version + 1")
     }
 
     // MARK: State and transitions
@@ -148,29 +171,41 @@ extension SQLiteStore {
                     transition.startsAt, now,
                 ])
             guard let delivery = record.delivery else { continue }
-            try db.execute(
-                sql: """
-                    INSERT INTO alert_delivery (event_id, rule_id, url, secret, body, idempotency_key, status, next_attempt_at, deadline, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
-                    """,
-                arguments: [
-                    db.lastInsertedRowID, transition.ruleID, delivery.url, delivery.secret, delivery.body,
-                    delivery.idempotencyKey, now, delivery.deadline, now,
-                ])
+            try queue(delivery, eventID: db.lastInsertedRowID, ruleID: transition.ruleID, device: transition.device, now: now, db)
         }
-        for url in Set(changes.transitions.compactMap(\.delivery?.url)) { try dropOverflow(of: url, now: now, db) }
     }
 
-    private static func dropOverflow(of url: String, now: Int64, _ db: Database) throws {
-        let pending = try Int.fetchOne(
-            db, sql: "SELECT count(*) FROM alert_delivery WHERE url = ? AND status = 'pending'", arguments: [url]) ?? 0
-        guard pending > DeliveryBounds.maxPendingPerReceiver else { return }
+    /// Queues a transition's delivery, or folds it into the one its rule and
+    /// device already have waiting (see `DeliveryFolding`).
+    private static func queue(
+        _ delivery: NewDelivery, eventID: Int64, ruleID: Int64, device: String, now: Int64, _ db: Database
+    ) throws {
+        let owed = try GRDB.Row.fetchAll(
+            db, sql: "SELECT id, attempts FROM alert_delivery WHERE rule_id = ? AND device = ? AND status = 'pending' ORDER BY id",
+            arguments: [ruleID, device]
+        ).map { OwedDelivery(id: $0[0], attempts: $0[1]) }
+        if let waiting = DeliveryFolding.target(owed) {
+            try db.execute(
+                sql: """
+                    UPDATE alert_delivery SET event_id = ?, url = ?, secret = ?, body = ?, idempotency_key = ?,
+                        next_attempt_at = ?, deadline = ?, updated_at = ?, folded = folded + 1
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    eventID, delivery.url, delivery.secret, delivery.body, delivery.idempotencyKey, now, delivery.deadline, now,
+                    waiting,
+                ])
+            return
+        }
         try db.execute(
             sql: """
-                UPDATE alert_delivery SET status = 'dead', updated_at = ?,
-                    last_error = 'dropped: the receiver already owed \(DeliveryBounds.maxPendingPerReceiver) deliveries'
-                WHERE id IN (SELECT id FROM alert_delivery WHERE url = ? AND status = 'pending' ORDER BY id LIMIT ?)
-                """, arguments: [now, url, pending - DeliveryBounds.maxPendingPerReceiver])
+                INSERT INTO alert_delivery (event_id, rule_id, device, url, secret, body, idempotency_key, status, next_attempt_at, deadline, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+                """,
+            arguments: [
+                eventID, ruleID, device, delivery.url, delivery.secret, delivery.body, delivery.idempotencyKey, now,
+                delivery.deadline, now,
+            ])
     }
 
     // MARK: History and deliveries
@@ -203,10 +238,10 @@ extension SQLiteStore {
             try GRDB.Row.fetchAll(
                 db,
                 sql: """
-                    SELECT d.* FROM alert_delivery d JOIN alert_event e ON e.id = d.event_id
+                    SELECT d.* FROM alert_delivery d
                     WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND NOT EXISTS (
-                        SELECT 1 FROM alert_delivery o JOIN alert_event oe ON oe.id = o.event_id
-                        WHERE o.status = 'pending' AND o.rule_id = d.rule_id AND oe.device = e.device AND o.id < d.id)
+                        SELECT 1 FROM alert_delivery o
+                        WHERE o.rule_id = d.rule_id AND o.device = d.device AND o.status = 'pending' AND o.id < d.id)
                     ORDER BY d.next_attempt_at, d.id LIMIT ?
                     """,
                 arguments: [now, limit]
@@ -227,15 +262,15 @@ extension SQLiteStore {
             switch outcome {
             case .delivered:
                 try db.execute(
-                    sql: "UPDATE alert_delivery SET status = 'delivered', attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE id = ?",
+                    sql: "UPDATE alert_delivery SET status = 'delivered', attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE id = ? AND status = 'pending'",
                     arguments: [now, id])
             case .retry(let at, let error):
                 try db.execute(
-                    sql: "UPDATE alert_delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                    sql: "UPDATE alert_delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
                     arguments: [at, error, now, id])
             case .dead(let error):
                 try db.execute(
-                    sql: "UPDATE alert_delivery SET status = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?",
+                    sql: "UPDATE alert_delivery SET status = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
                     arguments: [error, now, id])
             }
         }
@@ -254,7 +289,7 @@ extension SQLiteStore {
     }
 
     /// Deliveries by status, and when the oldest pending one was queued.
-    public func deliveryCounts() async throws -> (byStatus: [AlertDelivery.Status: Int], oldestPending: Int64?) {
+    public func deliveryCounts() async throws -> DeliveryCounts {
         try await pool.read { db in
             var counts: [AlertDelivery.Status: Int] = [:]
             for row in try GRDB.Row.fetchAll(db, sql: "SELECT status, count(*) FROM alert_delivery GROUP BY status") {
@@ -262,7 +297,8 @@ extension SQLiteStore {
             }
             let oldest = try Int64.fetchOne(
                 db, sql: "SELECT min(e.recorded_at) FROM alert_delivery d JOIN alert_event e ON e.id = d.event_id WHERE d.status = 'pending'")
-            return (counts, oldest)
+            let folded = try Int.fetchOne(db, sql: "SELECT coalesce(sum(folded), 0) FROM alert_delivery") ?? 0
+            return DeliveryCounts(byStatus: counts, oldestPending: oldest, folded: folded)
         }
     }
 
@@ -323,6 +359,6 @@ extension SQLiteStore {
             body: row["body"], idempotencyKey: row["idempotency_key"],
             status: AlertDelivery.Status(rawValue: row["status"]) ?? .pending, attempts: row["attempts"],
             nextAttemptAt: row["next_attempt_at"], deadline: row["deadline"], lastError: row["last_error"],
-            updatedAt: row["updated_at"])
+            updatedAt: row["updated_at"], folded: row["folded"], device: row["device"])
     }
 }

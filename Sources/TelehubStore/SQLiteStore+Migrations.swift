@@ -36,6 +36,9 @@ extension SQLiteStore {
             try db.execute(sql: alertSchema)
             try db.execute(sql: metricDisplaySchema)
         }
+        migrator.registerMigration("v6-delivery-folding") { db in
+            try db.execute(sql: deliveryFoldingSchema)
+        }
         return migrator
     }
 

@@ -104,6 +104,16 @@ public final class SQLiteStore: TelemetryStore {
         }
     }
 
+    public func close() async {
+        // Every committed page into the database file, and the WAL emptied.
+        // Closing alone would not do it: the pool closes its writer first,
+        // and the read-only readers that close last cannot checkpoint.
+        // Busy (the CLI reading at this moment): the WAL stays, whole and
+        // valid, for the next open to checkpoint.
+        _ = try? await pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        try? pool.close()
+    }
+
     /// The file's schema version, for tests and diagnostics.
     public func appliedMigrations() throws -> [String] {
         try pool.read { db in try Self.migrator.appliedMigrations(db) }

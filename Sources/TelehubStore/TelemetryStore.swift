@@ -67,6 +67,12 @@ public protocol TelemetryStore: Sendable {
     ///   accept a transaction that writes nothing and still be full).
     func writeProblem(probe: Bool) async -> String?
 
+    /// Ends the store's use by this process once nothing will write again:
+    /// SQLite checkpoints its WAL into the database file and removes it, so
+    /// a stopped hub leaves one whole file that can be copied; PostgreSQL
+    /// closes its connections.
+    func close() async
+
     // MARK: Tokens and devices
 
     /// Creates the device when needed and a token for it (or a read token when
@@ -104,6 +110,11 @@ public protocol TelemetryStore: Sendable {
     /// Stores a new rule (its id is assigned); throws `AlertStoreError`.
     func createAlertRule(_ rule: AlertRule) async throws -> AlertRule
     func alertRules() async throws -> [AlertRule]
+    /// A number that moves, in the same transaction, with every rule created
+    /// or deleted: read (one row) before every commit, so a rule applies to
+    /// the first reading committed after it, while the rules themselves are
+    /// read only when it moved.
+    func alertRulesVersion() async throws -> Int64
     /// Deletes the rule, its state and the deliveries it still owes; history stays.
     func deleteAlertRule(id: Int64) async throws -> Bool
     func alertStates() async throws -> [StoredAlertState]
@@ -119,7 +130,7 @@ public protocol TelemetryStore: Sendable {
     func recordDeliveryOutcome(id: Int64, outcome: DeliveryOutcome) async throws
     /// Queues a dead delivery again. - Returns: false when no dead delivery has this id.
     func redeliver(id: Int64, deadline: Int64) async throws -> Bool
-    func deliveryCounts() async throws -> (byStatus: [AlertDelivery.Status: Int], oldestPending: Int64?)
+    func deliveryCounts() async throws -> DeliveryCounts
     /// Deletes at most `maxRows` old transitions with their deliveries, keeping those still owed.
     func deleteAlertHistory(before: Int64, maxRows: Int) async throws -> Int
     /// Devices with their last message time (`tokens` left 0), cheaply, for the offline watch.

@@ -144,10 +144,12 @@ struct AlertCommand: AsyncParsableCommand {
                 [
                     Output.time(entry.ts), entry.kind, String(entry.id), String(entry.alert),
                     entry.state ?? entry.status ?? "", entry.device ?? "", entry.value.map { "\($0)" } ?? "",
-                    entry.attempts.map(String.init) ?? "", entry.lastError ?? "",
+                    entry.attempts.map(String.init) ?? "", entry.folded.map { $0 > 0 ? String($0) : "" } ?? "",
+                    entry.lastError ?? "",
                 ]
             }
-            print(Output.table(["TIME", "KIND", "ID", "ALERT", "STATE", "DEVICE", "VALUE", "ATTEMPTS", "LAST ERROR"], rows))
+            print(Output.table(
+                ["TIME", "KIND", "ID", "ALERT", "STATE", "DEVICE", "VALUE", "ATTEMPTS", "FOLDED", "LAST ERROR"], rows))
         }
     }
 

@@ -5,6 +5,7 @@ import Logging
 import TelehubAuth
 import TelehubCore
 import TelehubServer
+import TelehubStore
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,16 +39,33 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        configuration.sessionReadToken = TokenSecret.generate(.read).value
+        // A token nobody was shown is a credential nobody needs: under a
+        // service manager stdout is a log that others may read.
+        let printsTokenURL = configuration.printTokenURL ?? (isatty(STDOUT_FILENO) == 1)
+        configuration.sessionReadToken = printsTokenURL ? TokenSecret.generate(.read).value : nil
         let database = try await store.open(busyTimeout: 2)
-        let sessionToken = configuration.sessionReadToken ?? ""
+        let sessionToken = configuration.sessionReadToken
         let host = configuration.host
         let scheme = configuration.usesTLS ? "https" : "http"
         let app = try buildApplication(configuration: configuration, store: database) { port in
             let shown = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
-            let line = "Telehub is running. Dashboard: \(scheme)://\(shown):\(port)/?token=\(sessionToken)\n"
+            let line =
+                if let sessionToken {
+                    "Telehub is running. Dashboard: \(scheme)://\(shown):\(port)/?token=\(sessionToken)\n"
+                } else {
+                    "Telehub is running on \(scheme)://\(shown):\(port)/ (sign in with `telehub token create --read`; "
+                        + "--token-url prints a sign-in link)\n"
+                }
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-        try await app.runService()
+        // Every service has stopped (the ingest actor committed its last
+        // batch) before `runService` returns; only then is the store closed.
+        do {
+            try await app.runService()
+        } catch {
+            await database.close()
+            throw error
+        }
+        await database.close()
     }
 }

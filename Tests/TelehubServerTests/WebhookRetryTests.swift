@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TelehubCore
 import TelehubStore
@@ -66,6 +67,74 @@ import TelehubStore
         #expect(slots.take(1, receiver: "a:80") == false)
         slots.newRound()
         #expect(slots.take(1, receiver: "a:80"))  // still due after a fresh read: a retry
+    }
+
+    /// Receivers whose attempts ran out of time hold half the slots at most,
+    /// however many of them there are; the rest stay free for the others,
+    /// and a receiver that answers in time is no longer held back.
+    @Test func slowReceiversTogetherHoldHalfTheSlots() {
+        let slots = DeliverySlots(total: 8, perReceiver: 2)
+        for receiver in ["s1:80", "s2:80", "s3:80", "s4:80"] { slots.noteSlow(receiver) }
+        var id: Int64 = 0
+        var taken = 0
+        for receiver in ["s1:80", "s2:80", "s3:80", "s4:80"] {
+            for _ in 0..<2 {
+                id += 1
+                if slots.take(id, receiver: receiver) { taken += 1 }
+            }
+        }
+        #expect(taken == 4)
+        #expect(slots.slowHeldNow == 4)
+        for n in 0..<4 { #expect(slots.take(100 + Int64(n), receiver: "fast\(n):80")) }
+        #expect(slots.take(200, receiver: "fast9:80") == false)  // all eight in use
+        slots.give(100, receiver: "fast0:80")
+        #expect(slots.take(201, receiver: "s1:80") == false)  // a free slot, but not for the slow
+        #expect(slots.take(201, receiver: "s3:80") == false)
+        slots.noteAnswered("s1:80")  // s1 (holding two) answered in time: no longer counted as slow
+        #expect(slots.slowHeldNow == 2)
+        #expect(slots.take(201, receiver: "s3:80"))
+    }
+
+    @Test func aSingleSlotIsNeverKeptBackFromASlowReceiver() {
+        let slots = DeliverySlots(total: 1, perReceiver: 1)
+        slots.noteSlow("s:80")
+        #expect(slots.take(1, receiver: "s:80"))
+    }
+
+    /// v1.1's signature covers the body; v1.2's covers "<timestamp>.<body>",
+    /// so a receiver can refuse an old request replayed.
+    @Test func signaturesCoverTheBodyAndTheTimestamp() {
+        let signatures = Dictionary(uniqueKeysWithValues: WebhookRequest.signatures(body: "{}", timestamp: "1700000000", secret: "k"))
+        // printf '{}' | openssl dgst -sha256 -hmac k; printf '1700000000.{}' | openssl dgst -sha256 -hmac k
+        #expect(signatures["X-Telehub-Signature"] == "sha256=" + Self.hmacHex(key: "k", message: "{}"))
+        #expect(signatures["X-Telehub-Signature-v2"] == "sha256=" + Self.hmacHex(key: "k", message: "1700000000.{}"))
+        #expect(signatures["X-Telehub-Signature"] != signatures["X-Telehub-Signature-v2"])
+        #expect(WebhookRequest.signatures(body: "{}", timestamp: "1", secret: nil).isEmpty)
+    }
+
+    @Test func aFoldedDeliveryTellsHowManyTransitionsItStandsFor() {
+        var delivery = AlertDelivery(
+            id: 1, eventID: 1, ruleID: 1, url: "http://x/", secret: nil, body: #"{"status":"firing","value":9}"#,
+            idempotencyKey: "k", status: .pending, attempts: 0, nextAttemptAt: 0, deadline: 0, lastError: nil, updatedAt: 0)
+        #expect(WebhookRequest.body(delivery) == #"{"status":"firing","value":9}"#)
+        delivery.folded = 41
+        #expect(WebhookRequest.body(delivery) == #"{"status":"firing","value":9,"folded":41}"#)
+    }
+
+    /// HMAC-SHA256 by the openssl command, independent of the hub's own code.
+    private static func hmacHex(key: String, message: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["dgst", "-sha256", "-hmac", key, "-r"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try? process.run()
+        input.fileHandleForWriting.write(Data(message.utf8))
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return String(text.prefix { $0 != " " })
     }
 
     @Test func receiverIsHostAndPort() {

@@ -2,10 +2,13 @@
 import base64
 import json
 import os
+import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 
+import pytest
 from websockets.exceptions import ConnectionClosed
 
 from conftest import device_status, exported, now_ms, open_device, stored_readings
@@ -167,3 +170,22 @@ def test_sigterm_exits_even_if_a_device_never_answers_the_close(hub):
     finally:
         sock.close()
     assert code == 0, f"hub did not exit on SIGTERM within 12 s (status {code}, after {elapsed:.1f} s)"
+
+
+@pytest.mark.sqlite_only
+def test_a_stopped_hub_leaves_one_whole_file_to_copy(hub, tmp_path):
+    """After SIGTERM the WAL is checkpointed into the database file and
+    removed: copying telehub.sqlite alone, as people back up or move a file,
+    keeps every acknowledged reading."""
+    token = hub.device_token(DEVICE)
+    messages = make_batches(1, now_ms() - 5 * 3_600_000)
+    acked = stream_and_stop(hub, token, messages, lambda: None, after_seq=BATCHES)
+    assert acked[-1] == BATCHES
+    assert hub.stop() == 0
+    wal = Path(f"{hub.db}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, f"{wal.stat().st_size} bytes left in the WAL"
+    copy = tmp_path / "moved" / "telehub.sqlite"
+    copy.parent.mkdir()
+    shutil.copyfile(hub.db, copy)  # the database file only
+    hub.db = copy
+    assert len(exported(hub)) == BATCHES * READINGS_PER_BATCH * 2

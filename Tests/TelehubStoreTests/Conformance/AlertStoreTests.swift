@@ -79,18 +79,69 @@ import TelehubStore
         #expect(try await store.deliveryCounts().byStatus == [.delivered: 1])
     }
 
-    @Test(arguments: StoreKind.available) func aReceiverOwesAtMostItsBoundAndTheOldestGoFirst(_ kind: StoreKind) async throws {
+    /// A flapping rule and device owe at most two deliveries (the oldest,
+    /// perhaps on the wire, and the latest waiting with a count of what was
+    /// folded into it); another device's deliveries to the same receiver are
+    /// neither dropped nor folded.
+    @Test(arguments: StoreKind.available) func flappingFoldsIntoOneWaitingDeliveryAndDropsNothingElse(_ kind: StoreKind) async throws {
+        let store = try await freshStore(kind)
+        var watchAll = rule("warm")
+        watchAll.device = nil
+        let ruleID = try await store.createAlertRule(watchAll).id
+        let deviceID = try await store.ensureDevice(named: "d")
+        let otherID = try await store.ensureDevice(named: "e")
+        var other = firing(ruleID, deviceID: otherID, ts: 1)
+        other.transition.device = "e"
+        try await store.recordAlertChanges(AlertChanges(transitions: [other]))
+        let flaps = (0..<50).map { firing(ruleID, deviceID: deviceID, ts: Int64(10 + $0)) }
+        try await store.recordAlertChanges(AlertChanges(transitions: Array(flaps.prefix(20))))
+        try await store.recordAlertChanges(AlertChanges(transitions: Array(flaps.dropFirst(20))))
+        let counts = try await store.deliveryCounts()
+        #expect(counts.byStatus == [.pending: 3])
+        #expect(counts.folded == 48)
+        let history = try await store.alertHistory(limit: 100)
+        #expect(history.events.count == 51)  // every transition stays in the history
+        let byDevice = Dictionary(grouping: history.deliveries, by: \.device)
+        #expect(byDevice["e"]?.map(\.folded) == [0])
+        #expect(byDevice["d"]?.map(\.folded).sorted() == [0, 48])
+        // The waiting one carries the latest transition (its key), the first stays as it was.
+        let waiting = try #require(byDevice["d"]?.max { $0.id < $1.id })
+        #expect(waiting.idempotencyKey == flaps.last?.delivery?.idempotencyKey)
+        #expect(byDevice["d"]?.min { $0.id < $1.id }?.idempotencyKey == flaps.first?.delivery?.idempotencyKey)
+        // Both devices' oldest are due at once; the folded one waits for its first.
+        #expect(try await store.dueDeliveries(now: .max, limit: 10).map(\.device).sorted() == ["d", "e"])
+    }
+
+    /// An outcome arriving for a delivery that is no longer pending (made dead
+    /// or delivered meanwhile) changes nothing: its reason stays.
+    @Test(arguments: StoreKind.available) func anOutcomeNeverRewritesADeliveryThatIsNoLongerPending(_ kind: StoreKind) async throws {
         let store = try await freshStore(kind)
         let ruleID = try await store.createAlertRule(rule("warm")).id
         let deviceID = try await store.ensureDevice(named: "d")
-        let bound = DeliveryBounds.maxPendingPerReceiver
-        try await store.recordAlertChanges(AlertChanges(transitions: (0..<(bound + 3)).map { firing(ruleID, deviceID: deviceID, ts: Int64($0)) }))
-        try await store.recordAlertChanges(AlertChanges(transitions: [firing(ruleID, deviceID: deviceID, ts: 1, url: "http://other/")]))
-        let counts = try await store.deliveryCounts().byStatus
-        #expect(counts[.pending] == bound + 1)  // the other receiver's one is not affected
-        #expect(counts[.dead] == 3)
-        let oldestLeft = try await store.dueDeliveries(now: .max, limit: 1).first
-        #expect(oldestLeft?.id == 4)
+        try await store.recordAlertChanges(AlertChanges(transitions: [firing(ruleID, deviceID: deviceID, ts: 1)]))
+        let delivery = try #require(try await store.dueDeliveries(now: .max, limit: 10).first)
+        try await store.recordDeliveryOutcome(id: delivery.id, outcome: .dead(error: "HTTP 410"))
+        try await store.recordDeliveryOutcome(id: delivery.id, outcome: .retry(at: 1, error: "late answer"))
+        try await store.recordDeliveryOutcome(id: delivery.id, outcome: .delivered)
+        let seen = try await store.alertHistory(limit: 10).deliveries[0]
+        #expect((seen.status, seen.attempts, seen.lastError) == (.dead, 1, "HTTP 410"))
+    }
+
+    /// The version moves with every rule created or deleted, so a commit can
+    /// tell its rules are stale without reading them.
+    @Test(arguments: StoreKind.available) func theRulesVersionMovesWithEveryCreateAndDelete(_ kind: StoreKind) async throws {
+        let store = try await freshStore(kind)
+        let empty = try await store.alertRulesVersion()
+        let first = try await store.createAlertRule(rule("warm"))
+        let one = try await store.alertRulesVersion()
+        #expect(one != empty)
+        #expect(try await store.deleteAlertRule(id: first.id))
+        let none = try await store.alertRulesVersion()
+        #expect(none != one)
+        _ = try await store.createAlertRule(rule("warm"))  // same name, same count as before the delete
+        let again = try await store.alertRulesVersion()
+        #expect(again != one && again != none)
+        #expect(try await store.alertRulesVersion() == again)
     }
 
     @Test(arguments: StoreKind.available) func deletingARuleDropsItsStateAndOwedDeliveriesButKeepsHistory(_ kind: StoreKind) async throws {
@@ -114,12 +165,14 @@ import TelehubStore
         let store = try await freshStore(kind)
         let ruleID = try await store.createAlertRule(rule("warm")).id
         let deviceID = try await store.ensureDevice(named: "d")
-        try await store.recordAlertChanges(AlertChanges(transitions: (0..<3).map { firing(ruleID, deviceID: deviceID, ts: Int64($0)) }))
-        // One alert's deliveries come due one after the other.
+        // Each transition once the one before has gone (more would be folded).
+        try await store.recordAlertChanges(AlertChanges(transitions: [firing(ruleID, deviceID: deviceID, ts: 0)]))
         let first = try #require(try await store.dueDeliveries(now: .max, limit: 10).first)
         try await store.recordDeliveryOutcome(id: first.id, outcome: .delivered)
+        try await store.recordAlertChanges(AlertChanges(transitions: [firing(ruleID, deviceID: deviceID, ts: 1)]))
         let second = try #require(try await store.dueDeliveries(now: .max, limit: 10).first)
         try await store.recordDeliveryOutcome(id: second.id, outcome: .dead(error: "HTTP 410"))
+        try await store.recordAlertChanges(AlertChanges(transitions: [firing(ruleID, deviceID: deviceID, ts: 2)]))
         #expect(try await store.deleteAlertHistory(before: 0, maxRows: 10) == 0)  // nothing is that old
         #expect(try await store.deleteAlertHistory(before: .max, maxRows: 10) == 2)
         let left = try await store.alertHistory(limit: 10)
@@ -147,5 +200,16 @@ import TelehubStore
         try await store.recordDeliveryOutcome(id: first[0].id, outcome: .delivered)
         let next = try await store.dueDeliveries(now: .max, limit: 10)
         #expect(next.count == 2 && next.contains { $0.ruleID == ruleID && $0.id != first[0].id })
+    }
+}
+
+@Suite struct DeliveryFoldingTests {
+    @Test func foldsOnlyIntoANeverAttemptedDeliveryBehindAnother() {
+        #expect(DeliveryFolding.target([]) == nil)
+        // The only one owed may be on the wire: a new transition queues behind it.
+        #expect(DeliveryFolding.target([OwedDelivery(id: 1, attempts: 0)]) == nil)
+        #expect(DeliveryFolding.target([OwedDelivery(id: 1, attempts: 3), OwedDelivery(id: 2, attempts: 0)]) == 2)
+        // A redelivered dead letter was attempted: never rewritten.
+        #expect(DeliveryFolding.target([OwedDelivery(id: 1, attempts: 0), OwedDelivery(id: 2, attempts: 1)]) == nil)
     }
 }
