@@ -7,7 +7,7 @@ import TelehubStore
 /// SHA-256 hashes are kept, and the final comparison runs in constant time.
 /// Failed attempts are counted per client address (`--auth-fail-limit`).
 public final class Authenticator: Sendable {
-    let store: any TelemetryStore
+    let store: any TokenStore
     let usage: TokenUsageRecorder
     /// The hash of the per-process read token printed by `serve`, never stored.
     let sessionTokenHash: [UInt8]?
@@ -20,7 +20,7 @@ public final class Authenticator: Sendable {
     static let sessionLifetimeMs: Int64 = 30 * 86_400_000
     static let maxProcessSessions = 1000
 
-    init(store: any TelemetryStore, usage: TokenUsageRecorder, sessionReadToken: String?, failures: FailedAuthTable) {
+    init(store: any TokenStore, usage: TokenUsageRecorder, sessionReadToken: String?, failures: FailedAuthTable) {
         self.store = store
         self.usage = usage
         self.sessionTokenHash = sessionReadToken.map(TokenSecret.hash)

@@ -39,7 +39,8 @@ public actor IngestActor: Service {
         case rejected(IngestRejection)
     }
 
-    private let store: any TelemetryStore
+    /// Commits, and the rules with what they need (states, units) when their version moved.
+    private let store: any IngestStore & AlertStore & DeviceCatalog
     private let hub: LiveHub
     /// Set when several hubs share the store: commits log their readings and
     /// the feed publishes them in the log's order.
@@ -75,7 +76,7 @@ public actor IngestActor: Service {
     private nonisolated let wake: AsyncStream<Void>.Continuation
 
     init(
-        store: any TelemetryStore, hub: LiveHub, configuration: HubConfiguration, metrics: HubMetrics,
+        store: any IngestStore & AlertStore & DeviceCatalog, hub: LiveHub, configuration: HubConfiguration, metrics: HubMetrics,
         rateLimiter: RateLimiter, health: StoreHealth, announcer: AlertAnnouncer, feed: StreamFeed? = nil
     ) {
         self.store = store

@@ -5,12 +5,12 @@ import TelehubStore
 /// Coalesces "last used" times so that authentication never writes to the
 /// database on the request path: one small write every few seconds at most.
 public actor TokenUsageRecorder: Service {
-    private let store: any TelemetryStore
+    private let store: any TokenStore
     private let interval: Duration
     private var pending: [Int64: Int64] = [:]
     private let logger = Logger(label: "telehub.tokens")
 
-    init(store: any TelemetryStore, interval: Duration = .seconds(5)) {
+    init(store: any TokenStore, interval: Duration = .seconds(5)) {
         self.store = store
         self.interval = interval
     }

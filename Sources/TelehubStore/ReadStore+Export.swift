@@ -1,6 +1,6 @@
 public import TelehubCore
 
-extension TelemetryStore {
+extension ReadStore {
     /// Streams every matching value as `format` lines, one page at a time, so
     /// memory stays constant whatever the export's size. The HTTP export and
     /// `telehub export` both use this.

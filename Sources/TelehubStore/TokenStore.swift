@@ -1,0 +1,26 @@
+public import TelehubAuth
+public import TelehubCore
+
+/// Tokens (only their hashes) and dashboard sessions, for the CLI and
+/// authentication.
+public protocol TokenStore: Sendable {
+    /// Creates the device when needed and a token for it (or a read token when
+    /// `device` is nil). The secret is returned once and never stored.
+    func createToken(kind: TokenKind, device: String?, label: String?, expiresAt: Int64?) async throws
+        -> (TokenSecret, TokenRecord)
+    func tokens() async throws -> [TokenRecord]
+    /// - Returns: false when no token has this id.
+    func revokeToken(id: Int64) async throws -> Bool
+    /// The token whose SHA-256 hash this is, with its device, whatever its state.
+    func token(hash: [UInt8]) async throws -> StoredToken?
+    /// Which of these tokens are revoked, expired or deleted at `now`.
+    func endedTokens(among ids: Set<Int64>, at now: Int64) async throws -> Set<Int64>
+    /// Stores a dashboard session: the hash of its random id, for a read token.
+    func createWebSession(hash: [UInt8], tokenID: Int64, expiresAt: Int64) async throws
+    /// The token behind a session that has not expired, whatever the token's state.
+    func webSessionToken(hash: [UInt8], at now: Int64) async throws -> StoredToken?
+    /// Ends a session (logout).
+    func deleteWebSession(hash: [UInt8]) async throws
+    /// Records when tokens were last used; callers coalesce these writes.
+    func markTokensUsed(_ usage: [Int64: Int64]) async throws
+}
