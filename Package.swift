@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "TelehubCodec", targets: ["TelehubCodec"]),
         // For the fuzzing package in Fuzz/, which links the hub's parsers and store.
         .library(name: "TelehubStore", targets: ["TelehubStore"]),
+        .library(name: "TelehubSQLite", targets: ["TelehubSQLite"]),
         .library(name: "TelehubServer", targets: ["TelehubServer"]),
     ],
     dependencies: [
@@ -66,13 +67,23 @@ let package = Package(
             dependencies: ["TelehubCore", "CTelehubCrypto"],
             swiftSettings: swiftSettings
         ),
-        // The time-series store behind a narrow protocol; SQLite through GRDB.
+        // What the hub asks of a database, role by role (ingest, reads, tokens,
+        // devices, alerts, maintenance, the shared stream), and the records that
+        // cross it. Protocols and values only: no database.
         .target(
             name: "TelehubStore",
+            dependencies: ["TelehubCore", "TelehubAuth"],
+            swiftSettings: swiftSettings
+        ),
+        // The embedded default store: one SQLite file through GRDB, values in
+        // compressed chunks (TelehubCodec).
+        .target(
+            name: "TelehubSQLite",
             dependencies: [
                 "TelehubCore",
                 "TelehubCodec",
                 "TelehubAuth",
+                "TelehubStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -153,6 +164,7 @@ let package = Package(
                 "TelehubCore",
                 "TelehubAuth",
                 "TelehubStore",
+                "TelehubSQLite",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -168,6 +180,7 @@ let package = Package(
                 "TelehubCore",
                 "TelehubAuth",
                 "TelehubStore",
+                "TelehubSQLite",
                 "TelehubPostgres",
                 "TelehubServer",
                 "TelehubDevice",
@@ -197,8 +210,9 @@ let package = Package(
         .testTarget(
             name: "TelehubStoreTests",
             dependencies: [
-                "TelehubCore", "TelehubStore", "TelehubPostgres", "TelehubAuth", "TelehubCodec",
+                "TelehubCore", "TelehubStore", "TelehubSQLite", "TelehubPostgres", "TelehubAuth", "TelehubCodec",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -212,6 +226,7 @@ let package = Package(
             dependencies: [
                 "TelehubCore",
                 "TelehubStore",
+                "TelehubSQLite",
                 "TelehubPostgres",
                 "TelehubServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

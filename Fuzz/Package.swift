@@ -55,7 +55,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzStoreWrite",
-            dependencies: ["FuzzInvariants", core, .product(name: "TelehubStore", package: "Telehub")],
+            dependencies: [
+                "FuzzInvariants", core, .product(name: "TelehubStore", package: "Telehub"),
+                .product(name: "TelehubSQLite", package: "Telehub"),
+            ],
             swiftSettings: fuzzSettings
         ),
     ],

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TelehubSQLite
 import TelehubStore
 
 /// A `telehub serve` the benchmark started on its own database, or a hub

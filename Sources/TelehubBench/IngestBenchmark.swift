@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import TelehubAuth
 import TelehubCore
+import TelehubSQLite
 import TelehubStore
 
 /// `telehub bench --ingest`: a hub on a temporary database driven over real

@@ -3,6 +3,7 @@ import Histogram
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TelehubSQLite
 import TelehubStore
 
 /// Opens device connections and stream clients against one hub, many per
@@ -142,7 +143,7 @@ struct LoadGenerator: Sendable {
                 ) { _ in device.handler.value.tick() }
             }
         }.get()
-        let cpu = (hub: hub.cpuSeconds() ?? 0, generator: StoreBenchmark.cpuSeconds(), at: ContinuousClock.now)
+        let cpu = (hub: hub.cpuSeconds() ?? 0, generator: ProcessCPU.ownSeconds(), at: ContinuousClock.now)
         let sending = TimeAmount.milliseconds(40 * Int64(plans.map(\.frames.count).max() ?? 0))
         let deadline = NIODeadline.now() + sending + .seconds(5)
         while NIODeadline.now() < deadline {
@@ -151,7 +152,7 @@ struct LoadGenerator: Sendable {
         }
         let wall = (ContinuousClock.now - cpu.at).seconds
         let hubShare = ((hub.cpuSeconds() ?? 0) - cpu.hub) / wall
-        let generatorShare = (StoreBenchmark.cpuSeconds() - cpu.generator) / wall
+        let generatorShare = (ProcessCPU.ownSeconds() - cpu.generator) / wall
         try await loop.submit { ticks.forEach { $0.cancel() } }.get()
         for listener in listeners { listener.close(promise: nil) }
         await close(devices)

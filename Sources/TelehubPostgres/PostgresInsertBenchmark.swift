@@ -78,7 +78,7 @@ public struct PostgresInsertBenchmark: Sendable {
         // Each method starts with no dirty pages of the last one to write (a superuser's right; skipped otherwise).
         try? await sql.run("CHECKPOINT")
         let server = serverPID.flatMap(ProcessCPU.treeSeconds(root:))
-        let client = StoreBenchmark.cpuSeconds()
+        let client = ProcessCPU.ownSeconds()
         let started = ContinuousClock.now
         for batch in 0..<batches {
             let rows = BatchRows(batch: batch, rows: rowsPerBatch)
@@ -101,7 +101,7 @@ public struct PostgresInsertBenchmark: Sendable {
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         let serverAfter = serverPID.flatMap(ProcessCPU.treeSeconds(root:))
         return Figures(
-            method: method, rows: batches * rowsPerBatch, seconds: seconds, clientCPUSeconds: StoreBenchmark.cpuSeconds() - client,
+            method: method, rows: batches * rowsPerBatch, seconds: seconds, clientCPUSeconds: ProcessCPU.ownSeconds() - client,
             serverCPUSeconds: server.flatMap { before in serverAfter.map { $0 - before } })
     }
 

@@ -4,6 +4,16 @@ import Foundation
 /// server (a hub, PostgreSQL, InfluxDB) its own share of a noisy machine,
 /// never the load generator's.
 public enum ProcessCPU {
+    /// CPU seconds of this process so far (user and system): benchmarks count
+    /// the load generator's share with it.
+    public static func ownSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return user + system
+    }
+
     /// User plus system seconds `pid` has used so far, or nil when it is gone.
     public static func seconds(pid: Int32) -> Double? {
         guard let fields = statFields(pid) else { return nil }

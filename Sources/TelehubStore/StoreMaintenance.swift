@@ -1,5 +1,3 @@
-public import TelehubCore
-
 /// Keeping the store in shape: backup, retention, the layout migration, its
 /// size and health, and closing it.
 public protocol StoreMaintenance: Sendable {

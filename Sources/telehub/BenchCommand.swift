@@ -3,6 +3,7 @@ import Foundation
 import TelehubBench
 import TelehubCore
 import TelehubPostgres
+import TelehubSQLite
 import TelehubStore
 
 struct BenchCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TelehubPostgres
+import TelehubSQLite
 import TelehubStore
 
 /// `--db`, shared by every subcommand: the flag, else `TELEHUB_DB`, else the default.

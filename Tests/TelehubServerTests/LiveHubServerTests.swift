@@ -9,6 +9,7 @@ import NIOCore
 import Testing
 import TelehubCore
 import TelehubServer
+import TelehubSQLite
 import TelehubStore
 import TelehubPostgres
 import TelehubAuth

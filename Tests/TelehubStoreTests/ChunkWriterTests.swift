@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import Testing
 import TelehubCore
-@testable import TelehubStore
+@testable import TelehubSQLite
+import TelehubStore
 
 /// The chunk layout keeps the row layout's promises: last write wins
 /// anywhere (inside sealed chunks too), late and backfilled values land in

@@ -3,7 +3,8 @@ import GRDB
 import Synchronization
 import Testing
 import TelehubCore
-@testable import TelehubStore
+@testable import TelehubSQLite
+import TelehubStore
 
 @Suite struct FreshDevicesMigrationTests {
     /// A file written before device ids were AUTOINCREMENT keeps its devices,

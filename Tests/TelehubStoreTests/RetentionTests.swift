@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import Testing
 import TelehubCore
-@testable import TelehubStore
+@testable import TelehubSQLite
+import TelehubStore
 
 @Suite struct RetentionTests {
     let day: Int64 = 86_400_000

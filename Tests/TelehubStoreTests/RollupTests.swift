@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import Testing
 import TelehubCore
-@testable import TelehubStore
+@testable import TelehubSQLite
+import TelehubStore
 
 /// The rollups must always equal aggregating the raw rows, whatever order
 /// values arrive in and however often they are overwritten.

@@ -3,7 +3,8 @@ import GRDB
 import Testing
 import TelehubAuth
 import TelehubCore
-@testable import TelehubStore
+@testable import TelehubSQLite
+import TelehubStore
 
 /// A fresh database file per test, so suites run in parallel.
 struct TemporaryDatabase {

@@ -3,7 +3,8 @@ import GRDB
 import Synchronization
 import Testing
 import TelehubCore
-@testable import TelehubStore
+@testable import TelehubSQLite
+import TelehubStore
 
 @Suite struct StoreSafetyTests {
     /// SQLite binds at most 32766 variables per statement; the revocation check

@@ -3,7 +3,8 @@ import GRDB
 import Synchronization
 import Testing
 import TelehubCore
-@testable import TelehubStore
+@testable import TelehubSQLite
+import TelehubStore
 
 /// Whatever valid values arrive, in whatever order and with repeats, the
 /// store holds exactly the last one written per device, metric and time.

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import FuzzInvariants
 import TelehubCore
+import TelehubSQLite
 import TelehubStore
 
 /// Bytes as an HTTP ingest message (seq optional): every accepted message is

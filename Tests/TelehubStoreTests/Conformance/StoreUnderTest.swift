@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TelehubCore
 import TelehubPostgres
+import TelehubSQLite
 import TelehubStore
 
 /// The stores every conformance case runs against: SQLite always, and

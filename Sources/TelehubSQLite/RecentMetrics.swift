@@ -1,3 +1,5 @@
+import TelehubStore
+
 /// The last few metric names looked up, with their ids: a flush repeats a
 /// handful of names thousands of times, and comparing a short name (stored
 /// inline in the `String`) is cheaper than hashing it. Measured with

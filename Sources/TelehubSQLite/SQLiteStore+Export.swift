@@ -1,5 +1,6 @@
 import GRDB
 import TelehubCore
+public import TelehubStore
 
 extension SQLiteStore {
     public func exportSeries(_ filter: ExportFilter) async throws -> [ExportSeries] {

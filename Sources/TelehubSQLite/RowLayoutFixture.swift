@@ -1,5 +1,6 @@
 import GRDB
 import TelehubCore
+import TelehubStore
 
 /// The row layout the store used before chunks, kept as the benchmark's
 /// baseline: a `WITHOUT ROWID` row per value, per-minute and per-hour

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import TelehubCodec
 import TelehubCore
+import TelehubStore
 
 /// One stored value, as tests and benchmarks look at the store from inside.
 struct StoredValue: Hashable, Sendable {

@@ -1,4 +1,5 @@
 import GRDB
+import TelehubStore
 
 extension SQLiteStore {
     /// Migrations run at every start, on a new or an existing file. Never edit

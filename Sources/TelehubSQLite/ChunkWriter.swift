@@ -1,6 +1,7 @@
 import GRDB
 import TelehubCodec
 import TelehubCore
+import TelehubStore
 
 /// A series' newest chunk while it still grows, kept between commits so
 /// that appending to it decodes nothing.

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import TelehubCodec
 import TelehubCore
+import TelehubStore
 
 /// One minute or hour of one series.
 struct SeriesBucket: Hashable, Comparable {

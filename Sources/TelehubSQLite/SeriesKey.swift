@@ -1,3 +1,5 @@
+import TelehubStore
+
 /// One series: a device's metric, by their ids.
 struct SeriesKey: Hashable, Comparable, Sendable {
     var deviceID: Int64

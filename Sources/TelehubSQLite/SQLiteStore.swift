@@ -1,6 +1,7 @@
 import GRDB
 import Synchronization
 import TelehubCore
+public import TelehubStore
 
 /// The embedded default store: one SQLite file in WAL mode, shared safely by a
 /// running hub and the admin CLI (busy timeout, one writer at a time).

@@ -1,5 +1,6 @@
 import GRDB
 import TelehubCodec
+import TelehubStore
 
 /// Reads a series' values back from its chunks, oldest first.
 enum ChunkReader {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TelehubStore
 
 /// Refuses, before anything is written, a file that is not a Telehub
 /// database: another program's SQLite file, a corrupt one, or no SQLite file

@@ -1,6 +1,7 @@
 import Synchronization
 import GRDB
 import TelehubCore
+public import TelehubStore
 
 extension SQLiteStore {
     @discardableResult

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 public import TelehubAuth
 public import TelehubCore
+public import TelehubStore
 
 extension SQLiteStore {
     public func createToken(kind: TokenKind, device: String?, label: String?, expiresAt: Int64?) async throws

@@ -1,6 +1,7 @@
 public import Foundation
 import GRDB
 import TelehubCore
+import TelehubStore
 
 /// The store's own figures, for `telehub bench`: bytes per value and insert
 /// rate of the chunk layout against the row layout it replaced
@@ -62,7 +63,7 @@ public struct StoreBenchmark: Sendable {
         let names = (0..<metrics).map { "m\($0)" }
         let flushes = Self.flushes(devices: devices, metrics: metrics, seconds: seconds, load: load, flushValues: flushValues, run: run)
         let clock = ContinuousClock()
-        let cpu = Self.cpuSeconds()
+        let cpu = ProcessCPU.ownSeconds()
         let elapsed = try await clock.measure {
             for flush in flushes {
                 try await store.commit(CommitBatch(points: flush.map {
@@ -70,7 +71,7 @@ public struct StoreBenchmark: Sendable {
                 }))
             }
         }
-        let cpuUsed = Self.cpuSeconds() - cpu
+        let cpuUsed = ProcessCPU.ownSeconds() - cpu
         let exported = try await milliseconds { _ = try await Self.exportAll(store) } / 1000
         let bytesPerValue = Double(try await fileBytes(store)) / Double(devices * metrics * seconds)
         guard rowLayout else {
@@ -83,11 +84,11 @@ public struct StoreBenchmark: Sendable {
         let rows = flushes.map { flush in
             flush.map { (series: SeriesKey(deviceID: Int64($0.device + 1), metricID: Int64($0.metric + 1)), ts: $0.ts, value: $0.value) }
         }
-        let rowCPU = Self.cpuSeconds()
+        let rowCPU = ProcessCPU.ownSeconds()
         let rowElapsed = try await clock.measure {
             for flush in rows { try await fixture.commit(flush) }
         }
-        let rowCPUUsed = Self.cpuSeconds() - rowCPU
+        let rowCPUUsed = ProcessCPU.ownSeconds() - rowCPU
         let rowExported = try await milliseconds { _ = try await fixture.exportAll() } / 1000
         let values = devices * metrics * seconds
         return InsertResult(
@@ -95,17 +96,6 @@ public struct StoreBenchmark: Sendable {
             rowLayoutSeconds: rowElapsed.seconds, rowLayoutCPUSeconds: rowCPUUsed,
             rowLayoutBytesPerValue: Double(try await fixture.fileBytes()) / Double(values), exportSeconds: exported,
             rowLayoutExportSeconds: rowExported)
-    }
-
-    /// User and system CPU time of this process so far.
-    /// CPU seconds of this process so far (user and system); benchmarks
-    /// count the load generator's share with it.
-    public static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-        return user + system
     }
 
     struct GeneratedValue {

@@ -1,6 +1,7 @@
 import GRDB
 import TelehubCodec
 import TelehubCore
+public import TelehubStore
 
 extension SQLiteStore {
     public func deleteExpired(rawBefore: Int64, rollupsBefore: Int64, maxRows: Int) async throws -> RetentionStep {

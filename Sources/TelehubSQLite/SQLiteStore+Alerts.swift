@@ -1,5 +1,6 @@
 import GRDB
 public import TelehubCore
+public import TelehubStore
 
 extension SQLiteStore {
     /// Rules, each rule's state per device, transitions, and the webhook

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import TelehubCodec
 public import TelehubCore
+import TelehubStore
 
 extension SQLiteStore {
     public func history(device: String, metric: String, from: Int64, to: Int64, points: Int) async throws

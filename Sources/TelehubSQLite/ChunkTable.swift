@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import TelehubCodec
+import TelehubStore
 
 /// A stored chunk's row, without its bytes unless asked for.
 struct ChunkRow: Sendable {

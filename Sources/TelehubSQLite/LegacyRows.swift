@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import TelehubCodec
 import TelehubCore
+import TelehubStore
 
 /// A file written by the row layout (a `reading` row per value,
 /// `rollup_1m` and `rollup_1h` rows) moves into chunks in small steps while

@@ -1,5 +1,6 @@
 import GRDB
 public import TelehubCore
+import TelehubStore
 
 extension SQLiteStore {
     public func deviceStatuses() async throws -> [DeviceStatus] {
