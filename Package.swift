@@ -72,7 +72,7 @@ let package = Package(
         // cross it. Protocols and values only: no database.
         .target(
             name: "TelehubStore",
-            dependencies: ["TelehubCore", "TelehubAuth"],
+            dependencies: ["TelehubCore"],
             swiftSettings: swiftSettings
         ),
         // The embedded default store: one SQLite file through GRDB, values in

@@ -430,16 +430,25 @@ struct Fleet {
     var nextSeq: [Int]
     var nextTs: [Int64]
 
-    static func mint(store: any TelemetryStore, devices: Int) async throws -> Fleet {
+    static func mint(store: any TokenStore, devices: Int) async throws -> Fleet {
         var tokens: [String] = []
         tokens.reserveCapacity(devices)
         for index in 0..<devices {
-            tokens.append(try await store.createToken(kind: .device, device: "bench-\(index)", label: nil, expiresAt: nil).0.value)
+            tokens.append(try await mintToken(.device, device: "bench-\(index)", label: nil, in: store))
         }
-        let read = try await store.createToken(kind: .read, device: nil, label: "bench", expiresAt: nil).0.value
+        let read = try await mintToken(.read, device: nil, label: "bench", in: store)
         // Two days back, so every case's readings lie in the past and in order.
         let start = EpochClock.nowMs() - 2 * 86_400_000
         return Fleet(tokens: tokens, readToken: read, nextSeq: Array(repeating: 1, count: devices), nextTs: Array(repeating: start, count: devices))
+    }
+
+    /// A token stored in `store`, as the CLI makes one. - Returns: its secret.
+    private static func mintToken(_ kind: TokenKind, device: String?, label: String?, in store: any TokenStore) async throws
+        -> String
+    {
+        let secret = TokenSecret.generate(kind)
+        _ = try await store.createToken(NewToken(kind: kind, device: device, label: label, expiresAt: nil, hash: secret.hash))
+        return secret.value
     }
 
     /// The `ts` a delivered reading's message started at is `ts - (ts - base) % readings`:

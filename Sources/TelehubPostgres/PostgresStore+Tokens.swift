@@ -1,33 +1,25 @@
 import NIOCore
 import PostgresNIO
-public import TelehubAuth
 public import TelehubCore
 public import TelehubStore
 
 extension PostgresStore {
-    public func createToken(kind: TokenKind, device: String?, label: String?, expiresAt: Int64?) async throws
-        -> (TokenSecret, TokenRecord)
-    {
-        if kind == .device, device == nil { throw StoreError.deviceRequired }
-        let device = kind == .device ? device : nil
-        let secret = TokenSecret.generate(kind)
+    public func createToken(_ token: NewToken) async throws -> TokenRecord {
         let now = EpochClock.nowMs()
-        let hash = ByteBuffer(bytes: secret.hash)
+        let hash = ByteBuffer(bytes: token.hash)
         let id = try await write { sql -> Int64 in
             var deviceID: Int64?
-            if let device { deviceID = try await Self.deviceID(named: device, sql, now: now) }
+            if let device = token.device { deviceID = try await Self.deviceID(named: device, sql, now: now) }
             guard
                 let id = try await sql.value(
                     """
                     INSERT INTO token (kind, device_id, label, hash, created_at, expires_at)
-                    VALUES (\(kind.rawValue), \(deviceID), \(label), \(hash), \(now), \(expiresAt)) RETURNING id
+                    VALUES (\(token.kind.rawValue), \(deviceID), \(token.label), \(hash), \(now), \(token.expiresAt)) RETURNING id
                     """, as: Int64.self)
             else { throw PostgresStoreError.client("no token id returned") }
             return id
         }
-        let record = TokenRecord(
-            id: id, kind: kind, device: device, label: label, createdAt: now, lastUsedAt: nil, expiresAt: expiresAt, revoked: false)
-        return (secret, record)
+        return token.record(id: id, createdAt: now)
     }
 
     public func tokens() async throws -> [TokenRecord] {
@@ -65,8 +57,6 @@ extension PostgresStore {
 
     // MARK: - Web sessions
 
-    /// Most sessions one read token may hold; logging in again past this ends its oldest.
-    static let maxSessionsPerToken = 100
 
     public func createWebSession(hash: [UInt8], tokenID: Int64, expiresAt: Int64) async throws {
         let now = EpochClock.nowMs()
@@ -78,7 +68,7 @@ extension PostgresStore {
             try await sql.run(
                 """
                 DELETE FROM web_session WHERE token_id = \(tokenID) AND hash NOT IN (
-                    SELECT hash FROM web_session WHERE token_id = \(tokenID) ORDER BY created_at DESC LIMIT \(Self.maxSessionsPerToken))
+                    SELECT hash FROM web_session WHERE token_id = \(tokenID) ORDER BY created_at DESC LIMIT \(SessionBounds.maxSessionsPerToken))
                 """)
         }
     }

@@ -1,31 +1,22 @@
 import Foundation
 import GRDB
-public import TelehubAuth
 public import TelehubCore
 public import TelehubStore
 
 extension SQLiteStore {
-    public func createToken(kind: TokenKind, device: String?, label: String?, expiresAt: Int64?) async throws
-        -> (TokenSecret, TokenRecord)
-    {
-        if kind == .device, device == nil { throw StoreError.deviceRequired }
-        let device = kind == .device ? device : nil
-        let secret = TokenSecret.generate(kind)
+    public func createToken(_ token: NewToken) async throws -> TokenRecord {
         let now = EpochClock.nowMs()
         let id = try await pool.write { db -> Int64 in
-            let deviceID = try device.map { try Self.deviceID(named: $0, db, now: now) }
+            let deviceID = try token.device.map { try Self.deviceID(named: $0, db, now: now) }
             try db.execute(
                 sql: """
                     INSERT INTO token (kind, device_id, label, hash, created_at, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [kind.rawValue, deviceID, label, Data(secret.hash), now, expiresAt])
+                arguments: [token.kind.rawValue, deviceID, token.label, Data(token.hash), now, token.expiresAt])
             return db.lastInsertedRowID
         }
-        let record = TokenRecord(
-            id: id, kind: kind, device: kind == .device ? device : nil, label: label, createdAt: now,
-            lastUsedAt: nil, expiresAt: expiresAt, revoked: false)
-        return (secret, record)
+        return token.record(id: id, createdAt: now)
     }
 
     public func tokens() async throws -> [TokenRecord] {
@@ -63,8 +54,6 @@ extension SQLiteStore {
 
     // MARK: - Web sessions
 
-    /// Most sessions one read token may hold; logging in again past this ends its oldest.
-    static let maxSessionsPerToken = 100
 
     public func createWebSession(hash: [UInt8], tokenID: Int64, expiresAt: Int64) async throws {
         let now = EpochClock.nowMs()
@@ -77,7 +66,7 @@ extension SQLiteStore {
                 sql: """
                     DELETE FROM web_session WHERE token_id = ? AND hash NOT IN (
                         SELECT hash FROM web_session WHERE token_id = ? ORDER BY created_at DESC LIMIT ?)
-                    """, arguments: [tokenID, tokenID, Self.maxSessionsPerToken])
+                    """, arguments: [tokenID, tokenID, SessionBounds.maxSessionsPerToken])
         }
     }
 

@@ -1,13 +1,11 @@
-public import TelehubAuth
 public import TelehubCore
 
 /// Tokens (only their hashes) and dashboard sessions, for the CLI and
 /// authentication.
 public protocol TokenStore: Sendable {
-    /// Creates the device when needed and a token for it (or a read token when
-    /// `device` is nil). The secret is returned once and never stored.
-    func createToken(kind: TokenKind, device: String?, label: String?, expiresAt: Int64?) async throws
-        -> (TokenSecret, TokenRecord)
+    /// Stores a token the caller minted (only its hash), creating its device
+    /// when needed.
+    func createToken(_ token: NewToken) async throws -> TokenRecord
     func tokens() async throws -> [TokenRecord]
     /// - Returns: false when no token has this id.
     func revokeToken(id: Int64) async throws -> Bool

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TelehubCore
 import TelehubDevice
+import TelehubServer
 import TelehubStore
 import TelehubAuth
 
@@ -94,7 +95,7 @@ struct SimulateCommand: AsyncParsableCommand {
         var pairs: [(String, String)] = []
         for index in 0..<devices {
             let name = "sim-\(index)"
-            pairs.append((name, try await store.createToken(kind: .device, device: name, label: "simulate", expiresAt: nil).0.value))
+            pairs.append((name, try await store.mintToken(kind: .device, device: name, label: "simulate", expiresAt: nil).0.value))
         }
         return pairs
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TelehubCore
+import TelehubServer
 import TelehubStore
 import TelehubAuth
 
@@ -43,7 +44,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             let expiresAt = expires.flatMap(SpanParser.milliseconds).map { EpochClock.nowMs() + $0 }
-            let (secret, _) = try await store.open().createToken(
+            let (secret, _) = try await store.open().mintToken(
                 kind: read ? .read : .device, device: device, label: label, expiresAt: expiresAt)
             print(secret.value)
         }

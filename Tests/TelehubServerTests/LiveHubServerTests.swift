@@ -29,8 +29,8 @@ import NIOHTTP1
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("telehub-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: directory.appendingPathComponent("hub.sqlite").path)
-        let device = try await store.createToken(kind: .device, device: "gh-1", label: nil, expiresAt: nil).0.value
-        let read = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: nil).0.value
+        let device = try await store.mintToken(kind: .device, device: "gh-1", label: nil, expiresAt: nil).0.value
+        let read = try await store.mintToken(kind: .read, device: nil, label: nil, expiresAt: nil).0.value
         var configuration = HubConfiguration()
         configuration.port = 0
         configuration.publicDirectory = directory.path
@@ -181,8 +181,8 @@ import NIOHTTP1
         let base = try #require(ProcessInfo.processInfo.environment["TELEHUB_TEST_POSTGRES"])
         let url = try PostgresURL(base + (base.contains("?") ? "&" : "?") + "schema=s\(UUID().uuidString.prefix(8).lowercased())")
         let (storeA, storeB) = (try await PostgresStore.open(url), try await PostgresStore.open(url))
-        let device = try await storeA.createToken(kind: .device, device: "gh-1", label: nil, expiresAt: nil).0.value
-        let read = try await storeA.createToken(kind: .read, device: nil, label: nil, expiresAt: nil).0.value
+        let device = try await storeA.mintToken(kind: .device, device: "gh-1", label: nil, expiresAt: nil).0.value
+        let read = try await storeA.mintToken(kind: .read, device: nil, label: nil, expiresAt: nil).0.value
         var configuration = HubConfiguration()
         configuration.port = 0
         configuration.publicDirectory = FileManager.default.temporaryDirectory.path

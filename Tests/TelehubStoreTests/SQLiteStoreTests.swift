@@ -24,7 +24,7 @@ struct TemporaryDatabase {
             let store = try SQLiteStore(path: database.path)
             #expect(try store.appliedMigrations() == SQLiteStore.migrator.migrations)
             #expect(SQLiteStore.migrator.migrations.first == "v1-foundation")
-            _ = try await store.createToken(kind: .device, device: "keep", label: nil, expiresAt: nil)
+            _ = try await store.mintToken(kind: .device, device: "keep", label: nil, expiresAt: nil)
         }
         let reopened = try SQLiteStore(path: database.path)
         #expect(try reopened.appliedMigrations() == SQLiteStore.migrator.migrations)
@@ -36,7 +36,7 @@ struct TemporaryDatabase {
     @Test func tokensAreStoredAsHashesAndRevocable() async throws {
         let database = try TemporaryDatabase()
         let store = try SQLiteStore(path: database.path)
-        let (secret, record) = try await store.createToken(kind: .device, device: "pi", label: "lab", expiresAt: 99)
+        let (secret, record) = try await store.mintToken(kind: .device, device: "pi", label: "lab", expiresAt: 99)
         let found = try #require(try await store.token(hash: secret.hash))
         #expect(found.record == record)
         #expect(found.deviceID != nil)
@@ -59,7 +59,7 @@ struct TemporaryDatabase {
     @Test func deletingADeviceRemovesItsDataAndTokens() async throws {
         let database = try TemporaryDatabase()
         let store = try SQLiteStore(path: database.path)
-        let (secret, _) = try await store.createToken(kind: .device, device: "gone", label: nil, expiresAt: nil)
+        let (secret, _) = try await store.mintToken(kind: .device, device: "gone", label: nil, expiresAt: nil)
         let id = try await store.ensureDevice(named: "gone")
         let other = try await store.ensureDevice(named: "stays")
         // Two hours each: the first is complete, so it has a rollup row.

@@ -12,8 +12,8 @@ import TelehubStore
     @Test func revocationCheckHandlesMoreTokensThanSQLiteVariables() async throws {
         let database = try TemporaryDatabase()
         let store = try SQLiteStore(path: database.path)
-        let (_, kept) = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: nil)
-        let (_, revoked) = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: nil)
+        let (_, kept) = try await store.mintToken(kind: .read, device: nil, label: nil, expiresAt: nil)
+        let (_, revoked) = try await store.mintToken(kind: .read, device: nil, label: nil, expiresAt: nil)
         _ = try await store.revokeToken(id: revoked.id)
         let unknown = Set((1_000_000..<1_040_000).map { Int64($0) })
         let ended = try await store.endedTokens(among: unknown.union([kept.id, revoked.id]), at: EpochClock.nowMs())
@@ -81,7 +81,7 @@ import TelehubStore
     @Test func webSessionsEndWithTheirTokenAndAtLogout() async throws {
         let database = try TemporaryDatabase()
         let store = try SQLiteStore(path: database.path)
-        let (_, token) = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: nil)
+        let (_, token) = try await store.mintToken(kind: .read, device: nil, label: nil, expiresAt: nil)
         let now = EpochClock.nowMs()
         let hash = Array(repeating: UInt8(7), count: 32)
         try await store.createWebSession(hash: hash, tokenID: token.id, expiresAt: now + 60_000)

@@ -80,7 +80,7 @@ import TelehubStore
         do {
             let store = try await location.open()
             id = try await store.ensureDevice(named: "keep")
-            _ = try await store.createToken(kind: .device, device: "keep", label: "l", expiresAt: nil)
+            _ = try await store.mintToken(kind: .device, device: "keep", label: "l", expiresAt: nil)
             try await store.commit(CommitBatch(
                 points: [SeriesPoint(deviceID: id, metric: "t", ts: base, value: 21.5)],
                 progress: [DeviceProgress(deviceID: id, lastSeq: 7, lastSeen: base)]))
@@ -96,7 +96,7 @@ import TelehubStore
 
     @Test(arguments: StoreKind.available) func tokensAreFoundByHashAndRevocable(_ kind: StoreKind) async throws {
         let store = try await freshStore(kind)
-        let (secret, record) = try await store.createToken(kind: .device, device: "pi", label: "lab", expiresAt: 99)
+        let (secret, record) = try await store.mintToken(kind: .device, device: "pi", label: "lab", expiresAt: 99)
         let found = try #require(try await store.token(hash: secret.hash))
         #expect(found.record == record)
         #expect(found.hash == secret.hash)
@@ -111,9 +111,9 @@ import TelehubStore
 
     @Test(arguments: StoreKind.available) func endedTokensAreRevokedOrExpired(_ kind: StoreKind) async throws {
         let store = try await freshStore(kind)
-        let (_, live) = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: nil)
-        let (_, expiring) = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: 1000)
-        let (_, revoked) = try await store.createToken(kind: .device, device: "d", label: nil, expiresAt: nil)
+        let (_, live) = try await store.mintToken(kind: .read, device: nil, label: nil, expiresAt: nil)
+        let (_, expiring) = try await store.mintToken(kind: .read, device: nil, label: nil, expiresAt: 1000)
+        let (_, revoked) = try await store.mintToken(kind: .device, device: "d", label: nil, expiresAt: nil)
         _ = try await store.revokeToken(id: revoked.id)
         #expect(try await store.endedTokens(among: [live.id, expiring.id, revoked.id], at: 999) == [revoked.id])
         #expect(try await store.endedTokens(among: [live.id, expiring.id, revoked.id, 424242], at: 1000) == [expiring.id, revoked.id, 424242])
@@ -122,20 +122,20 @@ import TelehubStore
 
     @Test(arguments: StoreKind.available) func readTokensHaveNoDeviceAndInvalidNamesAreRefused(_ kind: StoreKind) async throws {
         let store = try await freshStore(kind)
-        let (_, read) = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: nil)
+        let (_, read) = try await store.mintToken(kind: .read, device: nil, label: nil, expiresAt: nil)
         #expect(read.device == nil)
         await #expect(throws: StoreError.invalidDeviceName("bad name")) {
-            try await store.createToken(kind: .device, device: "bad name", label: nil, expiresAt: nil)
+            try await store.mintToken(kind: .device, device: "bad name", label: nil, expiresAt: nil)
         }
         await #expect(throws: StoreError.deviceRequired) {
-            try await store.createToken(kind: .device, device: nil, label: nil, expiresAt: nil)
+            try await store.mintToken(kind: .device, device: nil, label: nil, expiresAt: nil)
         }
         #expect(try await store.devices().isEmpty)
     }
 
     @Test(arguments: StoreKind.available) func tokenUsageOnlyMovesForward(_ kind: StoreKind) async throws {
         let store = try await freshStore(kind)
-        let (_, record) = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: nil)
+        let (_, record) = try await store.mintToken(kind: .read, device: nil, label: nil, expiresAt: nil)
         try await store.markTokensUsed([record.id: 1234])
         try await store.markTokensUsed([record.id: 1000])
         #expect(try await store.tokens().first?.lastUsedAt == 1234)
@@ -143,7 +143,7 @@ import TelehubStore
 
     @Test(arguments: StoreKind.available) func webSessionsEndWithTimeLogoutAndTheirCap(_ kind: StoreKind) async throws {
         let store = try await freshStore(kind)
-        let (_, read) = try await store.createToken(kind: .read, device: nil, label: nil, expiresAt: nil)
+        let (_, read) = try await store.mintToken(kind: .read, device: nil, label: nil, expiresAt: nil)
         let now = EpochClock.nowMs()
         let session: [UInt8] = Array(repeating: 1, count: 32)
         try await store.createWebSession(hash: session, tokenID: read.id, expiresAt: now + 60_000)
@@ -163,7 +163,7 @@ import TelehubStore
 
     @Test(arguments: StoreKind.available) func deletingADeviceRemovesItsDataAndTokens(_ kind: StoreKind) async throws {
         let store = try await freshStore(kind)
-        let (secret, _) = try await store.createToken(kind: .device, device: "gone", label: nil, expiresAt: nil)
+        let (secret, _) = try await store.mintToken(kind: .device, device: "gone", label: nil, expiresAt: nil)
         let id = try await store.ensureDevice(named: "gone")
         let other = try await store.ensureDevice(named: "stays")
         try await store.commit(CommitBatch(points: [

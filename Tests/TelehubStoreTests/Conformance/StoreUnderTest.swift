@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TelehubAuth
 import TelehubCore
 import TelehubPostgres
 import TelehubSQLite
@@ -135,5 +136,16 @@ enum Fixtures {
             SeriesPoint(deviceID: id, metric: "t", ts: base + 5_000, value: -9999),
             SeriesPoint(deviceID: id, metric: "t", ts: base + 5_000, value: 1),
         ]))
+    }
+}
+
+extension TokenStore {
+    /// A token minted as the CLI mints one (the store only sees its hash).
+    func mintToken(kind: TokenKind, device: String?, label: String?, expiresAt: Int64?) async throws
+        -> (secret: TokenSecret, record: TokenRecord)
+    {
+        let secret = TokenSecret.generate(kind)
+        let token = try NewToken(kind: kind, device: device, label: label, expiresAt: expiresAt, hash: secret.hash)
+        return (secret, try await createToken(token))
     }
 }
