@@ -90,13 +90,13 @@ extension PostgresStore {
         try await write { sql in try await Self.writeAlertChanges(changes, skipping: [], now: now, sql) }
     }
 
-    /// Inside a commit's transaction: changes of devices that no longer exist are dropped with their points.
+    /// Inside a commit's transaction: changes of rules or devices that no
+    /// longer exist (deleted while the changes were worked out) are dropped.
     static func writeAlertChanges(_ changes: AlertChanges, skipping missing: Set<Int64>, now: Int64, _ sql: SQLSession) async throws {
         let live = Set(try await sql.column("SELECT id FROM alert_rule", as: Int64.self))
-        let present = Set(try await sql.column(
-            "SELECT id FROM device WHERE id = ANY(\(Array(Set(changes.states.map(\.deviceID) + changes.transitions.map(\.deviceID))))::int8[])",
-            as: Int64.self))
-        for change in changes.states where live.contains(change.ruleID) && present.contains(change.deviceID) && !missing.contains(change.deviceID) {
+        let asked = Set(changes.states.map(\.deviceID) + changes.transitions.map(\.deviceID)).subtracting(missing)
+        let present = Set(try await sql.column("SELECT id FROM device WHERE id = ANY(\(Array(asked))::int8[])", as: Int64.self))
+        for change in changes.states where live.contains(change.ruleID) && present.contains(change.deviceID) {
             try await sql.run(
                 """
                 INSERT INTO alert_state (rule_id, device_id, phase, since, value)
@@ -104,7 +104,7 @@ extension PostgresStore {
                 ON CONFLICT (rule_id, device_id) DO UPDATE SET phase = excluded.phase, since = excluded.since, value = excluded.value
                 """)
         }
-        for record in changes.transitions where live.contains(record.transition.ruleID) && !missing.contains(record.deviceID) {
+        for record in changes.transitions where live.contains(record.transition.ruleID) && present.contains(record.deviceID) {
             let transition = record.transition
             let eventID = try await sql.value(
                 """

@@ -67,8 +67,9 @@ extension PostgresStore {
                 "INSERT INTO web_session (hash, token_id, created_at, expires_at) VALUES (\(key), \(tokenID), \(now), \(expiresAt))")
             try await sql.run(
                 """
-                DELETE FROM web_session WHERE token_id = \(tokenID) AND hash NOT IN (
-                    SELECT hash FROM web_session WHERE token_id = \(tokenID) ORDER BY created_at DESC LIMIT \(SessionBounds.maxSessionsPerToken))
+                DELETE FROM web_session WHERE token_id = \(tokenID) AND hash <> \(key) AND hash NOT IN (
+                    SELECT hash FROM web_session WHERE token_id = \(tokenID) AND hash <> \(key)
+                    ORDER BY created_at DESC, expires_at DESC LIMIT \(SessionBounds.maxSessionsPerToken - 1))
                 """)
         }
     }

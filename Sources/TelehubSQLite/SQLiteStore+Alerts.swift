@@ -150,20 +150,25 @@ extension SQLiteStore {
         try await writeClassifyingFaults { db in try Self.writeAlertChanges(changes, skipping: [], now: now, db) }
     }
 
-    /// Inside a commit's transaction: changes of devices that no longer exist are dropped with their points.
+    /// Inside a commit's transaction: changes of rules or devices that no
+    /// longer exist (deleted while the changes were worked out) are dropped.
     static func writeAlertChanges(_ changes: AlertChanges, skipping missing: Set<Int64>, now: Int64, _ db: Database) throws {
         let live = try Set(Int64.fetchAll(db, sql: "SELECT id FROM alert_rule"))
+        let asked = Set(changes.states.map(\.deviceID) + changes.transitions.map(\.deviceID)).subtracting(missing)
+        let present = try Set(Int64.fetchAll(
+            db, sql: "SELECT id FROM device WHERE id IN (SELECT value FROM json_each(?))",
+            arguments: [String(describing: Array(asked))]))
         let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO alert_state (rule_id, device_id, phase, since, value) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (rule_id, device_id) DO UPDATE SET phase = excluded.phase, since = excluded.since, value = excluded.value
                 """)
-        for change in changes.states where live.contains(change.ruleID) && !missing.contains(change.deviceID) {
+        for change in changes.states where live.contains(change.ruleID) && present.contains(change.deviceID) {
             try upsert.execute(arguments: [
                 change.ruleID, change.deviceID, change.state.phase.rawValue, change.state.since, change.state.value,
             ])
         }
-        for record in changes.transitions where live.contains(record.transition.ruleID) && !missing.contains(record.deviceID) {
+        for record in changes.transitions where live.contains(record.transition.ruleID) && present.contains(record.deviceID) {
             let transition = record.transition
             try db.execute(
                 sql: "INSERT INTO alert_event (rule_id, device, state, value, ts, starts_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -64,9 +64,10 @@ extension SQLiteStore {
                 arguments: [Data(hash), tokenID, now, expiresAt])
             try db.execute(
                 sql: """
-                    DELETE FROM web_session WHERE token_id = ? AND hash NOT IN (
-                        SELECT hash FROM web_session WHERE token_id = ? ORDER BY created_at DESC LIMIT ?)
-                    """, arguments: [tokenID, tokenID, SessionBounds.maxSessionsPerToken])
+                    DELETE FROM web_session WHERE token_id = ?1 AND hash <> ?2 AND hash NOT IN (
+                        SELECT hash FROM web_session WHERE token_id = ?1 AND hash <> ?2
+                        ORDER BY created_at DESC, expires_at DESC LIMIT ?3)
+                    """, arguments: [tokenID, Data(hash), SessionBounds.maxSessionsPerToken - 1])
         }
     }
 

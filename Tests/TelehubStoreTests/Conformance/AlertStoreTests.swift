@@ -161,6 +161,32 @@ import TelehubStore
         #expect(try await store.alertHistory(limit: 10).events.count == 1)
     }
 
+    /// The offline watch works out its changes, then writes them; a device
+    /// deleted in between takes its changes with it, and the other devices'
+    /// changes in the same write still land.
+    @Test(arguments: StoreKind.available) func changesOfADeviceDeletedMeanwhileAreDropped(_ kind: StoreKind) async throws {
+        let store = try await freshStore(kind)
+        var watchAll = rule("warm")
+        watchAll.device = nil
+        let ruleID = try await store.createAlertRule(watchAll).id
+        let keptID = try await store.ensureDevice(named: "d")
+        let goneID = try await store.ensureDevice(named: "e")
+        #expect(try await store.deleteDevice(named: "e"))
+        var gone = firing(ruleID, deviceID: goneID, ts: 1)
+        gone.transition.device = "e"
+        let state = AlertSeriesState(phase: .firing, since: 1, value: 9)
+        try await store.recordAlertChanges(AlertChanges(
+            states: [
+                AlertStateChange(ruleID: ruleID, deviceID: goneID, state: state),
+                AlertStateChange(ruleID: ruleID, deviceID: keptID, state: state),
+            ],
+            transitions: [gone, firing(ruleID, deviceID: keptID, ts: 1)]))
+        #expect(try await store.alertStates().map(\.device) == ["d"])
+        let history = try await store.alertHistory(limit: 10)
+        #expect(history.events.map(\.transition.device) == ["d"])
+        #expect(history.deliveries.map(\.device) == ["d"])
+    }
+
     @Test(arguments: StoreKind.available) func oldHistoryGoesButOwedDeliveriesStay(_ kind: StoreKind) async throws {
         let store = try await freshStore(kind)
         let ruleID = try await store.createAlertRule(rule("warm")).id

@@ -151,12 +151,20 @@ import TelehubStore
         #expect(try await store.webSessionToken(hash: session, at: now + 60_000) == nil)
         try await store.deleteWebSession(hash: session)
         #expect(try await store.webSessionToken(hash: session, at: now) == nil)
-        // Logging in past the cap ends the oldest sessions of that token.
-        for index in 0..<102 {
-            try await store.createWebSession(hash: Array(repeating: UInt8(index), count: 31) + [2], tokenID: read.id, expiresAt: now + 60_000 + Int64(index))
+        // Logging in past the cap ends the oldest sessions of that token,
+        // never the one just made, even when all were made in one millisecond.
+        let cap = SessionBounds.maxSessionsPerToken
+        let hashes = (0...cap + 1).map { Array(repeating: UInt8($0), count: 31) + [2] }
+        for (index, hash) in hashes.enumerated() {
+            try await store.createWebSession(hash: hash, tokenID: read.id, expiresAt: now + 60_000 + Int64(index))
+            #expect(try await store.webSessionToken(hash: hash, at: now) != nil, "session \(index) ended as it was made")
         }
-        #expect(try await store.webSessionToken(hash: Array(repeating: 0, count: 31) + [2], at: now) == nil)
-        #expect(try await store.webSessionToken(hash: Array(repeating: 101, count: 31) + [2], at: now) != nil)
+        var alive: [Int] = []
+        for (index, hash) in hashes.enumerated() where try await store.webSessionToken(hash: hash, at: now) != nil {
+            alive.append(index)
+        }
+        #expect(alive.count == cap)
+        #expect(alive.contains(cap + 1))
     }
 
     // MARK: Devices and display
