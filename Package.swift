@@ -82,7 +82,6 @@ let package = Package(
             dependencies: [
                 "TelehubCore",
                 "TelehubCodec",
-                "TelehubAuth",
                 "TelehubStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -93,7 +92,6 @@ let package = Package(
             name: "TelehubPostgres",
             dependencies: [
                 "TelehubCore",
-                "TelehubAuth",
                 "TelehubStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,8 +154,10 @@ let package = Package(
             path: "devices/swift",
             swiftSettings: swiftSettings
         ),
-        // `telehub bench --ingest`: a load generator over raw NIO sockets and the
-        // hub started as a child process, measured from /proc.
+        // Every benchmark and what measures it: the store against the row layout
+        // it replaced, PostgreSQL insert methods, the stream's hand-written JSON,
+        // and `--ingest`/`--scale-out`, a load generator over raw NIO sockets
+        // against hubs started as child processes, measured from /proc.
         .target(
             name: "TelehubBench",
             dependencies: [
@@ -165,6 +165,10 @@ let package = Package(
                 "TelehubAuth",
                 "TelehubStore",
                 "TelehubSQLite",
+                "TelehubPostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -5,8 +5,8 @@ import TelehubStore
 /// take a write now (down, restarting, out of disk, a conflict to retry),
 /// which is `StoreUnavailable` and keeps the batch for later, and everything
 /// else, which is about the statement's own data.
-enum PostgresFault {
-    static func classify(_ error: any Error) -> any Error {
+package enum PostgresFault {
+    package static func classify(_ error: any Error) -> any Error {
         // The pool's own errors (no connection could be made, its circuit
         // breaker tripped) come from an underscored module PostgresNIO does
         // not re-export; they all mean the server cannot be reached now.

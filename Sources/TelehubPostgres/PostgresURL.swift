@@ -1,5 +1,5 @@
 import Foundation
-import PostgresNIO
+package import PostgresNIO
 
 /// `--db postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=disable|prefer|require][&schema=NAME]`,
 /// parsed into the client's configuration. Kept apart from the store so the
@@ -76,7 +76,7 @@ public struct PostgresURL: Sendable, Equatable {
     }
 
     /// For a connection of its own, outside the pool (the start-up check, listening).
-    func connectionConfiguration() -> PostgresConnection.Configuration {
+    package func connectionConfiguration() -> PostgresConnection.Configuration {
         let tlsSetting: PostgresConnection.Configuration.TLS =
             switch tls {
             case .disable: .disable

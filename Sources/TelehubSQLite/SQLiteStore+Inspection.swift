@@ -83,3 +83,14 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    /// The file's size once the WAL is checkpointed into it: what the data
+    /// costs on disk, rollups and indexes included (for the benchmarks).
+    package func bytesAfterCheckpoint() async throws -> Int64 {
+        _ = try await pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        return try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()") ?? 0
+        }
+    }
+}

@@ -1,10 +1,7 @@
 import ArgumentParser
 import Foundation
 import TelehubBench
-import TelehubCore
 import TelehubPostgres
-import TelehubSQLite
-import TelehubStore
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -114,39 +111,14 @@ struct BenchCommand: AsyncParsableCommand {
             try await runIngest(directory: directory.appendingPathComponent("ingest"))
             if !all { return }
         }
-        let bench = StoreBenchmark(directory: directory)
-
-        print("store insert: \(devices) devices x 3 metrics x \(seconds) s at 1 Hz (\(devices * 3 * seconds) values), flushes of 5000")
-        print("  load    layout            values/s  per CPU second  bytes/value   (file and WAL after a checkpoint, rollups, indexes)")
-        for load in StoreBenchmark.Load.allCases {
-            let insert = try await bench.insert(devices: devices, metrics: 3, seconds: seconds, load: load, rowLayout: !chunksOnly)
-            let rate = Double(insert.values) / insert.seconds
-            let rowRate = Double(insert.values) / insert.rowLayoutSeconds
-            let perCPU = Double(insert.values) / insert.cpuSeconds
-            let rowPerCPU = Double(insert.values) / insert.rowLayoutCPUSeconds
-            let name = load.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
-            print("  \(name) " + String(format: "rows (baseline) %10.0f  %14.0f  %11.2f", rowRate, rowPerCPU, insert.rowLayoutBytesPerValue))
-            print("  \(name) " + String(format: "chunks          %10.0f  %14.0f  %11.2f   (%.2fx the speed, %.2fx per CPU second, %.1fx smaller)",
-                                        rate, perCPU, insert.bytesPerValue, rate / rowRate, perCPU / rowPerCPU,
-                                        insert.rowLayoutBytesPerValue / insert.bytesPerValue))
-            if !chunksOnly {
-                let values = Double(insert.values)
-                print("  \(name) " + String(format: "export, every value read back in pages of 10000: rows %.0f values/s, chunks %.0f values/s (%.1fx)",
-                                            values / insert.rowLayoutExportSeconds, values / insert.exportSeconds,
-                                            insert.rowLayoutExportSeconds / insert.exportSeconds))
-            }
-        }
-
-        if chunksOnly { return }
-        let query = try await bench.history(days: days, buckets: buckets)
-        print("history: \(query.values) values (\(days) days at 1 Hz), \(buckets) buckets asked, \(query.buckets) returned")
-        print(String(format: "  every value decoded (baseline): %8.2f ms", query.rawMs))
-        print(String(format: "  rollups:                        %8.2f ms  (%.0fx faster)", query.rollupMs, query.rawMs / query.rollupMs))
-        print(String(format: "export: %d values in %.3f s, %.0f values/s", query.values, query.exportSeconds,
-                     Double(query.values) / query.exportSeconds))
-        print(String(format: "retention: the oldest day (86400 values) deleted in %d steps of at most 5000 rows, longest %.2f ms",
-                     query.retentionSteps, query.longestRetentionStepMs))
-        try streamEvents(count: 100_000)
+        var options = StoreBenchmark.Options()
+        options.devices = devices
+        options.seconds = seconds
+        options.days = days
+        options.buckets = buckets
+        options.chunksOnly = chunksOnly
+        try await StoreBenchmark(directory: directory).report(options) { print($0) }
+        if !chunksOnly { try StreamEventBenchmark.report { print($0) } }
     }
 
     private func runIngest(directory: URL) async throws {
@@ -187,40 +159,10 @@ struct BenchCommand: AsyncParsableCommand {
         let inserts = try await PostgresInsertBenchmark(
             url: url, serverPID: postgresPid, batches: quick ? 4 : 200, rowsPerBatch: 5000
         ).run()
-        for row in inserts {
-            say(String(
-                format: "PostgreSQL insert, %d rows in batches of 5000: %9.0f rows/s, client %.2f CPU s, server %@ (%@)",
-                row.rows, Double(row.rows) / row.seconds, row.clientCPUSeconds,
-                row.serverCPUSeconds.map { String(format: "%.2f CPU s", $0) } ?? "?", row.method.rawValue))
-        }
+        for row in inserts { say(row.line) }
         let report = try await ScaleOutBenchmark(options: options, directory: directory) { database in
             try await StoreOptions.open(database)
         }.run(progress: say)
         try printReport(report)
-    }
-
-    /// The stream writes one `reading` event per committed reading: its JSON
-    /// is written by hand (`ReadingEvent.json`) only because this shows it pays.
-    private func streamEvents(count: Int) throws {
-        let metrics = [MetricValue(name: "humidity", value: 41.25), MetricValue(name: "temperature", value: 21.37)]
-        let encoder = JSONEncoder.wire
-        var bytes = 0
-        let encoded = try ContinuousClock().measure {
-            for index in 0..<count {
-                let event = ReadingEvent(
-                    device: "greenhouse-1", ts: 1_732_200_000_000 + Int64(index),
-                    metrics: Dictionary(uniqueKeysWithValues: metrics.map { ($0.name, $0.value) }))
-                bytes &+= try encoder.encode(event).count
-            }
-        }
-        let written = ContinuousClock().measure {
-            for index in 0..<count {
-                bytes &+= ReadingEvent.json(device: "greenhouse-1", ts: 1_732_200_000_000 + Int64(index), metrics: metrics).utf8.count
-            }
-        }
-        print("stream events: \(count) reading events of 2 metrics (\(bytes / (2 * count)) bytes each)")
-        print(String(format: "  JSONEncoder (baseline): %8.0f events/s", Double(count) / (encoded / .seconds(1))))
-        print(String(format: "  ReadingEvent.json:      %8.0f events/s  (%.1fx faster)",
-                     Double(count) / (written / .seconds(1)), encoded / written))
     }
 }

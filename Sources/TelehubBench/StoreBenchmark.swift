@@ -1,6 +1,6 @@
 public import Foundation
-import GRDB
 import TelehubCore
+import TelehubSQLite
 import TelehubStore
 
 /// The store's own figures, for `telehub bench`: bytes per value and insert
@@ -82,7 +82,7 @@ public struct StoreBenchmark: Sendable {
         }
         let fixture = try RowLayoutFixture(path: directory.appendingPathComponent("rows-\(load).sqlite").path)
         let rows = flushes.map { flush in
-            flush.map { (series: SeriesKey(deviceID: Int64($0.device + 1), metricID: Int64($0.metric + 1)), ts: $0.ts, value: $0.value) }
+            flush.map { RowLayoutFixture.Row(device: Int64($0.device + 1), metric: Int64($0.metric + 1), ts: $0.ts, value: $0.value) }
         }
         let rowCPU = ProcessCPU.ownSeconds()
         let rowElapsed = try await clock.measure {
@@ -215,10 +215,7 @@ public struct StoreBenchmark: Sendable {
     }
 
     private func fileBytes(_ store: SQLiteStore) async throws -> Int64 {
-        try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        return try await store.pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()") ?? 0
-        }
+        try await store.bytesAfterCheckpoint()
     }
 
     private func milliseconds(_ work: () async throws -> Void) async throws -> Double {

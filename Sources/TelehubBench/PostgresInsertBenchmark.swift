@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
-import TelehubStore
+public import TelehubPostgres
 
 /// `telehub bench --scale-out`: the two ways to write a batch of readings
 /// in one round trip, on the same rows into the same kind of table, so the
@@ -26,6 +26,14 @@ public struct PostgresInsertBenchmark: Sendable {
         public var clientCPUSeconds: Double
         /// The server's, when its pid is known.
         public var serverCPUSeconds: Double?
+
+        /// One line of the report.
+        public var line: String {
+            String(
+                format: "PostgreSQL insert, %d rows in batches of 5000: %9.0f rows/s, client %.2f CPU s, server %@ (%@)",
+                rows, Double(rows) / seconds, clientCPUSeconds,
+                serverCPUSeconds.map { String(format: "%.2f CPU s", $0) } ?? "?", method.rawValue)
+        }
     }
 
     let url: PostgresURL

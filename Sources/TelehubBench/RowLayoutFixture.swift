@@ -1,6 +1,5 @@
 import GRDB
 import TelehubCore
-import TelehubStore
 
 /// The row layout the store used before chunks, kept as the benchmark's
 /// baseline: a `WITHOUT ROWID` row per value, per-minute and per-hour
@@ -33,25 +32,48 @@ struct RowLayoutFixture {
         }
     }
 
+    /// One value of one series (device and metric by id).
+    struct Row {
+        var device: Int64
+        var metric: Int64
+        var ts: Int64
+        var value: Double
+    }
+
+    /// One minute or hour of one series.
+    private struct Bucket: Hashable, Comparable {
+        var device: Int64
+        var metric: Int64
+        var start: Int64
+
+        init(_ row: Row, _ resolution: Resolution) {
+            device = row.device
+            metric = row.metric
+            let width = resolution.milliseconds
+            start = row.ts - ((row.ts % width) + width) % width
+        }
+
+        static func < (lhs: Bucket, rhs: Bucket) -> Bool {
+            (lhs.device, lhs.metric, lhs.start) < (rhs.device, rhs.metric, rhs.start)
+        }
+    }
+
     /// One flush: values sorted by series and time, then rollups and latest values.
-    func commit(_ rows: [(series: SeriesKey, ts: Int64, value: Double)]) async throws {
-        let sorted = rows.sorted { ($0.series, $0.ts) < ($1.series, $1.ts) }
+    func commit(_ rows: [Row]) async throws {
+        let sorted = rows.sorted { ($0.device, $0.metric, $0.ts) < ($1.device, $1.metric, $1.ts) }
         try await pool.write { db in
             let insert = try db.cachedStatement(
                 sql: """
                     INSERT INTO reading VALUES (?, ?, ?, ?)
                     ON CONFLICT (device_id, metric_id, ts) DO UPDATE SET value = excluded.value
                     """)
-            var minutes: [SeriesBucket: Aggregate] = [:]
-            var hours: [SeriesBucket: Aggregate] = [:]
+            var minutes: [Bucket: Aggregate] = [:]
+            var hours: [Bucket: Aggregate] = [:]
+            let empty = Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)
             for row in sorted {
-                try insert.execute(arguments: [row.series.deviceID, row.series.metricID, row.ts, row.value])
-                for (resolution, tier) in [(Resolution.minute, 0), (.hour, 1)] {
-                    let bucket = SeriesBucket(row.series, start: row.ts).containing(resolution)
-                    let empty = Aggregate(sum: 0, min: .infinity, max: -.infinity, count: 0)
-                    if tier == 0 { minutes[bucket, default: empty].merge(Aggregate(value: row.value)) }
-                    else { hours[bucket, default: empty].merge(Aggregate(value: row.value)) }
-                }
+                try insert.execute(arguments: [row.device, row.metric, row.ts, row.value])
+                minutes[Bucket(row, .minute), default: empty].merge(Aggregate(value: row.value))
+                hours[Bucket(row, .hour), default: empty].merge(Aggregate(value: row.value))
             }
             for (table, aggregates) in [("rollup_1m", minutes), ("rollup_1h", hours)] {
                 let upsert = try db.cachedStatement(
@@ -63,7 +85,7 @@ struct RowLayoutFixture {
                         """)
                 for (bucket, aggregate) in aggregates.sorted(by: { $0.key < $1.key }) {
                     try upsert.execute(arguments: [
-                        bucket.deviceID, bucket.metricID, bucket.start, aggregate.sum, aggregate.min, aggregate.max, aggregate.count,
+                        bucket.device, bucket.metric, bucket.start, aggregate.sum, aggregate.min, aggregate.max, aggregate.count,
                     ])
                 }
             }
@@ -73,8 +95,9 @@ struct RowLayoutFixture {
                     ON CONFLICT (device_id, metric_id) DO UPDATE SET ts = excluded.ts, value = excluded.value
                     WHERE excluded.ts >= latest.ts
                     """)
-            for (index, row) in sorted.enumerated() where index + 1 == sorted.count || sorted[index + 1].series != row.series {
-                try latest.execute(arguments: [row.series.deviceID, row.series.metricID, row.ts, row.value])
+            for (index, row) in sorted.enumerated()
+            where index + 1 == sorted.count || (sorted[index + 1].device, sorted[index + 1].metric) != (row.device, row.metric) {
+                try latest.execute(arguments: [row.device, row.metric, row.ts, row.value])
             }
         }
     }
