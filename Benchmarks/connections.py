@@ -13,13 +13,16 @@ the baseline of the same invocation.
 import argparse
 import asyncio
 import json
-import os
 import tempfile
 import time
 
 import websockets
 
-from hubprocess import device_tokens, free_port, rss_kib, serve
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Tests" / "support"))
+from telehub_process import Hub  # noqa: E402 (the one hub launcher of tests and benchmarks)
 
 
 class CountingProxy:
@@ -75,28 +78,26 @@ async def device(url, token, messages, compression):
     return ws, negotiated
 
 
-async def measure(binary, tokens, db, messages, compression):
-    port = free_port()
-    hub = serve(binary, db, port)
+async def measure(hub, tokens, messages, compression):
+    hub.start()
     try:
         time.sleep(0.5)
-        before = rss_kib(hub.pid)
-        proxy = CountingProxy(port)
+        before = hub.rss_kib()
+        proxy = CountingProxy(hub.port)
         proxy_port = await proxy.start()
         url = f"ws://127.0.0.1:{proxy_port}/v1/ingest"
         results = []
         for start in range(0, len(tokens), 50):  # connect in waves, as a fleet would
             results += await asyncio.gather(*(device(url, t, messages, compression) for t in tokens[start:start + 50]))
         time.sleep(0.5)
-        after = rss_kib(hub.pid)
+        after = hub.rss_kib()
         negotiated = all(n for _, n in results)
         await asyncio.gather(*(ws.close() for ws, _ in results))
         proxy.server.close()
         return {"per_connection_kib": (after - before) / len(tokens), "upstream": proxy.upstream,
                 "downstream": proxy.downstream, "negotiated": negotiated}
     finally:
-        hub.terminate()
-        hub.wait()
+        hub.stop()
 
 
 def main():
@@ -106,10 +107,10 @@ def main():
     parser.add_argument("--messages", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db = os.path.join(tmp, "bench.sqlite")
-        tokens = device_tokens(args.bin, db, "conn", args.connections)
-        plain = asyncio.run(measure(args.bin, tokens, db, args.messages, None))
-        deflate = asyncio.run(measure(args.bin, tokens, db, args.messages, "deflate"))
+        hub = Hub(tmp, binary=args.bin)
+        tokens = hub.device_tokens("conn", args.connections)
+        plain = asyncio.run(measure(hub, tokens, args.messages, None))
+        deflate = asyncio.run(measure(hub, tokens, args.messages, "deflate"))
     assert not plain["negotiated"] and deflate["negotiated"], (plain, deflate)
     print(f"{args.connections} connections, {args.messages} readings each (3 metrics), acks awaited")
     print(f"memory per connection, plain:   {plain['per_connection_kib']:7.1f} KiB (baseline)")

@@ -11,13 +11,15 @@ are against the baseline of the same run.
 """
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
 import time
 
-from hubprocess import cpu_seconds, device_tokens, free_port, read_token, rss_kib, serve
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Tests" / "support"))
+from telehub_process import Hub  # noqa: E402 (the one hub launcher of tests and benchmarks)
 
 LOAD = r'''
 import asyncio, json, sys, time, websockets
@@ -46,15 +48,15 @@ asyncio.run(main())
 '''
 
 
-def rss_mib(pid):
-    return rss_kib(pid) / 1024
+def rss_mib(hub):
+    return hub.rss_kib() / 1024
 
 
 async def dashboard(port, token, counts, index, stop):
     """Holds a stream open and counts reading events, reading in large chunks
     so the client, not the hub, is never the bottleneck."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    writer.write(f"GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
     await writer.drain()
     tail = b""
     marker = b"event: reading"
@@ -73,12 +75,12 @@ async def dashboard(port, token, counts, index, stop):
 
 
 def measure(hub, seconds):
-    cpu0, t0 = cpu_seconds(hub.pid), time.monotonic()
-    peak = rss_mib(hub.pid)
+    cpu0, t0 = hub.cpu_seconds(), time.monotonic()
+    peak = rss_mib(hub)
     while time.monotonic() - t0 < seconds:
         time.sleep(0.25)
-        peak = max(peak, rss_mib(hub.pid))
-    cpu = (cpu_seconds(hub.pid) - cpu0) / (time.monotonic() - t0)
+        peak = max(peak, rss_mib(hub))
+    cpu = (hub.cpu_seconds() - cpu0) / (time.monotonic() - t0)
     return cpu * 100, peak
 
 
@@ -110,22 +112,20 @@ def main():
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db = os.path.join(tmp, "bench.sqlite")
-        loaders = device_tokens(args.bin, db, "load", 10)
-        reader = read_token(args.bin, db)
-        port = free_port()
-        hub = serve(args.bin, db, port, "--rate-limit", "0")
+        hub = Hub(tmp, ["--rate-limit", "0"], binary=args.bin)
+        loaders = hub.device_tokens("load", 10)
+        reader = hub.read_token()
+        port = hub.start().port
         try:
             time.sleep(0.5)
-            idle_rss = rss_mib(hub.pid)
+            idle_rss = rss_mib(hub)
             load = start_load(args, port, loaders)
             time.sleep(2)
             base_cpu, base_rss = measure(hub, args.seconds)
             load.wait()
             cpu, rss, counts = asyncio.run(run_with_dashboards(args, hub, port, reader, loaders))
         finally:
-            hub.terminate()
-            hub.wait()
+            hub.stop()
     expected = args.rate * (args.seconds + 3)
     print(f"load: {args.rate} readings/s (2 metrics each) from 10 devices, measured over {args.seconds:.0f} s")
     print(f"hub idle: {idle_rss:.1f} MiB")

@@ -11,13 +11,16 @@ one device, so machine noise shows up in both figures.
 import argparse
 import asyncio
 import json
-import os
 import tempfile
 import time
 
 import websockets
 
-from hubprocess import cpu_seconds, device_tokens, free_port, serve, stop
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Tests" / "support"))
+from telehub_process import Hub  # noqa: E402 (the one hub launcher of tests and benchmarks)
 
 
 async def device(url, token, messages, batch, window, ts0):
@@ -41,11 +44,11 @@ async def device(url, token, messages, batch, window, ts0):
 def measured(hub, run):
     """Values/s of one load, and values per second of the hub's own CPU time
     (from /proc: the load generator's share of the machine is not counted)."""
-    cpu = cpu_seconds(hub.pid)
+    cpu = hub.cpu_seconds()
     started = time.perf_counter()
     values = run()
     elapsed = time.perf_counter() - started
-    return values / elapsed, values / max(1e-9, cpu_seconds(hub.pid) - cpu)
+    return values / elapsed, values / max(1e-9, hub.cpu_seconds() - cpu)
 
 
 async def load(url, tokens, messages, batch, window):
@@ -63,16 +66,15 @@ def main():
     parser.add_argument("--window", type=int, default=8)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db = os.path.join(tmp, "bench.sqlite")
-        tokens = device_tokens(args.bin, db, "bench", args.devices)
-        port = free_port()
-        hub = serve(args.bin, db, port, "--rate-limit", "0")
+        hub = Hub(tmp, ["--rate-limit", "0"], binary=args.bin)
+        tokens = hub.device_tokens("bench", args.devices)
+        hub.start()
         try:
-            url = f"ws://127.0.0.1:{port}/v1/ingest"
+            url = hub.ws_url
             baseline = measured(hub, lambda: asyncio.run(load(url, tokens[:1], args.messages, args.batch, args.window)))
             fleet = measured(hub, lambda: asyncio.run(load(url, tokens[1:], args.messages, args.batch, args.window)))
         finally:
-            stop(hub)
+            hub.stop()
     (rate, per_cpu), (fleet_rate, fleet_per_cpu) = baseline, fleet
     print(f"1 device:  {rate:,.0f} values/s, {per_cpu:,.0f} values per hub CPU second (baseline)")
     print(f"{args.devices - 1} devices: {fleet_rate:,.0f} values/s ({fleet_rate / rate:.2f}x baseline), "

@@ -14,13 +14,16 @@ the hub's CPU per second for each.
 import argparse
 import asyncio
 import json
-import os
 import tempfile
 import time
 
 import websockets
 
-from hubprocess import cpu_seconds, device_tokens, free_port, read_token, serve, stop
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Tests" / "support"))
+from telehub_process import Hub  # noqa: E402 (the one hub launcher of tests and benchmarks)
 
 
 async def run_load(port, token, reader_token, rate, seconds):
@@ -28,7 +31,7 @@ async def run_load(port, token, reader_token, rate, seconds):
     latencies = []
     done = asyncio.Event()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {reader_token}\r\n\r\n".encode())
+    writer.write(f"GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {reader_token}\r\n\r\n".encode())
     await writer.drain()
 
     async def watch():
@@ -87,17 +90,16 @@ def percentile(values, p):
 
 def measure(binary, rate, seconds, *settings):
     with tempfile.TemporaryDirectory() as tmp:
-        db = os.path.join(tmp, "latency.sqlite")
-        (token,) = device_tokens(binary, db, "lat", 1)
-        reader = read_token(binary, db)
-        port = free_port()
-        hub = serve(binary, db, port, "--rate-limit", "0", *settings)
+        hub = Hub(tmp, ["--rate-limit", "0", *settings], binary=binary)
+        (token,) = hub.device_tokens("lat", 1)
+        reader = hub.read_token()
+        hub.start()
         try:
-            cpu = cpu_seconds(hub.pid)
-            latencies, sent = asyncio.run(run_load(port, token, reader, rate, seconds))
-            used = cpu_seconds(hub.pid) - cpu
+            cpu = hub.cpu_seconds()
+            latencies, sent = asyncio.run(run_load(hub.port, token, reader, rate, seconds))
+            used = hub.cpu_seconds() - cpu
         finally:
-            stop(hub)
+            hub.stop()
     return latencies, sent, used
 
 

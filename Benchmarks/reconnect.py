@@ -11,14 +11,17 @@ backfill rate that implies. The steady rate before the outage is the baseline.
 """
 import argparse
 import re
-import signal
+import sys
 import subprocess
 import tempfile
 import threading
 import time
 import urllib.request
 
-from hubprocess import free_port, serve
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Tests" / "support"))
+from telehub_process import Hub  # noqa: E402 (the one hub launcher of tests and benchmarks)
 
 
 def connections(port):
@@ -38,19 +41,18 @@ def main():
     parser.add_argument("--outage", type=float, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db, port = f"{tmp}/hub.sqlite", free_port()
-        hub = serve(args.bin, db, port)
+        hub = Hub(tmp, binary=args.bin).start()
+        port = hub.port
         lines = []
         sim = subprocess.Popen([args.bin, "simulate", "--devices", str(args.devices), "--rate", str(args.rate),
-                                "--url", f"ws://127.0.0.1:{port}/v1/ingest", "--db", db, "--duration", str(20 + args.outage + 30),
+                                "--url", hub.ws_url, "--db", str(hub.db), "--duration", str(20 + args.outage + 30),
                                 "--backoff-cap", "5", "--stable-after", "5"], stdout=subprocess.PIPE, text=True)
         threading.Thread(target=lambda: [lines.append((time.monotonic(), l)) for l in sim.stdout], daemon=True).start()
         time.sleep(10)
-        hub.send_signal(signal.SIGKILL)
-        hub.wait()
+        hub.kill9()
         time.sleep(args.outage)
         restarted = time.monotonic()
-        hub = serve(args.bin, db, port)
+        hub.start()
         while connections(port) < args.devices:
             time.sleep(0.02)
         reconnected = time.monotonic() - restarted
@@ -65,7 +67,7 @@ def main():
                 if buffered <= args.devices and drained is None and stamp - restarted > reconnected:
                     drained = stamp - restarted
         sim.terminate()
-        hub.terminate()
+        hub.stop()
     steady = args.devices * args.rate
     print(f"{args.devices} devices at {args.rate:g} readings/s ({steady:g}/s in all), hub down {args.outage:g} s")
     print(f"all devices connected again {reconnected:.2f} s after the restart")

@@ -22,10 +22,6 @@ def hub(hub_factory):
     return hub_factory("--rate-limit", "0").start()
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-
 
 def test_export_csv_and_ndjson_with_filters(hub):
     base = 1_732_200_000_000
@@ -88,13 +84,13 @@ def test_export_of_a_million_rows_streams_in_bounded_memory(hub_factory, million
     with_million_rows(hub, million_rows)
     hub.start()
     reader = hub.read_token()
-    before = rss_kib(hub.proc.pid)
+    before = hub.rss_kib()
     peak = [before]
     done = threading.Event()
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], rss_kib(hub.proc.pid))
+            peak[0] = max(peak[0], hub.rss_kib())
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample)

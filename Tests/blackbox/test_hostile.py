@@ -39,6 +39,7 @@ from conftest import (
     stored_readings,
     wait_for,
 )
+from telehub_process import rss_kib
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -58,10 +59,6 @@ CLOSED_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 # ---------------------------------------------------------------------------
 # Measuring the hub
 
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
 class MemoryWatch:

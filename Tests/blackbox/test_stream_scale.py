@@ -79,10 +79,6 @@ def small_buffer_hub(hub_factory):
     return hub_factory("--rate-limit", "0", env={"TELEHUB_STREAM_BUFFER_EVENTS": "200"}).start()
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-
 
 def test_a_subscriber_that_never_reads_is_dropped_and_memory_stays_bounded(small_buffer_hub):
     hub = small_buffer_hub
@@ -91,7 +87,7 @@ def test_a_subscriber_that_never_reads_is_dropped_and_memory_stays_bounded(small
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.sendall(f"GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {reader}\r\n\r\n".encode())
     wait_for(lambda: "telehub_stream_clients 1" in httpx.get(f"{hub.url}/metrics").text, message="the stream to open")
-    before = rss_kib(hub.proc.pid)
+    before = hub.rss_kib()
     token = hub.device_token("flood")
     base = now_ms() - 3_600_000
     with open_device(hub, token) as device:
@@ -102,7 +98,7 @@ def test_a_subscriber_that_never_reads_is_dropped_and_memory_stays_bounded(small
                        and "telehub_stream_clients_dropped_total 1" in text and text,
                        message="the stalled subscriber to be dropped")
     assert "telehub_stream_clients 0" in metrics
-    growth_mib = (rss_kib(hub.proc.pid) - before) / 1024
+    growth_mib = (hub.rss_kib() - before) / 1024
     assert growth_mib < 30, f"hub grew {growth_mib:.1f} MiB with a stalled subscriber"
     # Disconnected, not just forgotten: once its buffers drain the socket reaches EOF.
     stalled.settimeout(10)

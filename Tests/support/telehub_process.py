@@ -1,7 +1,9 @@
-"""A `telehub serve` process for tests, shared by the black-box suites and the
-Python device client's suite: the built binary on a free loopback port with a
-fresh database, tokens made through its CLI, as an operator would. Standard
-library only."""
+"""A `telehub serve` process, the one launcher for the black-box suites, the
+Python device client's suite and the benchmarks in `Benchmarks/`: the built
+binary on a free loopback port with a fresh database, tokens made through its
+CLI as an operator would, and the process's own CPU seconds and memory from
+/proc (so a load generator's share of the machine is not charged to the hub).
+Standard library only."""
 import os
 import uuid
 import re
@@ -38,18 +40,35 @@ def store_address(workdir: Path):
     return base + ("&" if "?" in base else "?") + f"schema={schema}"
 
 
-class Hub:
-    """One `telehub serve` process and its database; restarts keep the port and the file."""
+def cpu_seconds(pid) -> float:
+    """User plus system CPU time of the process so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, workdir: Path, extra_args=(), env=None):
-        self.workdir = workdir
-        self.db = store_address(workdir)
+
+def rss_kib(pid) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Hub:
+    """One `telehub serve` process and its database; restarts keep the port and the file.
+    `binary` picks another build (the benchmarks' `--bin`)."""
+
+    def __init__(self, workdir: Path, extra_args=(), env=None, binary=None):
+        self.workdir = Path(workdir)
+        self.binary = Path(binary or BINARY)
+        self.db = store_address(self.workdir)
         self.port = free_port()
         self.extra_args = list(extra_args)
         self.env = {**os.environ, **(env or {})}
         self.proc = None
         self.session_token = None
-        self.log_path = workdir / "serve.log"
+        self.log_path = self.workdir / "serve.log"
 
     @property
     def url(self) -> str:
@@ -61,7 +80,7 @@ class Hub:
 
     def cli(self, *args, check=True) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [str(BINARY), *args, "--db", str(self.db)], capture_output=True, text=True, timeout=60, env=self.env
+            [str(self.binary), *args, "--db", str(self.db)], capture_output=True, text=True, timeout=60, env=self.env
         )
         if check and result.returncode != 0:
             raise AssertionError(f"telehub {' '.join(args)} failed: {result.stderr}")
@@ -72,6 +91,20 @@ class Hub:
 
     def read_token(self, *extra) -> str:
         return self.cli("token", "create", "--read", *extra).stdout.strip()
+
+    def device_tokens(self, prefix: str, count: int) -> list:
+        """Tokens for devices `prefix-0` … `prefix-(count-1)`."""
+        return [self.device_token(f"{prefix}-{index}") for index in range(count)]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.proc.pid)
+
+    def rss_kib(self) -> int:
+        return rss_kib(self.proc.pid)
 
     def exported(self, device=None):
         """Every stored value as (device, metric, ts, value), read through
@@ -88,7 +121,7 @@ class Hub:
         """Starts the hub and returns once `/healthz` answers 200."""
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [str(BINARY), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC), "--token-url",
+            [str(self.binary), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC), "--token-url",
              *self.extra_args],
             stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, env=self.env,
         )
