@@ -1,1 +1,1 @@
-../../../Tests/TelehubCoreTests/FuzzInvariants.swift
+../../../Tests/TelehubCoreTests/Fuzz/FuzzInvariants.swift

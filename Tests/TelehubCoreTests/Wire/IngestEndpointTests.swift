@@ -10,7 +10,7 @@ import TelehubCore
 
         static func load() throws -> Cases {
             let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                .appendingPathComponent("../Fixtures/ingest-addresses.json")
+                .appendingPathComponent("../../Fixtures/ingest-addresses.json")
             return try JSONDecoder().decode(Cases.self, from: Data(contentsOf: file))
         }
     }

@@ -9,7 +9,7 @@ import TelehubCore
 /// targets are left out: this target sees TelehubCore only.
 @Suite struct FuzzCorpusReplayTests {
     static let corpus = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("FuzzCorpus")
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("FuzzCorpus")
 
     /// The files of one target's corpus, by name.
     static func inputs(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
