@@ -60,13 +60,18 @@ public struct ConnectionFailure: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The failure an HTTP status of the ingest endpoint stands for.
+    /// The failure an HTTP status of the ingest endpoint stands for, in the
+    /// words of `devices/client-rules.json`, which the Python client shares.
     static func from(status: Int, body: String) -> ConnectionFailure {
         switch status {
-        case 401, 403: ConnectionFailure(.unauthorized, "the hub refused the token (\(status)): create one with `telehub token create --device NAME`")
-        case 404: ConnectionFailure(.notFound, "no Telehub ingest endpoint at this address (404)")
-        case 429: ConnectionFailure(.throttled, "too many failed attempts from this address (429); waiting")
-        default: ConnectionFailure(.other, "the hub answered \(status) instead of upgrading: \(body.prefix(200))")
+        case 401, 403:
+            ConnectionFailure(
+                .unauthorized,
+                "the hub refused the token (HTTP \(status)): revoked, expired or mistyped; create one with `telehub token create --device NAME`")
+        case 404: ConnectionFailure(.notFound, "no Telehub ingest endpoint at this address (HTTP 404)")
+        case 429: ConnectionFailure(.throttled, "too many failed attempts from this address (HTTP 429); waiting")
+        default:
+            ConnectionFailure(.other, "the hub answered HTTP \(status) instead of upgrading" + (body.isEmpty ? "" : ": \(body.prefix(200))"))
         }
     }
 }

@@ -31,7 +31,7 @@ public actor DeviceClient {
         /// Readings kept at most; when full the oldest unsent ones are dropped.
         public var bufferCapacity = 1_000_000
         /// Readings per message at most (the hub's `maxBatch` lowers it).
-        public var batchSize = 500
+        public var batchSize = 100
         /// Unacknowledged messages in flight at most.
         public var window = 4
         /// Pace of sending, readings per second: a day of backlog must not
@@ -60,6 +60,16 @@ public actor DeviceClient {
         /// An attempt failed or a connection ended, and why.
         case failed(ConnectionFailure)
         case backingOff(Duration)
+
+        /// The state's name in `devices/client-rules.json`, as the Python client reports it.
+        public var name: String {
+            switch self {
+            case .connecting: "connecting"
+            case .connected: "connected"
+            case .failed: "disconnected"
+            case .backingOff: "backing_off"
+            }
+        }
     }
 
     /// What happened so far, in readings (except `reconnects`).

@@ -29,7 +29,7 @@ def test_a_refused_token_is_named_and_backs_off_to_the_cap(hub, tmp_path):
     output, counters = simulate(hub, tmp_path, hub.ws_url, "thd_not-a-real-token", backoff_cap=4)
     assert counters["acked"] == 0 and counters["buffered"] == counters["sent"] > 0, counters
     assert "401" in counters["lastError"] and "token" in counters["lastError"], counters
-    assert "refused the token (401)" in output, output[-1000:]
+    assert "refused the token (HTTP 401)" in output, output[-1000:]
     # Between half the cap (2 s) and the cap (4 s): at most two attempts in 2.5 s,
     # where the transient backoff (from 0.5 s, full jitter) would usually make more.
     assert 1 <= counters["reconnects"] <= 2, counters

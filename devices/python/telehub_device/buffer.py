@@ -69,8 +69,8 @@ class ReadingBuffer:
                 metrics TEXT NOT NULL,
                 message INTEGER
             );
-            CREATE INDEX IF NOT EXISTS reading_unsent ON reading(id) WHERE message IS NULL;
-            CREATE INDEX IF NOT EXISTS reading_message ON reading(message) WHERE message IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS reading_unsent ON reading (id) WHERE message IS NULL;
+            CREATE INDEX IF NOT EXISTS reading_message ON reading (message) WHERE message IS NOT NULL;
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
             INSERT OR IGNORE INTO meta(key, value) VALUES ('next_seq', 1);
             COMMIT;

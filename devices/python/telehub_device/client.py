@@ -47,6 +47,10 @@ from .wire import ingest_url
 __version__ = "1.0"
 log = logging.getLogger("telehub_device")
 
+# What `state` and `on_state` report; the same names as the Swift SDK's, from
+# devices/client-rules.json.
+STATES = ("connecting", "connected", "disconnected", "backing_off", "stopped")
+
 
 class _DeadLink(Exception):
     pass
@@ -208,6 +212,7 @@ class TelehubDevice:
             self._subscribers.remove(queue)
 
     def _set_state(self, state: str) -> None:
+        assert state in STATES, state
         if state == self.state:
             return
         self.state = state
