@@ -196,7 +196,7 @@ final class DeviceConnection: ChannelInboundHandler {
     private static let ackType = Array(#""type":"ack""#.utf8)
     private static let seqKey = Array(#""seq":"#.utf8)
 
-    /// `hello` opens the session; every later reply must be an ack.
+    /// `hello` opens the connection; every later reply must be an ack.
     private func reply(_ payload: ByteBuffer) throws {
         let seq = payload.withUnsafeReadableBytes { bytes -> Int64? in
             if !helloSeen { return ByteSearch.find(Self.helloType, in: bytes) != nil ? 0 : nil }

@@ -1,9 +1,9 @@
 import PostgresNIO
 import TelehubStore
 
-/// Device sessions across hubs: `device_presence` names the hub and session
-/// that hold each device's current connection; `hub_instance` says when each
-/// hub last beat. A device counts as online while its session's hub beats.
+/// Device connections across hubs: `device_presence` names the hub and the
+/// connection id of each device's current connection; `hub_instance` says when
+/// each hub last beat. A device counts as online while its connection's hub beats.
 extension PostgresStore {
     public func beat(instance: String, at: Int64) async throws {
         try await write { sql in
@@ -15,27 +15,29 @@ extension PostgresStore {
         }
     }
 
-    public func sessionOpened(deviceID: Int64, instance: String, session: String, at: Int64, aliveAfter: Int64) async throws -> Bool {
+    public func connectionOpened(deviceID: Int64, instance: String, connection: String, at: Int64, aliveAfter: Int64) async throws -> Bool {
         try await write { sql in
             let previous = try await sql.value(
                 """
                 SELECT coalesce(h.beat, 0) FROM device_presence p LEFT JOIN hub_instance h ON h.instance = p.instance
                 WHERE p.device_id = \(deviceID) FOR UPDATE OF p
                 """, as: Int64.self)
+            // Column `session` holds the connection id; it keeps its old name so hubs of earlier versions can share the database.
             try await sql.run(
                 """
-                INSERT INTO device_presence (device_id, instance, session, since) VALUES (\(deviceID), \(instance), \(session), \(at))
+                INSERT INTO device_presence (device_id, instance, session, since) VALUES (\(deviceID), \(instance), \(connection), \(at))
                 ON CONFLICT (device_id) DO UPDATE SET instance = excluded.instance, session = excluded.session, since = excluded.since
                 """)
             return (previous ?? .min) >= aliveAfter
         }
     }
 
-    public func sessionClosed(deviceID: Int64, instance: String, session: String) async throws -> Bool {
+    public func connectionClosed(deviceID: Int64, instance: String, connection: String) async throws -> Bool {
         try await write { sql in
+            // Column `session` holds the connection id; it keeps its old name so hubs of earlier versions can share the database.
             try await sql.count(
                 """
-                DELETE FROM device_presence WHERE device_id = \(deviceID) AND instance = \(instance) AND session = \(session)
+                DELETE FROM device_presence WHERE device_id = \(deviceID) AND instance = \(instance) AND session = \(connection)
                 RETURNING 1
                 """) > 0
         }
@@ -51,7 +53,7 @@ extension PostgresStore {
         }
     }
 
-    public func reapSessions(aliveAfter: Int64) async throws -> [String] {
+    public func reapConnections(aliveAfter: Int64) async throws -> [String] {
         try await write { sql in
             let names = try await sql.column(
                 """

@@ -46,8 +46,9 @@ extension PostgresStore {
         "INSERT INTO alert_rule_version (id, version) VALUES (1, 0)",
     ]
 
-    /// Which hub holds each device's current session, and when each hub last
+    /// Which hub holds each device's current connection, and when each hub last
     /// said it was alive (`PostgresStore+Presence`).
+    /// Column `session` holds the connection id; it keeps its old name so hubs of earlier versions can share the database.
     private static let presence = [
         "CREATE TABLE hub_instance (instance text PRIMARY KEY, beat int8 NOT NULL)",
         """

@@ -104,14 +104,14 @@ extension PostgresStore: SharedStream {
                     let connection = try await PostgresConnection.connect(
                         configuration: url.connectionConfiguration(), id: 3, logger: logger)
                     defer { Task { try? await connection.close() } }
-                    let session = SQLSession(connection: connection, logger: logger)
+                    let sql = SQLSession(connection: connection, logger: logger)
                     var leading = false
                     while !Task.isCancelled {
                         if !leading {
-                            leading = try await session.value(
+                            leading = try await sql.value(
                                 "SELECT pg_try_advisory_lock(hashtext('telehub leader ' || current_schema()))", as: Bool.self) ?? false
                         } else {
-                            try await session.run("SELECT 1")  // still connected, so still holding it
+                            try await sql.run("SELECT 1")  // still connected, so still holding it
                         }
                         continuation.yield(leading)
                         try await Task.sleep(for: .seconds(1))

@@ -94,14 +94,14 @@ public final class PostgresStore: TelemetryStore {
     func write<Result: Sendable>(_ body: (SQLSession) async throws -> Result) async throws -> Result {
         do {
             return try await client.withConnection { connection in
-                let session = SQLSession(connection: connection, logger: self.logger)
-                try await session.run("BEGIN")
+                let sql = SQLSession(connection: connection, logger: self.logger)
+                try await sql.run("BEGIN")
                 do {
-                    let result = try await body(session)
-                    try await session.run("COMMIT")
+                    let result = try await body(sql)
+                    try await sql.run("COMMIT")
                     return result
                 } catch {
-                    try? await session.run("ROLLBACK")
+                    try? await sql.run("ROLLBACK")
                     throw error
                 }
             }

@@ -3,7 +3,7 @@ public import TelehubCore
 /// What readers see: devices with their latest values, history and export.
 public protocol ReadStore: Sendable {
     /// Every device with its latest values; `online` is left false for the
-    /// caller, which knows the live sessions, to fill in.
+    /// caller, which knows the live connections, to fill in.
     func deviceStatuses() async throws -> [DeviceStatus]
     func deviceStatus(named name: String) async throws -> DeviceStatus?
 

@@ -25,21 +25,21 @@ public protocol SharedStream: Sendable {
     /// another does; the lock goes to another hub when its holder dies.
     func leadership() -> AsyncStream<Bool>
 
-    // MARK: Device sessions across hubs
+    // MARK: Device connections across hubs
 
     /// Records that the hub `instance` is alive at `at`.
     func beat(instance: String, at: Int64) async throws
-    /// A device session began on `instance`; it is now the device's current one.
-    /// - Returns: true when the device already had a session on a hub alive since `aliveAfter`.
-    func sessionOpened(deviceID: Int64, instance: String, session: String, at: Int64, aliveAfter: Int64) async throws -> Bool
-    /// A device session ended. - Returns: true when it was still the device's
-    /// current session, so the device is offline now.
-    func sessionClosed(deviceID: Int64, instance: String, session: String) async throws -> Bool
-    /// Devices with a current session on a hub alive since `aliveAfter`.
+    /// A device connection began on `instance`; it is now the device's current one.
+    /// - Returns: true when the device already had a connection on a hub alive since `aliveAfter`.
+    func connectionOpened(deviceID: Int64, instance: String, connection: String, at: Int64, aliveAfter: Int64) async throws -> Bool
+    /// A device connection ended. - Returns: true when it was still the device's
+    /// current connection, so the device is offline now.
+    func connectionClosed(deviceID: Int64, instance: String, connection: String) async throws -> Bool
+    /// Devices with a current connection on a hub alive since `aliveAfter`.
     func onlineDevices(aliveAfter: Int64) async throws -> Set<String>
-    /// Forgets the sessions of hubs silent since `aliveAfter` (killed, cut off).
+    /// Forgets the connections of hubs silent since `aliveAfter` (killed, cut off).
     /// - Returns: the names of their devices, offline now.
-    func reapSessions(aliveAfter: Int64) async throws -> [String]
+    func reapConnections(aliveAfter: Int64) async throws -> [String]
 }
 
 /// The stream events of one commit, to be logged with it.

@@ -1,7 +1,7 @@
 import FuzzInvariants
 
 /// Bytes as a device message: validated as the WebSocket and HTTP paths do
-/// (default and tight limits) and fed to a `DeviceSessionState`; every reply
+/// (default and tight limits) and fed to a `DeviceConnectionState`; every reply
 /// must be well-formed JSON. See `FuzzInvariants.checkMessage`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

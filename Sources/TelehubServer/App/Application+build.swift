@@ -115,7 +115,7 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
                 ?? uri.queryParameters["token"].map(String.init)
             return await hub.authenticator.identify(token, as: .device) != nil
         },
-        onShutdown: { hub.sessions.shutDown() },
+        onShutdown: { hub.connections.shutDown() },
         headTimeout: .nanoseconds(configuration.requestHeadTimeout.milliseconds * 1_000_000),
         onHeadRefused: { hub.metrics.requestHeadsRefused.increment() })
     guard let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath else { return server }

@@ -20,12 +20,12 @@ struct DemoFleet: Service, CustomStringConvertible {
 
     func run() async throws {
         await ensureDemoSettings()
-        var devices: [(device: SimulatedDevice, id: Int64, seq: Int64, session: Int)] = []
+        var devices: [(device: SimulatedDevice, id: Int64, seq: Int64, connection: Int)] = []
         for device in SimulatedDevice.demoFleet {
             let id = try await hub.store.ensureDevice(named: device.name)
-            // Token id 0 is never revoked, so the watcher leaves demo sessions alone.
-            let (session, _) = hub.sessions.register(kind: .device(device.name), tokenID: 0) { _ in }
-            devices.append((device, id, try await hub.store.lastSeq(deviceID: id), session))
+            // Token id 0 is never revoked, so the watcher leaves demo connections alone.
+            let (connection, _) = hub.connections.register(kind: .device(device.name), tokenID: 0) { _ in }
+            devices.append((device, id, try await hub.store.lastSeq(deviceID: id), connection))
             await hub.live.publishPresence(device: device.name, online: true, at: EpochClock.nowMs())
         }
         var generator = SystemRandomNumberGenerator()
@@ -42,7 +42,7 @@ struct DemoFleet: Service, CustomStringConvertible {
                     .init(deviceID: devices[index].id, device: devices[index].device.name, message: message, receivedAt: now) { _ in })
             }
         }
-        for device in devices where hub.sessions.unregister(device.session) {
+        for device in devices where hub.connections.unregister(device.connection) {
             await hub.live.publishPresence(device: device.device.name, online: false, at: EpochClock.nowMs())
         }
     }

@@ -9,7 +9,7 @@ struct Hub: Sendable {
     let authenticator: Authenticator
     let usage: TokenUsageRecorder
     let live: LiveHub
-    let sessions: SessionRegistry
+    let connections: ConnectionRegistry
     let ingest: IngestActor
     let metrics: HubMetrics
     let health: StoreHealth
@@ -30,24 +30,24 @@ struct Hub: Sendable {
         self.live = LiveHub(
             replayEvents: configuration.replayEvents, bufferSize: configuration.streamBufferEvents,
             keepaliveInterval: .seconds(configuration.keepaliveSeconds), metrics: metrics)
-        self.sessions = SessionRegistry()
+        self.connections = ConnectionRegistry()
         let rateLimiter = RateLimiter(
             readingsPerSecond: configuration.rateLimitReadingsPerSecond,
             burst: max(configuration.rateLimitBurst, configuration.limits.maxBatch))
         let live = self.live
-        let sessions = self.sessions
+        let connections = self.connections
         let shared = store as? any SharedStream
         let leadership = Leadership(leading: shared == nil)
-        let feed = shared.map { StreamFeed(store: $0, live: live, sessions: sessions, leadership: leadership) }
+        let feed = shared.map { StreamFeed(store: $0, live: live, connections: connections, leadership: leadership) }
         self.leadership = leadership
         self.feed = feed
         self.alerts = AlertAnnouncer(live: live, feed: feed, metrics: metrics, deliveries: Wake())
         self.ingest = IngestActor(
-            store: store, hub: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter,
+            store: store, live: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter,
             health: health, announcer: alerts, feed: feed)
     }
 
-    /// Devices from the store, with `online` from the live sessions.
+    /// Devices from the store, with `online` from the live connections.
     /// - Parameter alerts: include every alert's state (the stream's snapshot).
     func deviceList(alerts: Bool = false) async throws -> DeviceList {
         let online = try await onlineDevices()
@@ -65,6 +65,6 @@ struct Hub: Sendable {
     /// Devices connected here, or to any hub on a shared store.
     func onlineDevices() async throws -> Set<String> {
         if let feed { return try await feed.onlineDevices() }
-        return sessions.onlineDevices()
+        return connections.onlineDevices()
     }
 }

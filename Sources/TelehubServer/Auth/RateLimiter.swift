@@ -1,9 +1,9 @@
 import Synchronization
 import TelehubCore
 
-/// A token bucket per device, counted in readings. Shared by every session
-/// and by HTTP ingest, so a device cannot escape its limit by opening more
-/// connections. Over the limit a message is refused with a retryable
+/// A token bucket per device, counted in readings. Shared by every WebSocket
+/// connection and by HTTP ingest, so a device cannot escape its limit by
+/// opening more connections. Over the limit a message is refused with a retryable
 /// `rate_limited` and the wait it needs: never silently dropped.
 final class RateLimiter: Sendable {
     /// Readings per second a device may sustain; 0 turns limiting off.

@@ -20,11 +20,11 @@ struct TokenWatcher: Service, CustomStringConvertible {
     }
 
     private func check() async {
-        let live = hub.sessions.liveTokenIDs().filter { $0 != 0 }  // 0: the per-process token, not stored
-        guard !live.isEmpty else { return }
+        let connected = hub.connections.liveTokenIDs().filter { $0 != 0 }  // 0: the per-process token, not stored
+        guard !connected.isEmpty else { return }
         do {
-            let ended = try await hub.store.endedTokens(among: live, at: EpochClock.nowMs())
-            if !ended.isEmpty { hub.sessions.endSessions(of: ended) }
+            let ended = try await hub.store.endedTokens(among: connected, at: EpochClock.nowMs())
+            if !ended.isEmpty { hub.connections.endConnections(of: ended) }
         } catch {
             logger.error("could not check tokens; revoked tokens stay connected until this succeeds: \(error)")
         }

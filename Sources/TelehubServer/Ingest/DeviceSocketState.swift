@@ -1,8 +1,8 @@
 import NIOWebSocket
 
-/// The writer's side of a device session, without sockets: what to do with
-/// each event of the session's queue. It counts the acks owed for messages
-/// handed to the ingest actor, and decides when the session may close:
+/// The writer's side of a device connection, without sockets: what to do with
+/// each event of the connection's queue. It counts the acks owed for messages
+/// handed to the ingest actor, and decides when the connection may close:
 /// at once when it is replaced, revoked or broken; on shutdown only once every
 /// owed ack is out (or the drain time is up), so that what was committed is
 /// acknowledged.
@@ -16,10 +16,10 @@ struct DeviceSocketState {
         case completed(String?)
         /// Close now with this code (a broken rule, a drain that took too long).
         case close(WebSocketErrorCode, String)
-        case end(SessionRegistry.Ending)
+        case end(ConnectionRegistry.Ending)
         /// The reader stopped: the device closed, broke the protocol (error), or was cancelled.
         case readerEnded((any Error)?)
-        /// After the session started ending, no more messages will be handed over.
+        /// After the connection started ending, no more messages will be handed over.
         case submissionsOver
     }
 
@@ -28,18 +28,18 @@ struct DeviceSocketState {
         /// Stop handing messages over; with `marker`, the reader's last event is `submissionsOver`.
         case stopReader(marker: Bool)
         /// Close after this long unless everything owed was sent first.
-        case startDrainTimer(SessionRegistry.Ending)
+        case startDrainTimer(ConnectionRegistry.Ending)
         case close(WebSocketErrorCode, String)
-        /// The session is over without a close of ours (the device left).
+        /// The connection is over without a close of ours (the device left).
         case finish
-        /// The reader failed: end the session with the error it ended with.
+        /// The reader failed: end the connection with the error it ended with.
         case fail
     }
 
     private enum Phase: Equatable {
         case open
         /// Shutting down: sending what is owed, then closing with `ending`.
-        case draining(SessionRegistry.Ending, submissionsOver: Bool)
+        case draining(ConnectionRegistry.Ending, submissionsOver: Bool)
         case over
     }
 

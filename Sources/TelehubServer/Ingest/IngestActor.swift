@@ -41,7 +41,7 @@ public actor IngestActor: Service {
 
     /// Commits, and the rules with what they need (states, units) when their version moved.
     private let store: any IngestStore & AlertStore & DeviceCatalog
-    private let hub: LiveHub
+    private let live: LiveHub
     /// Set when several hubs share the store: commits log their readings and
     /// the feed publishes them in the log's order.
     private let feed: StreamFeed?
@@ -76,7 +76,7 @@ public actor IngestActor: Service {
     private nonisolated let wake: AsyncStream<Void>.Continuation
 
     init(
-        store: any IngestStore & AlertStore & DeviceCatalog, hub: LiveHub, configuration: HubConfiguration, metrics: HubMetrics,
+        store: any IngestStore & AlertStore & DeviceCatalog, live: LiveHub, configuration: HubConfiguration, metrics: HubMetrics,
         rateLimiter: RateLimiter, health: StoreHealth, announcer: AlertAnnouncer, feed: StreamFeed? = nil
     ) {
         self.store = store
@@ -88,7 +88,7 @@ public actor IngestActor: Service {
         self.rateLimiter = rateLimiter
         self.metrics = metrics
         self.overloadWait = .milliseconds(max(1, configuration.overloadWaitMs))
-        self.hub = hub
+        self.live = live
         self.flushInterval = configuration.flushIntervalMs > 0 ? .milliseconds(configuration.flushIntervalMs) : nil
         self.pending = IngestQueue(flushValues: configuration.flushValues, capacity: configuration.queueValues)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -152,9 +152,9 @@ public actor IngestActor: Service {
         seriesLimit.forgetAll()
     }
 
-    /// A device starts a new session: it resumes from `hello.lastSeq`, so an
+    /// A device opens a new connection: it resumes from `hello.lastSeq`, so an
     /// earlier hold no longer applies.
-    public func sessionStarted(deviceID: Int64) {
+    public func connectionStarted(deviceID: Int64) {
         retryHolds.clear(deviceID: deviceID)
     }
 
@@ -314,7 +314,7 @@ public actor IngestActor: Service {
             // the commit knew, and the ids must be the same everywhere).
             await feed.committed(positions, Self.readings(of: chunk))
         } else {
-            await hub.publish(Self.readings(of: stored))
+            await live.publish(Self.readings(of: stored))
         }
     }
 

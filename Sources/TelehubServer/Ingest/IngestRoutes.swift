@@ -2,12 +2,12 @@ import Hummingbird
 import HummingbirdWebSocket
 import TelehubCore
 
-/// `/v1/ingest`: the WebSocket session, and HTTP POST for devices that send rarely.
+/// `/v1/ingest`: the WebSocket connection, and HTTP POST for devices that send rarely.
 struct IngestRoutes {
     let hub: Hub
 
     /// The upgrade route. Tokens were already checked by the upgrade gate;
-    /// this looks the device up again to hand its identity to the session.
+    /// this looks the device up again to hand its identity to the connection.
     func register(on router: Router<IngestRequestContext>) {
         let socket = IngestSocket(hub: hub)
         router.add(middleware: DeviceAuthMiddleware(hub: hub))

@@ -7,16 +7,16 @@ import TelehubCore
 import TelehubStore
 import CoreMetrics
 
-/// Runs one device's WebSocket session: `hello`, then every message through
-/// `DeviceSessionState` and the ingest actor. Everything the session sends
+/// Runs one device's WebSocket connection: `hello`, then every message through
+/// `DeviceConnectionState` and the ingest actor. Everything the connection sends
 /// goes through one event queue, written in order by one writer: replies,
-/// post-commit acks, and the close when the session is replaced, its token
+/// post-commit acks, and the close when the connection is replaced, its token
 /// revoked, or the hub shuts down.
 struct IngestSocket: Sendable {
     let hub: Hub
 
     /// What the writer acts on (see `DeviceSocketState`). Replies are encoded
-    /// when queued, so their bytes count against the session's `ReplyBudget`.
+    /// when queued, so their bytes count against the connection's `ReplyBudget`.
     typealias Event = DeviceSocketState.Event
 
     func run(identity: TokenIdentity, device: String, deviceID: Int64, channel: any Channel,
@@ -26,30 +26,30 @@ struct IngestSocket: Sendable {
         queue.yield(.reply(ServerMessage.hello(.init(
             device: device, lastSeq: lastSeq, limits: hub.configuration.limits,
             heartbeatSeconds: hub.configuration.heartbeatSeconds)).json))
-        let (sessionID, cameOnline) = hub.sessions.register(kind: .device(device), tokenID: identity.tokenID) {
+        let (connectionID, cameOnline) = hub.connections.register(kind: .device(device), tokenID: identity.tokenID) {
             queue.yield(.end($0))
         }
         hub.metrics.connections.increment()
-        await hub.ingest.sessionStarted(deviceID: deviceID)
+        await hub.ingest.connectionStarted(deviceID: deviceID)
         if let feed = hub.feed {
-            await feed.deviceConnected(device, deviceID: deviceID, session: sessionID)
+            await feed.deviceConnected(device, deviceID: deviceID, connection: connectionID)
         } else if cameOnline {
             await hub.live.publishPresence(device: device, online: true, at: EpochClock.nowMs())
         }
         let budget = ReplyBudget(maxCount: hub.configuration.maxQueuedReplies, maxBytes: hub.configuration.maxQueuedReplyBytes)
-        let session = Conversation(
+        let conversation = Conversation(
             hub: hub, device: device, deviceID: deviceID, queue: queue, replies: budget, channel: channel)
         let result: Result<Void, any Error>
         do {
-            try await session.converse(events: events, inbound: inbound, outbound: outbound)
+            try await conversation.converse(events: events, inbound: inbound, outbound: outbound)
             result = .success(())
         } catch {
             result = .failure(error)
         }
         hub.metrics.connections.decrement()
-        if hub.sessions.unregister(sessionID) {
+        if hub.connections.unregister(connectionID) {
             if let feed = hub.feed {
-                await feed.deviceDisconnected(device, deviceID: deviceID, session: sessionID)
+                await feed.deviceDisconnected(device, deviceID: deviceID, connection: connectionID)
             } else {
                 await hub.live.publishPresence(device: device, online: false, at: EpochClock.nowMs())
             }
@@ -58,9 +58,9 @@ struct IngestSocket: Sendable {
     }
 }
 
-/// One session's reader and writer.
+/// One connection's reader and writer.
 ///
-/// Ending a session never stops reading the socket: closing a socket with
+/// Ending a connection never stops reading the socket: closing a socket with
 /// unread input makes the kernel send a reset, and a reset makes the device's
 /// kernel discard the acks it has not read yet. So the reader is stopped at
 /// the gate (it reads on but submits nothing more) until the device answers
@@ -150,7 +150,7 @@ private struct Conversation: Sendable {
     }
 
     private func read(_ inbound: WebSocketInboundStream) async throws {
-        var session = DeviceSessionState(device: device, limits: hub.configuration.limits, errorLimit: hub.configuration.errorWindow)
+        var connection = DeviceConnectionState(device: device, limits: hub.configuration.limits, errorLimit: hub.configuration.errorWindow)
         for try await message in inbound.messages(maxSize: hub.configuration.limits.maxMessageBytes) {
             guard gate.isOpen else { continue }  // ending: read on, act on nothing
             guard case .text(let text) = message else {
@@ -165,7 +165,7 @@ private struct Conversation: Sendable {
                 return
             }
             let now = EpochClock.nowMs()
-            for action in session.receive(text, now: now) {
+            for action in connection.receive(text, now: now) {
                 switch action {
                 case .reply(let reply):
                     if case .error(let rejection) = reply { hub.metrics.rejected(device: device, reason: rejection.code) }
@@ -183,7 +183,7 @@ private struct Conversation: Sendable {
 
     /// Queues a reply, unless the device has left too many unread: then its
     /// connection is closed with 1008 (its replies would otherwise pile up
-    /// in the hub without bound). - Returns: false when the session is cut off.
+    /// in the hub without bound). - Returns: false when the connection is cut off.
     private func send(_ event: Event) -> Bool {
         if ReplyBudget.admit(event, into: replies) {
             queue.yield(event)
@@ -203,7 +203,7 @@ private struct Conversation: Sendable {
 
     private func submit(_ message: IngestMessage, at now: Int64) async {
         // Counted as owed under the gate's lock, so the writer knows exactly
-        // which acks are due when the session ends.
+        // which acks are due when the connection ends.
         guard gate.pass(yielding: .submitted, to: queue) else { return }
         let device = self.device
         let metrics = hub.metrics
@@ -219,7 +219,7 @@ private struct Conversation: Sendable {
     }
 }
 
-/// Where the reader hands messages over, closed when the session ends.
+/// Where the reader hands messages over, closed when the connection ends.
 final class ReaderGate: Sendable {
     private let closed = Mutex(false)
 

@@ -89,7 +89,7 @@ struct InflateNegotiation: Equatable, Sendable {
 }
 
 /// One connection's inflater. Frames arrive one at a time from the
-/// session's reader, so the lock is never contended; it makes the state
+/// connection's reader, so the lock is never contended; it makes the state
 /// safe to hold in a `Sendable` extension.
 final class PerMessageInflate: WebSocketExtension, Sendable {
     private enum Phase { case idle, plain, compressed }

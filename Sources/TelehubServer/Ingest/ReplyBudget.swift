@@ -39,7 +39,7 @@ final class ReplyBudget: Sendable {
         }
     }
 
-    /// - Returns: true the first time only, so the session is cut off once.
+    /// - Returns: true the first time only, so the connection is cut off once.
     func markCutOff() -> Bool {
         state.withLock { state in
             defer { state.cutOff = true }
@@ -58,7 +58,7 @@ final class ReplyBudget: Sendable {
 
 /// Closes the connection of a device that does not read its replies.
 ///
-/// The session's writer may be stuck in a write to the full socket, so the
+/// The connection's writer may be stuck in a write to the full socket, so the
 /// close frame (1008) is written on the channel directly, and the channel is
 /// closed once it is flushed or after `limit` at the latest.
 enum UnreadRepliesCutOff {

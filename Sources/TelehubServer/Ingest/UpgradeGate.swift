@@ -88,11 +88,11 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
 
 /// `HTTP1WebSocketUpgradeChannel` with an `UpgradeGateHandler` in front of its upgrader.
 ///
-/// It also owns how device sessions end on shutdown. The WebSocket library
+/// It also owns how device connections end on shutdown. The WebSocket library
 /// closes every socket with 1000 the moment graceful shutdown starts, before
 /// the acks that are due could be sent. So an upgraded connection runs
 /// outside the server's graceful-shutdown scope, and the shutdown signal
-/// goes to `onShutdown` instead, which drains the sessions: stop reading,
+/// goes to `onShutdown` instead, which drains the connections: stop reading,
 /// send the acks of what was committed, close with 1001.
 struct GatedUpgradeChannel: ServerChildChannel {
     struct Value: ServerChildChannelValue {

@@ -90,7 +90,7 @@ public actor LiveHub: Service {
         nextSubscriberID += 1
         let (stream, continuation) = AsyncStream.makeStream(of: LiveBatch.self)
         continuation.onTermination = { [weak self] _ in
-            // The hub is an actor and this callback is synchronous: hop over to unsubscribe.
+            // LiveHub is an actor and this callback is synchronous: hop over to unsubscribe.
             Task { await self?.unsubscribe(id) }
         }
         let backlog = Backlog()
@@ -135,7 +135,7 @@ public actor LiveHub: Service {
     }
 }
 
-/// Events not yet taken by a subscriber, counted across the hub's actor and
+/// Events not yet taken by a subscriber, counted across the LiveHub actor and
 /// the subscriber's task.
 final class Backlog: Sendable {
     private let count = Atomic<Int>(0)

@@ -14,7 +14,7 @@ struct LoggedEvents: Sendable {
     var first: Int64 = 0
     var readings: [(device: String, reading: Reading)] = []
     var presence: [PresenceEvent] = []
-    /// Devices whose newest session began on `instance`: other hubs close theirs (4000).
+    /// Devices whose newest connection began on `instance`: other hubs close theirs (4000).
     var takeovers: [Takeover] = []
     /// Alert transitions, as the stream's `alert` events.
     var alerts: [AlertStreamEvent] = []

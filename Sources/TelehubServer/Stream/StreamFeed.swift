@@ -7,7 +7,7 @@ import TelehubStore
 /// Makes this hub one of several on a shared store (`SharedStream`,
 /// PostgreSQL): every hub publishes every hub's committed readings and
 /// presence changes, in log order, with the log's positions as stream ids
-/// (so `Last-Event-ID` means the same on each), and a device's newer session
+/// (so `Last-Event-ID` means the same on each), and a device's newer connection
 /// on any hub replaces its older one on this hub (close 4000).
 ///
 /// This hub's own entries are published as soon as they are logged, unless
@@ -20,31 +20,31 @@ actor StreamFeed: Service {
     nonisolated let instance: String
     private let store: any SharedStream
     private let live: LiveHub
-    private let sessions: SessionRegistry
+    private let connections: ConnectionRegistry
     private let pollInterval: Duration
     private let logger = Logger(label: "telehub.stream")
     private var sequencer: StreamSequencer<(LoggedEvents, Bool)>?
     private let gap = Wake()
     /// Per device connected here, the position of this hub's newest takeover
     /// of it (`.max` while being logged): another hub's takeover replaces the
-    /// session here only when it is newer, so a device that hops back and
-    /// forth keeps its newest session wherever that is.
+    /// connection here only when it is newer, so a device that hops back and
+    /// forth keeps its newest connection wherever that is.
     private var takenOver: [String: Int64] = [:]
 
     /// A hub that has not beaten for this long is taken for dead: its
-    /// devices count as offline and their sessions are forgotten.
+    /// devices count as offline and their connections are forgotten.
     static let beatInterval: Int64 = 1000
     static let deadAfter: Int64 = 5000
 
     private let leadership: Leadership
 
     init(
-        store: any SharedStream, live: LiveHub, sessions: SessionRegistry, leadership: Leadership,
+        store: any SharedStream, live: LiveHub, connections: ConnectionRegistry, leadership: Leadership,
         pollInterval: Duration = .milliseconds(250)
     ) {
         self.store = store
         self.live = live
-        self.sessions = sessions
+        self.connections = connections
         self.leadership = leadership
         self.pollInterval = pollInterval
         self.instance = UUID().uuidString
@@ -64,33 +64,33 @@ actor StreamFeed: Service {
         await accept(positions, LoggedEvents(first: positions.lowerBound, readings: readings), own: true)
     }
 
-    // MARK: Device sessions
+    // MARK: Device connections
 
-    /// A device session began here: it becomes the device's current one on
-    /// every hub (another hub's older session is closed with 4000).
-    func deviceConnected(_ device: String, deviceID: Int64, session: Int) async {
+    /// A device connection began here: it becomes the device's current one on
+    /// every hub (another hub's older connection is closed with 4000).
+    func deviceConnected(_ device: String, deviceID: Int64, connection: Int) async {
         let now = EpochClock.nowMs()
         takenOver[device] = .max
         do {
-            let wasOnline = try await store.sessionOpened(
-                deviceID: deviceID, instance: instance, session: "\(session)", at: now, aliveAfter: now - Self.deadAfter)
+            let wasOnline = try await store.connectionOpened(
+                deviceID: deviceID, instance: instance, connection: "\(connection)", at: now, aliveAfter: now - Self.deadAfter)
             var events = LoggedEvents(takeovers: [.init(device: device, instance: instance)])
             if !wasOnline { events.presence = [PresenceEvent(device: device, online: true, ts: now)] }
             if let position = await log(events) { takenOver[device] = position }
         } catch {
-            logger.warning("could not record \(device)'s session for the other hubs: \(error)")
+            logger.warning("could not record \(device)'s connection for the other hubs: \(error)")
         }
     }
 
-    /// The last session of a device on this hub ended.
-    func deviceDisconnected(_ device: String, deviceID: Int64, session: Int) async {
+    /// The last connection of a device on this hub ended.
+    func deviceDisconnected(_ device: String, deviceID: Int64, connection: Int) async {
         takenOver[device] = nil
         do {
-            // Still its current session: offline now. Else a newer one, here or on another hub, holds it.
-            guard try await store.sessionClosed(deviceID: deviceID, instance: instance, session: "\(session)") else { return }
+            // Still its current connection: offline now. Else a newer one, here or on another hub, holds it.
+            guard try await store.connectionClosed(deviceID: deviceID, instance: instance, connection: "\(connection)") else { return }
             await log(LoggedEvents(presence: [PresenceEvent(device: device, online: false, ts: EpochClock.nowMs())]))
         } catch {
-            logger.warning("could not record the end of \(device)'s session for the other hubs: \(error)")
+            logger.warning("could not record the end of \(device)'s connection for the other hubs: \(error)")
         }
     }
 
@@ -100,7 +100,7 @@ actor StreamFeed: Service {
         await log(LoggedEvents(alerts: alerts))
     }
 
-    /// Devices with a current session on a live hub.
+    /// Devices with a current connection on a live hub.
     func onlineDevices() async throws -> Set<String> {
         try await store.onlineDevices(aliveAfter: EpochClock.nowMs() - Self.deadAfter)
     }
@@ -167,7 +167,7 @@ actor StreamFeed: Service {
         let now = EpochClock.nowMs()
         do {
             try await store.beat(instance: instance, at: now)
-            for device in try await store.reapSessions(aliveAfter: now - Self.deadAfter) {
+            for device in try await store.reapConnections(aliveAfter: now - Self.deadAfter) {
                 await log(LoggedEvents(presence: [PresenceEvent(device: device, online: false, ts: now)]))
             }
         } catch {
@@ -224,7 +224,7 @@ actor StreamFeed: Service {
             for takeover in events.takeovers where takeover.instance != instance {
                 guard (takenOver[takeover.device] ?? .min) < events.first else { continue }  // ours is newer
                 takenOver[takeover.device] = nil
-                sessions.endDevice(takeover.device)
+                connections.endDevice(takeover.device)
             }
         }
         if !events.readings.isEmpty { await live.publish(events.readings, firstID: events.first) }

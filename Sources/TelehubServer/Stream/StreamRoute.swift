@@ -25,11 +25,11 @@ struct StreamRoute {
             }
 
             let snapshot = subscription.reset || lastEventID == nil ? try await hub.deviceList(alerts: true) : nil
-            let sessions = hub.sessions
+            let connections = hub.connections
             let body = ResponseBody { writer in
                 // Registered so that revoking the token ends this stream.
-                let (sessionID, _) = sessions.register(kind: .stream, tokenID: identity.tokenID) { _ in subscription.finish() }
-                defer { sessions.unregister(sessionID) }
+                let (connectionID, _) = connections.register(kind: .stream, tokenID: identity.tokenID) { _ in subscription.finish() }
+                defer { connections.unregister(connectionID) }
                 try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
                 if subscription.reset {
                     try await writer.write(ByteBuffer(string: SSEFrame.event("reset", data: "{}")))

@@ -34,7 +34,7 @@ public enum FuzzInvariants {
 
     /// Validates `bytes` as the WebSocket path (seq required) and the HTTP
     /// path (seq optional) do, with the default and with tight limits, and
-    /// feeds it to a `DeviceSessionState`.
+    /// feeds it to a `DeviceConnectionState`.
     /// - Returns: the message as the HTTP path accepts it with default limits.
     @discardableResult
     public static func checkMessage(_ bytes: [UInt8]) throws(Violation) -> DeviceMessage? {
@@ -77,7 +77,7 @@ public enum FuzzInvariants {
             // JSON text is UTF-8 (RFC 8259 §8.1): anything else is refused as invalid_json.
             try require(String(validating: bytes, as: UTF8.self) != nil, "accepted a message that is not UTF-8")
         }
-        try checkSession(String(decoding: bytes, as: UTF8.self))
+        try checkConnection(String(decoding: bytes, as: UTF8.self))
         return accepted
     }
 
@@ -153,12 +153,12 @@ public enum FuzzInvariants {
         }
     }
 
-    /// The session answers as the validator does, and closes only once over budget.
-    static func checkSession(_ text: String) throws(Violation) {
+    /// The connection answers as the validator does, and closes only once over budget.
+    static func checkConnection(_ text: String) throws(Violation) {
         let direct = MessageValidator(limits: IngestLimits(), requiresSeq: true).validate(text, now: now)
-        var session = DeviceSessionState(device: "fuzz", limits: IngestLimits())
-        let actions = session.receive(text, now: now)
-        var closing = DeviceSessionState(
+        var connection = DeviceConnectionState(device: "fuzz", limits: IngestLimits())
+        let actions = connection.receive(text, now: now)
+        var closing = DeviceConnectionState(
             device: "fuzz", limits: IngestLimits(), errorLimit: ErrorWindow(maxErrors: 0, windowMs: 10_000))
         let closingActions = closing.receive(text, now: now)
         switch direct {

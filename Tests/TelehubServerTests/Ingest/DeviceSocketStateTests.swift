@@ -23,7 +23,7 @@ import Testing
         #expect(state.handle(.readerEnded(nil)).isEmpty)  // the device may leave; what is owed still goes out
         #expect(state.handle(.completed("ack 1")) == [.write("ack 1")])
         #expect(state.handle(.submissionsOver).isEmpty)  // one still owed
-        #expect(state.handle(.completed("ack 2")) == [.write("ack 2"), .close(.goingAway, SessionRegistry.Ending.shutdown.reason)])
+        #expect(state.handle(.completed("ack 2")) == [.write("ack 2"), .close(.goingAway, ConnectionRegistry.Ending.shutdown.reason)])
         #expect(state.isOver)
         #expect(state.handle(.reply("late")).isEmpty)
     }
@@ -31,7 +31,7 @@ import Testing
     @Test func shutdownWithNothingOwedClosesWhenTheReaderIsStopped() {
         var state = DeviceSocketState()
         _ = state.handle(.end(.shutdown))
-        #expect(state.handle(.submissionsOver) == [.close(.goingAway, SessionRegistry.Ending.shutdown.reason)])
+        #expect(state.handle(.submissionsOver) == [.close(.goingAway, ConnectionRegistry.Ending.shutdown.reason)])
     }
 
     /// The drain timer's close wins over acks that never come.
@@ -44,15 +44,15 @@ import Testing
         #expect(state.isOver && state.handle(.completed("ack")).isEmpty)
     }
 
-    @Test(arguments: [SessionRegistry.Ending.replaced, .tokenEnded])
-    func replacedOrRevokedClosesAtOnce(_ ending: SessionRegistry.Ending) {
+    @Test(arguments: [ConnectionRegistry.Ending.replaced, .tokenEnded])
+    func replacedOrRevokedClosesAtOnce(_ ending: ConnectionRegistry.Ending) {
         var state = DeviceSocketState()
         _ = state.handle(.submitted)
         #expect(state.handle(.end(ending)) == [.stopReader(marker: false), .close(ending.closeCode, ending.reason)])
         #expect(state.isOver)
     }
 
-    @Test func theReaderEndingEndsTheSession() {
+    @Test func theReaderEndingEndsTheConnection() {
         var left = DeviceSocketState()
         #expect(left.handle(.readerEnded(nil)) == [.finish] && left.isOver)
         var cancelled = DeviceSocketState()

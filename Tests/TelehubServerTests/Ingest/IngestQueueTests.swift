@@ -69,7 +69,7 @@ import TelehubCore
         #expect(holds.refusal(deviceID: 1, seq: 8, now: start)?.message.contains("from seq 7") == true)
     }
 
-    @Test func aHoldExpiresAndANewSessionClearsIt() {
+    @Test func aHoldExpiresAndANewConnectionClearsIt() {
         var holds = RetryHolds(lifetime: .seconds(10))
         holds.hold(deviceID: 1, seq: 3, rejection: IngestRejection(.overloaded, "busy", retryAfterMs: 1000), now: start)
         #expect(holds.refusal(deviceID: 1, seq: 4, now: start + .seconds(5)) != nil)

@@ -40,11 +40,11 @@ import TelehubCore
         #expect(decoded.readings[0].reading.metrics.first { $0.name == "h" }?.value == -0.25)
         #expect(decoded.presence.isEmpty && decoded.takeovers.isEmpty)
 
-        let session = LoggedEvents(
+        let takeover = LoggedEvents(
             presence: [PresenceEvent(device: "gh-1", online: true, ts: 5)], takeovers: [.init(device: "gh-1", instance: "b")])
-        #expect(session.positions == 1)
-        let back = try #require(LoggedEvents.decode(session.body, first: 9))
-        #expect(back.presence == session.presence && back.takeovers == session.takeovers && back.readings.isEmpty)
+        #expect(takeover.positions == 1)
+        let back = try #require(LoggedEvents.decode(takeover.body, first: 9))
+        #expect(back.presence == takeover.presence && back.takeovers == takeover.takeovers && back.readings.isEmpty)
 
         #expect(LoggedEvents.decode("not json", first: 1) == nil)
         #expect(LoggedEvents.decode(#"{"readings":[{"device":"x"}]}"#, first: 1) == nil)

@@ -1,7 +1,7 @@
 /// The protocol logic of one device connection, without sockets: what to do
 /// with each incoming text message. The server feeds it frames and carries
 /// out the actions; tests drive it directly.
-public struct DeviceSessionState: Sendable {
+public struct DeviceConnectionState: Sendable {
     public enum Action: Sendable, Equatable {
         /// Send this reply now (a pong, or an error for a rejected message).
         case reply(ServerMessage)

@@ -1,14 +1,14 @@
 import NIOWebSocket
 import Synchronization
 
-/// Every live connection that authenticated with a token: device sessions and
-/// stream readers. It answers which devices are online, replaces an older
-/// session of a device by a newer one, closes the connections of a revoked
-/// token, and drains device sessions on shutdown.
+/// Every live connection that authenticated with a token: devices' WebSocket
+/// connections and stream readers. It answers which devices are online,
+/// replaces an older connection of a device by a newer one, closes the
+/// connections of a revoked token, and drains device connections on shutdown.
 ///
 /// A lock rather than an actor: graceful-shutdown handlers and completion
 /// callbacks must reach it synchronously.
-final class SessionRegistry: Sendable {
+final class ConnectionRegistry: Sendable {
     /// Why a connection is being ended.
     enum Ending: Sendable, Equatable {
         /// A newer connection of the same device (close 4000).
@@ -24,7 +24,7 @@ final class SessionRegistry: Sendable {
         case stream
     }
 
-    struct Session: Sendable {
+    struct Connection: Sendable {
         let id: Int
         let kind: Kind
         let tokenID: Int64
@@ -32,26 +32,26 @@ final class SessionRegistry: Sendable {
     }
 
     private struct State {
-        var sessions: [Int: Session] = [:]
+        var connections: [Int: Connection] = [:]
         var nextID = 0
         var shuttingDown = false
     }
 
     private let state = Mutex(State())
 
-    /// Adds a session. A device session replaces the device's older ones.
-    /// - Returns: the session id, and whether the device was offline before.
+    /// Adds a connection. A device's connection replaces its older ones.
+    /// - Returns: the connection id, and whether the device was offline before.
     func register(kind: Kind, tokenID: Int64, end: @escaping @Sendable (Ending) -> Void) -> (id: Int, cameOnline: Bool) {
         let (id, replaced, cameOnline, shuttingDown) = state.withLock { state in
             let id = state.nextID
             state.nextID += 1
-            var replaced: [Session] = []
+            var replaced: [Connection] = []
             var cameOnline = false
             if case .device(let name) = kind {
-                replaced = state.sessions.values.filter { $0.isDevice(name) }
+                replaced = state.connections.values.filter { $0.isDevice(name) }
                 cameOnline = replaced.isEmpty
             }
-            state.sessions[id] = Session(id: id, kind: kind, tokenID: tokenID, end: end)
+            state.connections[id] = Connection(id: id, kind: kind, tokenID: tokenID, end: end)
             return (id, replaced, cameOnline, state.shuttingDown)
         }
         replaced.forEach { $0.end(.replaced) }
@@ -59,59 +59,59 @@ final class SessionRegistry: Sendable {
         return (id, cameOnline)
     }
 
-    /// Removes a session. - Returns: true when it was its device's last one.
+    /// Removes a connection. - Returns: true when it was its device's last one.
     @discardableResult
     func unregister(_ id: Int) -> Bool {
         state.withLock { state in
-            guard let session = state.sessions.removeValue(forKey: id), case .device(let name) = session.kind else {
+            guard let connection = state.connections.removeValue(forKey: id), case .device(let name) = connection.kind else {
                 return false
             }
-            return !state.sessions.values.contains { $0.isDevice(name) }
+            return !state.connections.values.contains { $0.isDevice(name) }
         }
     }
 
     func onlineDevices() -> Set<String> {
         state.withLock { state in
-            Set(state.sessions.values.compactMap { if case .device(let name) = $0.kind { name } else { nil } })
+            Set(state.connections.values.compactMap { if case .device(let name) = $0.kind { name } else { nil } })
         }
     }
 
     /// Token ids with at least one live connection, for the revocation watcher.
     func liveTokenIDs() -> Set<Int64> {
-        state.withLock { Set($0.sessions.values.map(\.tokenID)) }
+        state.withLock { Set($0.connections.values.map(\.tokenID)) }
     }
 
     /// Ends every connection that authenticated with one of these tokens.
-    func endSessions(of tokenIDs: Set<Int64>) {
-        let ending = state.withLock { $0.sessions.values.filter { tokenIDs.contains($0.tokenID) } }
+    func endConnections(of tokenIDs: Set<Int64>) {
+        let ending = state.withLock { $0.connections.values.filter { tokenIDs.contains($0.tokenID) } }
         ending.forEach { $0.end(.tokenEnded) }
     }
 
-    /// Ends this hub's sessions of a device whose newer session began on another hub.
+    /// Ends this hub's connections of a device whose newer connection began on another hub.
     func endDevice(_ name: String) {
-        let ending = state.withLock { $0.sessions.values.filter { $0.isDevice(name) } }
+        let ending = state.withLock { $0.connections.values.filter { $0.isDevice(name) } }
         ending.forEach { $0.end(.replaced) }
     }
 
-    /// Starts draining every device session; sessions that register later are
+    /// Starts draining every connection; connections that register later are
     /// drained at once. Idempotent.
     func shutDown() {
-        let sessions = state.withLock { state -> [Session] in
+        let connections = state.withLock { state -> [Connection] in
             guard !state.shuttingDown else { return [] }
             state.shuttingDown = true
-            return Array(state.sessions.values)
+            return Array(state.connections.values)
         }
-        sessions.forEach { $0.end(.shutdown) }
+        connections.forEach { $0.end(.shutdown) }
     }
 }
 
-extension SessionRegistry.Session {
+extension ConnectionRegistry.Connection {
     func isDevice(_ name: String) -> Bool {
         if case .device(let device) = kind { device == name } else { false }
     }
 }
 
-extension SessionRegistry.Ending {
+extension ConnectionRegistry.Ending {
     var closeCode: WebSocketErrorCode {
         switch self {
         case .replaced: .init(codeNumber: 4000)

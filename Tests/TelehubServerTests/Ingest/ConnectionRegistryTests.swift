@@ -2,14 +2,14 @@ import NIOWebSocket
 import Testing
 @testable import TelehubServer
 
-@Suite struct SessionRegistryTests {
+@Suite struct ConnectionRegistryTests {
     final class Endings: @unchecked Sendable {
         // Only touched from the test's own thread through the registry's synchronous callbacks.
-        var values: [Int: [SessionRegistry.Ending]] = [:]
+        var values: [Int: [ConnectionRegistry.Ending]] = [:]
     }
 
-    @Test func newerSessionReplacesOlderAndPresenceFollows() {
-        let registry = SessionRegistry()
+    @Test func newerConnectionReplacesOlderAndPresenceFollows() {
+        let registry = ConnectionRegistry()
         let endings = Endings()
         let first = registry.register(kind: .device("a"), tokenID: 1) { endings.values[1, default: []].append($0) }
         #expect(first.cameOnline)
@@ -23,21 +23,21 @@ import Testing
         #expect(registry.onlineDevices().isEmpty)
     }
 
-    @Test func revocationEndsOnlyThatTokensSessions() {
-        let registry = SessionRegistry()
+    @Test func revocationEndsOnlyThatTokensConnections() {
+        let registry = ConnectionRegistry()
         let endings = Endings()
         _ = registry.register(kind: .device("a"), tokenID: 7) { endings.values[1, default: []].append($0) }
         _ = registry.register(kind: .stream, tokenID: 7) { endings.values[2, default: []].append($0) }
         _ = registry.register(kind: .device("b"), tokenID: 8) { endings.values[3, default: []].append($0) }
         #expect(registry.liveTokenIDs() == [7, 8])
-        registry.endSessions(of: [7])
+        registry.endConnections(of: [7])
         #expect(endings.values[1] == [.tokenEnded])
         #expect(endings.values[2] == [.tokenEnded])
         #expect(endings.values[3] == nil)
     }
 
     @Test func shutdownDrainsEveryoneOnceAndLateComers() {
-        let registry = SessionRegistry()
+        let registry = ConnectionRegistry()
         let endings = Endings()
         _ = registry.register(kind: .device("a"), tokenID: 1) { endings.values[1, default: []].append($0) }
         registry.shutDown()
@@ -45,8 +45,8 @@ import Testing
         #expect(endings.values[1] == [.shutdown])
         _ = registry.register(kind: .device("b"), tokenID: 1) { endings.values[2, default: []].append($0) }
         #expect(endings.values[2] == [.shutdown])
-        #expect(SessionRegistry.Ending.replaced.closeCode == WebSocketErrorCode(codeNumber: 4000))
-        #expect(SessionRegistry.Ending.shutdown.closeCode == .goingAway)
-        #expect(SessionRegistry.Ending.tokenEnded.closeCode == .policyViolation)
+        #expect(ConnectionRegistry.Ending.replaced.closeCode == WebSocketErrorCode(codeNumber: 4000))
+        #expect(ConnectionRegistry.Ending.shutdown.closeCode == .goingAway)
+        #expect(ConnectionRegistry.Ending.tokenEnded.closeCode == .policyViolation)
     }
 }
