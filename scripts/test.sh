@@ -6,6 +6,8 @@
 # binary: all of them on SQLite, and again on PostgreSQL those that reach the
 # store (postgres-suites.txt), with several hubs on one database behind nginx
 # (each test starts its own nginx; Debian's package is installed if missing).
+# The dashboard's pure modules run under node --test first, their JSDoc types
+# checked by Debian's tsc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
@@ -16,7 +18,7 @@ ensure_build_deps
 # unpacking, not the build's CPU.
 deps_log=$(mktemp /tmp/telehub-test-deps.XXXXXX)
 (
-    ensure_apt chromium chromium-driver libjs-dygraphs postgresql nginx
+    ensure_apt chromium chromium-driver libjs-dygraphs postgresql nginx node-typescript
     ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest
 ) >"$deps_log" 2>&1 &
 deps=$!
@@ -27,6 +29,10 @@ swift build --build-tests
 echo "   built in $(( $(date +%s) - started )) s"
 wait "$deps" || { cat "$deps_log"; echo "installing the test dependencies failed"; exit 1; }
 cat "$deps_log"; rm -f "$deps_log"
+
+echo "== dashboard modules (node --test; JSDoc types checked by tsc)"
+(cd Tests/dashboard && LANG=en_US.UTF-8 TZ=UTC node --test)
+tsc -p Tests/dashboard/jsconfig.json
 
 echo "== PostgreSQL"
 start_postgres

@@ -32,6 +32,7 @@ export class AlertStore {
   apply(event) {
     const existing = this.#alerts.get(key(event.id, event.device));
     // A '*' rule that had seen no device yet is listed once without one; a device's entry replaces it.
+    /** @type {{severity: string, condition: string, unit?: string, label?: string}} */
     const template = existing ?? this.#alerts.get(key(event.id, null)) ?? { severity: "warning", condition: "" };
     this.#alerts.delete(key(event.id, null));
     this.#alerts.set(key(event.id, event.device), {

@@ -20,6 +20,8 @@ export async function fetchDevices() {
 /**
  * `GET /v1/devices/{name}/metrics/{metric}`: `{step: 0, points: [[ts, value]]}`
  * when the range fits in `points`, else `{step, points: [[start, avg, min, max, count]]}`.
+ * @param {string} device
+ * @param {string} metric
  * @param {{from: number, to: number, points: number, signal?: AbortSignal}} query
  */
 export async function fetchHistory(device, metric, { from, to, points, signal }) {

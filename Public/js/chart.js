@@ -6,6 +6,7 @@
 // test, can check it against the history endpoint without scraping pixels.
 
 import { formatAxisValue, formatCount, formatDateTime, formatDuration, formatTick, formatValue } from "./format.js";
+import { part } from "./dom.js";
 
 /**
  * @typedef {import("./series.js").Series} Series
@@ -44,11 +45,11 @@ export class MetricChart {
   constructor(template, metric, Dygraph, zoom) {
     this.panel = /** @type {HTMLElement} */ (template.content.firstElementChild.cloneNode(true));
     this.panel.dataset.metric = metric;
-    this.#container = this.panel.querySelector(".chart");
+    this.#container = part(this.panel, ".chart");
     this.#container.dataset.metric = metric;
-    this.#message = this.panel.querySelector(".chart-message");
-    this.#readout = this.panel.querySelector(".chart-readout");
-    this.panel.querySelector(".chart-title").textContent = metric;
+    this.#message = part(this.panel, ".chart-message");
+    this.#readout = part(this.panel, ".chart-readout");
+    part(this.panel, ".chart-title").textContent = metric;
     this.#metric = metric;
     this.#Dygraph = Dygraph;
     this.#zoom = zoom;

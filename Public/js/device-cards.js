@@ -5,7 +5,7 @@
 // textContent only.
 
 import { compareNames } from "./devices.js";
-import { byId, cloneTemplate } from "./dom.js";
+import { byId, cloneTemplate, part } from "./dom.js";
 import { formatAgo, formatTime, isoTime, withUnit } from "./format.js";
 import { deviceHash } from "./router.js";
 import { renderSparkline } from "./sparkline.js";
@@ -98,7 +98,7 @@ export class DeviceCards {
 
   /** Puts focus on a device's card link (coming back from its page), if it is there. */
   focus(name) {
-    const link = this.#cards.get(name)?.article.querySelector(".device-link");
+    const link = /** @type {HTMLElement|null|undefined} */ (this.#cards.get(name)?.article.querySelector(".device-link"));
     link?.focus();
     return Boolean(link);
   }
@@ -126,10 +126,10 @@ export class DeviceCards {
     link.href = deviceHash(name);
     const card = {
       article,
-      badge: article.querySelector(".badge"),
-      lastSeen: article.querySelector(".last-seen"),
-      list: article.querySelector(".metrics"),
-      noMetrics: article.querySelector(".no-metrics"),
+      badge: part(article, ".badge"),
+      lastSeen: part(article, ".last-seen"),
+      list: part(article, ".metrics"),
+      noMetrics: part(article, ".no-metrics"),
       metrics: new Map(),
     };
     this.#cards.set(name, card);
@@ -158,12 +158,12 @@ export class DeviceCards {
 function createMetricRow(metric) {
   const element = cloneTemplate("metric-template");
   element.dataset.metricRow = metric;
-  const name = element.querySelector(".metric-name");
+  const name = part(element, ".metric-name");
   name.textContent = metric;
   name.title = metric;
-  const value = element.querySelector(".metric-value");
+  const value = part(element, ".metric-value");
   value.dataset.metric = metric;
-  return { element, name, value, time: element.querySelector(".metric-time"), trend: element.querySelector(".metric-trend") };
+  return { element, name, value, time: part(element, ".metric-time"), trend: part(element, ".metric-trend") };
 }
 
 function setLastSeen(card, lastSeen, now) {

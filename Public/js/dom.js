@@ -6,9 +6,22 @@ export function byId(id) {
   return element;
 }
 
+/**
+ * The element under `root` that `selector` names: templates always hold it,
+ * so a missing one is a bug in index.html, reported as such.
+ * @param {ParentNode} root
+ * @param {string} selector
+ * @returns {HTMLElement}
+ */
+export function part(root, selector) {
+  const element = root.querySelector(selector);
+  if (!(element instanceof HTMLElement)) throw new Error(`index.html: no ${selector} in its template`);
+  return element;
+}
+
 /** Shows `element` (by id) and hides its siblings; the page has one view at a time. */
 export function showView(id) {
-  for (const view of document.querySelectorAll("[data-view]")) view.hidden = view.id !== id;
+  for (const view of document.querySelectorAll("[data-view]")) /** @type {HTMLElement} */ (view).hidden = view.id !== id;
 }
 
 /** A fresh copy of a `<template>`'s first element. */

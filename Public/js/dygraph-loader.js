@@ -11,14 +11,15 @@ let loading = null;
 /** Resolves to the `Dygraph` constructor, or null when the script is missing. */
 export function loadDygraph() {
   loading ??= new Promise((resolve) => {
-    if (window.Dygraph) {
-      resolve(prepare(window.Dygraph));
+    const global = /** @type {any} */ (window);
+    if (global.Dygraph) {
+      resolve(prepare(global.Dygraph));
       return;
     }
     const script = document.createElement("script");
     script.src = SRC;
     script.async = true;
-    script.addEventListener("load", () => resolve(window.Dygraph ? prepare(window.Dygraph) : null));
+    script.addEventListener("load", () => resolve(global.Dygraph ? prepare(global.Dygraph) : null));
     script.addEventListener("error", () => {
       script.remove();
       loading = null; // let a later visit try again, e.g. after the package was installed

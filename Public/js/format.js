@@ -75,6 +75,7 @@ export function formatTick(date, daily, withSeconds) {
 
 /** A bucket width or span: "30 s", "5 min", "2 h", "1 d". */
 export function formatDuration(ms) {
+  /** @type {Array<[number, string]>} */
   const units = [[86_400_000, "d"], [3_600_000, "h"], [60_000, "min"], [1000, "s"]];
   for (const [size, unit] of units) {
     if (ms >= size && ms % size === 0) return `${countFormat.format(ms / size)} ${unit}`;

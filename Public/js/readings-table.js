@@ -3,6 +3,7 @@
 // the live stream. Bounded, so a chatty device can't grow the page.
 
 import { formatTime, formatValue, isoTime } from "./format.js";
+import { part } from "./dom.js";
 
 const MAX_ROWS = 20;
 
@@ -30,7 +31,7 @@ export class ReadingsTable {
     time.textContent = formatTime(ts);
     time.dateTime = isoTime(ts);
     row.querySelector(".metric-cell").textContent = metric;
-    const cell = row.querySelector(".value-cell");
+    const cell = part(row, ".value-cell");
     cell.textContent = formatValue(value);
     cell.dataset.value = String(value);
     row.dataset.metric = metric;

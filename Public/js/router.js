@@ -39,9 +39,3 @@ export function deviceHash(name, params = null) {
 export function replaceHash(hash) {
   if (window.location.hash !== hash) history.replaceState(history.state, "", hash);
 }
-
-/** Calls `onRoute` now and whenever the hash changes (links, Back, Forward). */
-export function watchRoutes(onRoute) {
-  window.addEventListener("hashchange", () => onRoute(parseRoute()));
-  onRoute(parseRoute());
-}

@@ -19,7 +19,7 @@ const PAD = 3;
  * @param {{from: number, to: number}} window
  */
 export function renderSparkline(host, points, { from, to }) {
-  const svg = host.querySelector("svg.sparkline") ?? host.appendChild(createSvg());
+  const svg = /** @type {SVGSVGElement} */ (host.querySelector("svg.sparkline") ?? host.appendChild(createSvg()));
   const line = svg.querySelector("polyline");
   svg.dataset.points = String(points.length);
   if (points.length === 0) {

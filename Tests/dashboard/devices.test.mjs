@@ -1,0 +1,66 @@
+// The dashboard's model of the fleet: which update wins.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DeviceStore, compareNames } from "../../Public/js/devices.js";
+
+const snapshot = (devices) => ({ devices });
+
+test("online devices first, then by name with numbers in natural order", () => {
+  const store = new DeviceStore();
+  store.replace(snapshot([
+    { name: "node-10", online: true }, { name: "node-2", online: true }, { name: "a", online: false },
+    { name: "node-1", online: false },
+  ]));
+  assert.deepEqual(store.sorted().map((d) => d.name), ["node-2", "node-10", "a", "node-1"]);
+  assert.deepEqual(store.counts(), { online: 2, offline: 2 });
+  assert.ok(store.loaded);
+});
+
+test("an older reading never replaces the value on the card; units from the snapshot stay", () => {
+  const store = new DeviceStore();
+  store.replace(snapshot([{ name: "gh", online: true, metrics: { t: { ts: 100, value: 1, unit: "°C" } } }]));
+  store.applyReading({ device: "gh", ts: 300, metrics: { t: 3 } });
+  store.applyReading({ device: "gh", ts: 200, metrics: { t: 2, h: 40 } });
+  assert.deepEqual(store.get("gh").metrics.get("t"), { ts: 300, value: 3, unit: "°C" });
+  assert.deepEqual(store.get("gh").metrics.get("h"), { ts: 200, value: 40 });
+});
+
+test("a device clock ahead of ours does not make it seen in the future", () => {
+  const store = new DeviceStore();
+  const before = Date.now();
+  store.applyReading({ device: "fast", ts: before + 3_600_000, metrics: { t: 1 } });
+  assert.ok(store.get("fast").lastSeen <= Date.now());
+  assert.ok(store.get("fast").lastSeen >= before);
+});
+
+test("a device first heard on the stream is offline until a presence event", () => {
+  const store = new DeviceStore();
+  store.applyReading({ device: "new", ts: 1, metrics: { t: 1 } });
+  assert.equal(store.get("new").online, false);
+  store.applyPresence({ device: "new", online: true });
+  assert.equal(store.get("new").online, true);
+});
+
+test("a device list fetched before a presence event does not undo it", () => {
+  const store = new DeviceStore();
+  store.replace(snapshot([{ name: "a", online: false }, { name: "b", online: false }]));
+  const mark = store.presenceMark();
+  store.applyPresence({ device: "a", online: true });
+  store.mergePresence(snapshot([{ name: "a", online: false }, { name: "b", online: true }]), mark);
+  assert.equal(store.get("a").online, true);  // the event is newer than the list
+  assert.equal(store.get("b").online, true);  // the list is the news here
+});
+
+test("clear forgets everything", () => {
+  const store = new DeviceStore();
+  store.replace(snapshot([{ name: "a", online: true }]));
+  store.clear();
+  assert.equal(store.get("a"), undefined);
+  assert.equal(store.loaded, false);
+});
+
+test("names that collate equal still have one order", () => {
+  assert.ok(compareNames("a", "b") < 0);
+  assert.ok(compareNames("node-2", "node-10") < 0);
+  assert.equal(Math.sign(compareNames("A", "a")), -Math.sign(compareNames("a", "A")));
+});
