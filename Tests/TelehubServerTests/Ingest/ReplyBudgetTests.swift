@@ -1,0 +1,28 @@
+import Testing
+@testable import TelehubServer
+
+@Suite struct ReplyBudgetTests {
+    @Test func boundsTheCountAndTheBytesOfRepliesNotYetWritten() {
+        let budget = ReplyBudget(maxCount: 2, maxBytes: 100)
+        #expect(budget.take(40))
+        #expect(budget.take(70) == false)  // 110 bytes would pass the budget
+        #expect(budget.take(60))
+        #expect(budget.take(0) == false)  // two replies queued already
+        budget.release(40)
+        #expect(budget.take(40))
+    }
+
+    @Test func aConnectionIsCutOffOnceAndTakesNothingAfter() {
+        let budget = ReplyBudget(maxCount: 10, maxBytes: 1000)
+        #expect(budget.markCutOff())
+        #expect(budget.markCutOff() == false)
+        #expect(budget.take(1) == false)
+    }
+
+    @Test func onlyEventsThatCarryAReplyTakeTheBudget() {
+        let budget = ReplyBudget(maxCount: 1, maxBytes: 1000)
+        #expect(ReplyBudget.admit(.reply("{}"), into: budget))
+        #expect(ReplyBudget.admit(.reply("{}"), into: budget) == false)
+        #expect(ReplyBudget.admit(.completed(nil), into: budget))
+    }
+}
