@@ -232,7 +232,7 @@ def replies_covering(device, seqs):
     return replies
 
 
-def provoke_overload(device, t0, attempts=4):
+def provoke_overload(device, t0, attempts=10):
     """Two batches of F values each, then a small reading, pipelined: the
     second batch fills the queue while the first is committed, and the small
     reading waits for room longer than --overload-wait-ms. Returns (all
