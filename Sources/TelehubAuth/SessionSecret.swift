@@ -10,6 +10,16 @@ public struct SessionSecret: Sendable, Equatable {
 
     public var hash: [UInt8] { Crypto.sha256(value.utf8) }
 
+    /// The value a page must send in `X-Telehub-CSRF` with every change it
+    /// makes through this session: derived from the cookie (which page
+    /// scripts cannot read, being HttpOnly) and handed out only by
+    /// `GET /v1/session`, which another site cannot read. Nil when `value`
+    /// cannot be a session id.
+    public static func csrf(_ value: String) -> String? {
+        guard value.hasPrefix(prefix), value.utf8.count <= 64 else { return nil }
+        return "thx_" + Base64URL.encode(Crypto.sha256(Array("telehub-csrf:".utf8) + Array(value.utf8)))
+    }
+
     /// The stored form of a presented cookie value, or nil when it cannot be a session id.
     public static func hash(_ value: String) -> [UInt8]? {
         guard value.hasPrefix(prefix), value.utf8.count <= 64 else { return nil }

@@ -32,11 +32,18 @@ extension PostgresStore {
         ("v3-stream", stream),
         ("v4-presence", presence),
         ("v5-delivery-folding", deliveryFolding),
+        ("v6-control-tokens", controlTokens),
     ]
 
     /// Each delivery names its device, so the deliveries one rule and device
     /// owe are found by index; `folded` counts the transitions folded into it.
     /// `alert_rule_version` moves with every rule created or deleted.
+    /// Tokens of a third kind, `control` (`thc_`).
+    private static let controlTokens = [
+        "ALTER TABLE token DROP CONSTRAINT token_kind_check",
+        "ALTER TABLE token ADD CONSTRAINT token_kind_check CHECK (kind IN ('device', 'read', 'control'))",
+    ]
+
     private static let deliveryFolding = [
         "ALTER TABLE alert_delivery ADD COLUMN device text NOT NULL DEFAULT ''",
         "ALTER TABLE alert_delivery ADD COLUMN folded int8 NOT NULL DEFAULT 0",

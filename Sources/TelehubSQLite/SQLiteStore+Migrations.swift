@@ -40,8 +40,34 @@ extension SQLiteStore {
         migrator.registerMigration("v6-delivery-folding") { db in
             try db.execute(sql: deliveryFoldingSchema)
         }
+        migrator.registerMigration("v7-control-tokens") { db in
+            // SQLite cannot change a CHECK constraint: the table is made
+            // again with the new kind and its rows copied (foreign keys are
+            // checked once the migration is done, GRDB's default).
+            try db.execute(sql: controlTokenSchema)
+        }
         return migrator
     }
+
+    /// Tokens of a third kind, `control` (`thc_`).
+    private static let controlTokenSchema = """
+        CREATE TABLE token_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('device', 'read', 'control')),
+            device_id INTEGER REFERENCES device(id) ON DELETE CASCADE,
+            label TEXT,
+            hash BLOB NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER,
+            expires_at INTEGER,
+            revoked_at INTEGER,
+            CHECK ((kind = 'device') = (device_id IS NOT NULL))
+        );
+        INSERT INTO token_new (id, kind, device_id, label, hash, created_at, last_used_at, expires_at, revoked_at)
+            SELECT id, kind, device_id, label, hash, created_at, last_used_at, expires_at, revoked_at FROM token;
+        DROP TABLE token;
+        ALTER TABLE token_new RENAME TO token;
+        """
 
     /// Series values in compressed chunks (see `ChunkTable`), and a rollup
     /// row per series and hour holding its minutes (see `RollupTable`).

@@ -6,7 +6,7 @@ import TelehubAuth
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "token", abstract: "Create, list and revoke device and read tokens.",
+        commandName: "token", abstract: "Create, list and revoke device, read and control tokens.",
         subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
@@ -18,13 +18,17 @@ struct TokenCommand: AsyncParsableCommand {
         var device: String?
         @Flag(help: "Create a read token (dashboard and read API).")
         var read = false
+        @Flag(help: "Create a control token: all a read token may do, and commands and desired state.")
+        var control = false
         @Option(help: "A note to recognise the token by.")
         var label: String?
         @Option(help: "Lifetime such as 90s, 15m, 12h or 30d; no expiry when left out.")
         var expires: String?
 
         func validate() throws {
-            guard (device != nil) != read else { throw ValidationError("give exactly one of --device NAME or --read") }
+            guard [device != nil, read, control].filter({ $0 }).count == 1 else {
+                throw ValidationError("give exactly one of --device NAME, --read or --control")
+            }
             try Bounds.checkLabel(label)
             if let device, !NameRules.isValidDeviceName(device) {
                 throw ValidationError("invalid device name \"\(device)\": 1 to 64 of letters, digits, '.', '_', '-', starting with a letter or digit")
@@ -45,7 +49,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let expiresAt = expires.flatMap(SpanParser.milliseconds).map { EpochClock.nowMs() + $0 }
             let (secret, _) = try await store.open().mintToken(
-                kind: read ? .read : .device, device: device, label: label, expiresAt: expiresAt)
+                kind: device != nil ? .device : control ? .control : .read, device: device, label: label, expiresAt: expiresAt)
             print(secret.value)
         }
     }

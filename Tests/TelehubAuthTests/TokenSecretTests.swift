@@ -34,3 +34,19 @@ import TelehubCore
         #expect(!Crypto.constantTimeEquals(a, Array(a.prefix(31))))
     }
 }
+
+@Suite struct SessionCSRFTests {
+    /// The CSRF value is the session's own, fixed for its life, different
+    /// for another session, and never the session id itself.
+    @Test func eachSessionHasItsOwnStableValue() throws {
+        let one = SessionSecret.generate().value
+        let other = SessionSecret.generate().value
+        let value = try #require(SessionSecret.csrf(one))
+        #expect(value.hasPrefix("thx_"))
+        #expect(SessionSecret.csrf(one) == value)
+        #expect(SessionSecret.csrf(other) != value)
+        #expect(!value.contains(String(one.dropFirst(4))))
+        #expect(SessionSecret.csrf("thr_notasession") == nil)
+        #expect(SessionSecret.csrf("ths_" + String(repeating: "a", count: 100)) == nil)
+    }
+}

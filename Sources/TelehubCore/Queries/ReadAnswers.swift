@@ -43,10 +43,20 @@ public struct SessionChange: Sendable, Equatable, Codable {
     public init() {}
 }
 
-/// `GET /v1/session`: `{"authenticated":true}`.
+/// `GET /v1/session`: `{"authenticated":true,"kind":"control","csrf":"thx_…"}`.
+/// `kind` is the kind of the token behind the credential (what the page may
+/// offer); `csrf`, for a dashboard session, the value its changes carry in
+/// `X-Telehub-CSRF`.
 public struct SessionState: Sendable, Equatable, Codable {
     public var authenticated: Bool
-    public init(authenticated: Bool) { self.authenticated = authenticated }
+    public var kind: TokenKind?
+    public var csrf: String?
+
+    public init(authenticated: Bool, kind: TokenKind? = nil, csrf: String? = nil) {
+        self.authenticated = authenticated
+        self.kind = kind
+        self.csrf = csrf
+    }
 }
 
 /// `POST /v1/session`'s body: `{"token":"thr_…"}`.

@@ -27,25 +27,29 @@ public final class Authenticator: Sendable {
         self.failures = Mutex(failures)
     }
 
-    /// The identity behind `token` if it is live and of the wanted kind.
-    public func identify(_ token: String?, as kind: TokenKind) async -> TokenIdentity? {
-        guard let token, token.utf8.count <= 256, TokenKind(token: token) == kind else { return nil }
+    /// The identity behind `token` if it is live and grants `needed` (a
+    /// control token passes where a read token is needed); the identity
+    /// carries the token's own kind.
+    public func identify(_ token: String?, as needed: TokenKind) async -> TokenIdentity? {
+        guard let token, token.utf8.count <= 256, let presented = TokenKind(token: token), presented.grants(needed) else {
+            return nil
+        }
         let hash = TokenSecret.hash(token)
-        if kind == .read, let sessionTokenHash, Crypto.constantTimeEquals(hash, sessionTokenHash) {
+        if presented == .read, let sessionTokenHash, Crypto.constantTimeEquals(hash, sessionTokenHash) {
             return TokenIdentity(tokenID: 0, kind: .read, deviceID: nil, deviceName: nil)
         }
         let now = EpochClock.nowMs()
         guard let stored = try? await store.token(hash: hash),
-            Crypto.constantTimeEquals(stored.hash, hash)
+            Crypto.constantTimeEquals(stored.hash, hash), stored.record.kind == presented
         else { return nil }
-        return await live(stored, as: kind, at: now)
+        return await live(stored, granting: needed, at: now)
     }
 
-    private func live(_ stored: StoredToken, as kind: TokenKind, at now: Int64) async -> TokenIdentity? {
-        guard stored.record.kind == kind, stored.record.isLive(at: now) else { return nil }
+    private func live(_ stored: StoredToken, granting needed: TokenKind, at now: Int64) async -> TokenIdentity? {
+        guard stored.record.kind.grants(needed), stored.record.isLive(at: now) else { return nil }
         await usage.note(tokenID: stored.record.id, at: now)
         return TokenIdentity(
-            tokenID: stored.record.id, kind: kind, deviceID: stored.deviceID, deviceName: stored.record.device,
+            tokenID: stored.record.id, kind: stored.record.kind, deviceID: stored.deviceID, deviceName: stored.record.device,
             expiresAt: stored.record.expiresAt)
     }
 
@@ -62,7 +66,8 @@ public final class Authenticator: Sendable {
 
     // MARK: - Dashboard sessions
 
-    /// Starts a session for a read token. - Returns: the cookie value and its lifetime in seconds.
+    /// Starts a session for a read or control token; the session may do what
+    /// its token may. - Returns: the cookie value and its lifetime in seconds.
     func startSession(for identity: TokenIdentity) async throws -> (value: String, maxAgeSeconds: Int) {
         let now = EpochClock.nowMs()
         let expiresAt = min(now + Self.sessionLifetimeMs, identity.expiresAt ?? .max)
@@ -83,7 +88,8 @@ public final class Authenticator: Sendable {
         return (secret.value, Int(max(1, (expiresAt - now) / 1000)))
     }
 
-    /// The read identity behind a session cookie, while the session and its token are live.
+    /// The identity behind a session cookie (of the kind of the token it was
+    /// made from), while the session and its token are live.
     func identifySession(_ value: String?) async -> TokenIdentity? {
         guard let value, let hash = SessionSecret.hash(value) else { return nil }
         let now = EpochClock.nowMs()
@@ -91,7 +97,7 @@ public final class Authenticator: Sendable {
             return expiry > now ? TokenIdentity(tokenID: 0, kind: .read, deviceID: nil, deviceName: nil) : nil
         }
         guard let stored = try? await store.webSessionToken(hash: hash, at: now) else { return nil }
-        return await live(stored, as: .read, at: now)
+        return await live(stored, granting: .read, at: now)
     }
 
     /// Logout: the session id is forgotten, so a copy of the cookie is worthless.

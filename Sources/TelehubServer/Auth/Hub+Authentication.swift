@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import TelehubAuth
 import TelehubCore
 import CoreMetrics
 
@@ -34,6 +35,35 @@ extension Hub {
             if let cookie = Credentials.cookie(request, secure: isSecure(request, context)) { return .presented(await authenticator.identifySession(cookie)) }
             return .nothing
         }
+    }
+
+    /// Throws 401 without a live read or control credential (as
+    /// `requireReader`), 403 for a read one, and 403 for a change made through
+    /// a dashboard session without its `X-Telehub-CSRF` value: another site
+    /// can make a browser send the cookie, never that header.
+    @discardableResult
+    func requireController(_ request: Request, _ context: some ClientAddressed) async throws -> TokenIdentity {
+        let identity = try await requireReader(request, context)
+        guard identity.kind == .control else {
+            throw APIError(status: .forbidden, code: "forbidden", message: "this needs a control token (thc_…)")
+        }
+        if Credentials.bearer(request) == nil, Self.changesState(request.method) {
+            let cookie = Credentials.cookie(request, secure: isSecure(request, context))
+            guard let cookie, let expected = SessionSecret.csrf(cookie),
+                let sent = request.headers[Credentials.csrfHeader],
+                Crypto.constantTimeEquals(Array(sent.utf8), Array(expected.utf8))
+            else {
+                throw APIError(
+                    status: .forbidden, code: "forbidden",
+                    message: "a change through the dashboard session needs the X-Telehub-CSRF value of GET /v1/session")
+            }
+        }
+        return identity
+    }
+
+    /// Every method but the safe ones (RFC 9110) changes something.
+    static func changesState(_ method: HTTPRequest.Method) -> Bool {
+        ![.get, .head, .options].contains(method)
     }
 
     /// Throws 401 unless the request carries a live device token (header or `?token=`).

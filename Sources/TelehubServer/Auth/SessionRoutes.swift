@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import TelehubAuth
 import TelehubCore
 
 /// The dashboard's login: a read token is exchanged for an HttpOnly,
@@ -33,8 +34,9 @@ struct SessionRoutes {
         // address fails too often), so this is no free oracle for guessing.
         router.get("/v1/session") { request, context -> SessionState in
             do {
-                try await hub.requireReader(request, context)
-                return SessionState(authenticated: true)
+                let identity = try await hub.requireReader(request, context)
+                let cookie = Credentials.bearer(request) == nil ? Credentials.cookie(request, secure: hub.isSecure(request, context)) : nil
+                return SessionState(authenticated: true, kind: identity.kind, csrf: cookie.flatMap(SessionSecret.csrf))
             } catch let error as APIError where error.status == .unauthorized {
                 return SessionState(authenticated: false)
             }

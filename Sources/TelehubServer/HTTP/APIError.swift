@@ -12,6 +12,7 @@ struct APIError: HTTPResponseError {
 
     static let unauthorized = APIError(status: .unauthorized, code: "unauthorized")
     static let notFound = APIError(status: .notFound, code: "not_found")
+    static let forbidden = APIError(status: .forbidden, code: "forbidden")
     static let methodNotAllowed = APIError(status: .methodNotAllowed, code: "method_not_allowed")
 
     /// Too many failed authentications from the client's address.

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import HummingbirdWebSocket
@@ -40,6 +41,8 @@ struct HubRequestContext: RequestContext, ClientAddressed {
 /// Where a request may carry a token.
 enum Credentials {
     static let cookieName = "telehub_session"
+    /// The header a cookie-authenticated change carries (`SessionSecret.csrf`).
+    static let csrfHeader = HTTPField.Name("X-Telehub-CSRF")!
     /// The name over TLS: browsers keep a `__Host-` cookie only if it is
     /// `Secure`, for `/`, without `Domain`, and set from a secure origin.
     static let secureCookieName = "__Host-telehub_session"

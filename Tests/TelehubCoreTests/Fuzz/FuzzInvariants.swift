@@ -404,7 +404,7 @@ public enum FuzzInvariants {
         try checkStreamPosition(text)
         let kind = TokenKind(token: text)
         try require(
-            (kind != nil) == (text.hasPrefix("thd_") || text.hasPrefix("thr_")), "TokenKind(\(text.debugDescription)) = \(String(describing: kind))")
+            (kind != nil) == (text.hasPrefix("thd_") || text.hasPrefix("thr_") || text.hasPrefix("thc_")), "TokenKind(\(text.debugDescription)) = \(String(describing: kind))")
         if let kind { try require(text.hasPrefix(kind.prefix), "kind \(kind) for \(text.debugDescription)") }
         try checkSessionCookie(text)
         for value in cookieValues(text, named: "telehub_session") { try checkSessionCookie(value) }

@@ -109,6 +109,21 @@ import TelehubStore
         #expect(try await store.endedTokens(among: [record.id], at: 0) == [record.id])
     }
 
+    /// Control tokens (v1.2) are stored, found and listed like the others,
+    /// have no device, and a dashboard session made from one knows its kind.
+    @Test(arguments: StoreKind.available) func controlTokensAreStoredFoundAndCarriedBySessions(_ kind: StoreKind) async throws {
+        let store = try await freshStore(kind)
+        let (secret, record) = try await store.mintToken(kind: .control, device: "ignored", label: "ops", expiresAt: nil)
+        #expect(secret.value.hasPrefix("thc_"))
+        #expect(record.kind == .control && record.device == nil)
+        #expect(try await store.token(hash: secret.hash)?.record == record)
+        #expect(try await store.tokens().map(\.kind) == [.control])
+        let session: [UInt8] = Array(repeating: 9, count: 32)
+        try await store.createWebSession(hash: session, tokenID: record.id, expiresAt: EpochClock.nowMs() + 60_000)
+        #expect(try await store.webSessionToken(hash: session, at: EpochClock.nowMs())?.record.kind == .control)
+        #expect(try await store.devices().isEmpty)
+    }
+
     @Test(arguments: StoreKind.available) func endedTokensAreRevokedOrExpired(_ kind: StoreKind) async throws {
         let store = try await freshStore(kind)
         let (_, live) = try await store.mintToken(kind: .read, device: nil, label: nil, expiresAt: nil)
