@@ -33,11 +33,36 @@ extension PostgresStore {
         ("v4-presence", presence),
         ("v5-delivery-folding", deliveryFolding),
         ("v6-control-tokens", controlTokens),
+        ("v7-commands", commands),
     ]
 
     /// Each delivery names its device, so the deliveries one rule and device
     /// owe are found by index; `folded` counts the transitions folded into it.
     /// `alert_rule_version` moves with every rule created or deleted.
+    /// Commands, a queue per device (`PostgresStore+Commands`).
+    private static let commands = [
+        """
+        CREATE TABLE command (
+            n bigserial PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            device_id int8 NOT NULL REFERENCES device(id) ON DELETE CASCADE,
+            name text NOT NULL,
+            args text NOT NULL,
+            status text NOT NULL,
+            priority int8 NOT NULL,
+            created_at int8 NOT NULL,
+            expires_at int8 NOT NULL,
+            attempts int8 NOT NULL DEFAULT 0,
+            delivered_at int8,
+            completed_at int8,
+            result text,
+            message text
+        )
+        """,
+        "CREATE INDEX command_device ON command (device_id, status, priority DESC, n)",
+        "CREATE INDEX command_open_expiry ON command (expires_at) WHERE status IN ('queued', 'sent', 'delivered')",
+    ]
+
     /// Tokens of a third kind, `control` (`thc_`).
     private static let controlTokens = [
         "ALTER TABLE token DROP CONSTRAINT token_kind_check",
