@@ -24,7 +24,7 @@ public func buildApplication(
     let hub = Hub(configuration: configuration, store: store)
     var services: [any Service] = [
         hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub), RetentionService(hub: hub), LayoutMigrationService(hub: hub),
-        AlertService(hub: hub), WebhookDeliverer(hub: hub, wake: hub.alerts.deliveries),
+        AlertService(hub: hub), WebhookDeliverer(hub: hub, wake: hub.alerts.deliveries), CommandExpiryService(hub: hub),
     ]
     if let feed = hub.feed { services.append(feed) }
     if configuration.demo { services.append(DemoFleet(hub: hub)) }
@@ -48,6 +48,7 @@ private func makeRouter(hub: Hub) -> Router<HubRequestContext> {
         middleware: StaticFilesMiddleware(
             directory: hub.configuration.publicDirectory, vendorDirectory: hub.configuration.vendorDirectory))
     ReadRoutes(hub: hub).register(on: router)
+    CommandRoutes(hub: hub).register(on: router)
     StreamRoute(hub: hub).register(on: router)
     HistoryRoute(hub: hub).register(on: router)
     ExportRoute(hub: hub).register(on: router)

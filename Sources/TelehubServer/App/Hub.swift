@@ -17,6 +17,7 @@ struct Hub: Sendable {
     /// The shared stream log's feed, when several hubs may share the store.
     let feed: StreamFeed?
     let leadership: Leadership
+    let commands: CommandCenter
 
     init(configuration: HubConfiguration, store: any TelemetryStore) {
         self.configuration = configuration
@@ -40,6 +41,7 @@ struct Hub: Sendable {
         let leadership = Leadership(leading: shared == nil)
         let feed = shared.map { StreamFeed(store: $0, live: live, connections: connections, leadership: leadership) }
         self.leadership = leadership
+        self.commands = CommandCenter(store: store, live: live, maxQueued: configuration.maxQueuedCommands)
         self.feed = feed
         self.alerts = AlertAnnouncer(live: live, feed: feed, metrics: metrics, deliveries: Wake())
         self.ingest = IngestActor(

@@ -63,7 +63,11 @@ public struct HubConfiguration: Sendable {
     /// Webhook calls in flight at once, in all; and to one receiver (host and port).
     public var webhookConcurrency = 8
     public var webhookConcurrencyPerReceiver = 2
-    /// How often rules are re-read from the store and offline alerts checked.
+    /// Commands one device may have not yet final (`--max-queued-commands`).
+    public var maxQueuedCommands = 1000
+    /// How often the hub looks for commands whose ttl has passed.
+    public var commandExpiryInterval: Duration = .milliseconds(250)
+    /// How often the hub looks for commands whose ttl has passed.
     public var alertCheckInterval: Duration = .milliseconds(250)
     /// Offer permessage-deflate to clients that ask for it.
     public var deflate = true

@@ -37,6 +37,8 @@ final class HubMetrics: Sendable {
     /// Transitions folded into a later delivery of the same rule and device
     /// (a flapping alert), over the deliveries the store holds.
     let foldedTransitions: CoreMetrics.Meter
+    /// Commands the store holds, by status.
+    let commands: [CommandStatus: CoreMetrics.Meter]
     /// Rule states per device, by phase: ok, pending, firing.
     let alertStates: [AlertSeriesState.Phase: CoreMetrics.Meter]
     private let rejections = Mutex<[String: CoreMetrics.Counter]>([:])
@@ -72,6 +74,9 @@ final class HubMetrics: Sendable {
         deliveriesPending = CoreMetrics.Meter(label: "telehub_alert_deliveries_pending", factory: factory)
         oldestPendingDeliverySeconds = CoreMetrics.Meter(label: "telehub_alert_delivery_oldest_pending_seconds", factory: factory)
         foldedTransitions = CoreMetrics.Meter(label: "telehub_alert_transitions_folded", factory: factory)
+        commands = Dictionary(uniqueKeysWithValues: CommandStatus.allCases.map { status in
+            (status, CoreMetrics.Meter(label: "telehub_commands", dimensions: [("status", status.rawValue)], factory: factory))
+        })
         alertStates = Dictionary(uniqueKeysWithValues: [AlertSeriesState.Phase.ok, .pending, .firing].map { phase in
             (phase, CoreMetrics.Meter(label: "telehub_alert_states", dimensions: [("state", phase.rawValue)], factory: factory))
         })

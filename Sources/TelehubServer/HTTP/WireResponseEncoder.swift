@@ -26,6 +26,8 @@ extension HealthAnswer: ResponseEncodable {}
 extension HTTPIngestAck: ResponseEncodable {}
 extension APIErrorAnswer: ResponseEncodable {}
 extension SessionChange: ResponseEncodable {}
+extension CommandRecord: ResponseEncodable {}
+extension CommandList: ResponseEncodable {}
 extension AlertList: ResponseEncodable {}
 extension SessionState: ResponseEncodable {}
 extension HistoryAnswer: ResponseEncodable {}

@@ -11,6 +11,7 @@ public struct LiveEvent: Sendable, Equatable {
         case reading(device: String, reading: Reading)
         case presence(device: String, online: Bool)
         case alert(device: String)
+        case command(device: String)
         case keepalive
     }
 
@@ -38,6 +39,10 @@ public struct LiveEvent: Sendable, Equatable {
 
     static func alert(_ event: AlertStreamEvent) -> LiveEvent {
         LiveEvent(id: nil, kind: .alert(device: event.device), written: SSEFrame.event("alert", data: JSONEncoder.wireText(event)))
+    }
+
+    static func command(_ event: CommandStreamEvent) -> LiveEvent {
+        LiveEvent(id: nil, kind: .command(device: event.device), written: SSEFrame.event("command", data: JSONEncoder.wireText(event)))
     }
 
     static let keepalive = LiveEvent(id: nil, kind: .keepalive, written: ": keepalive\n\n")

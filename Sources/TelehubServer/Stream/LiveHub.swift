@@ -83,6 +83,12 @@ public actor LiveHub: Service {
         broadcast(LiveBatch(events.map(LiveEvent.alert)))
     }
 
+    /// Command status changes, once stored.
+    func publishCommands(_ events: [CommandStreamEvent]) {
+        guard !events.isEmpty, !subscribers.isEmpty else { return }
+        broadcast(LiveBatch(events.map(LiveEvent.command)))
+    }
+
     /// - Parameter lastEventID: the last id the client saw, when resuming.
     /// - Parameter disconnect: closes the client's connection when it cannot keep up.
     func subscribe(after lastEventID: Int64?, disconnect: @escaping @Sendable () -> Void = {}) -> Subscription {

@@ -65,6 +65,8 @@ public enum Settings {
             .integer("webhook-concurrency", \.webhookConcurrency, 1...1000, "Webhook calls in flight at once..."),
             .integer("webhook-concurrency-per-receiver", \.webhookConcurrencyPerReceiver, 1...1000, "...and to one receiver (host and port)."),
             .milliseconds("alert-check-interval-ms", \.alertCheckInterval, 10...60_000, "How often rules are re-read and offline alerts checked, in ms."),
+            // Commands
+            .integer("max-queued-commands", \.maxQueuedCommands, 1...100_000, "Commands a device may have not yet final; past it a new one gets 409."),
             // Shutdown
             .milliseconds("drain-timeout-ms", \.drainTimeout, 0...600_000, "How long shutdown waits for due acks before closing device sockets, in ms."),
             .milliseconds("close-timeout-ms", \.closeTimeout, 0...600_000, "How long a closing connection waits for the device's answer, in ms."),

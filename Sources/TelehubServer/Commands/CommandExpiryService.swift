@@ -1,0 +1,31 @@
+import CoreMetrics
+import Logging
+import ServiceLifecycle
+import TelehubCore
+import TelehubStore
+
+/// Expires commands whose ttl has passed, whether or not anybody looks (on a
+/// shared store every hub may do it: a command expires once, the store's
+/// transaction sees to that), and keeps the command gauges of `/metrics` current.
+struct CommandExpiryService: Service, CustomStringConvertible {
+    var description: String { "CommandExpiryService" }
+
+    let hub: Hub
+    private let logger = Logger(label: "telehub.commands")
+
+    func run() async {
+        var gaugesUpdated = ContinuousClock.now - .seconds(60)
+        while await sleepUnlessShuttingDown(for: hub.configuration.commandExpiryInterval) {
+            do {
+                while try await hub.commands.expireDue() > 0 {}
+                if ContinuousClock.now - gaugesUpdated >= .seconds(2) {
+                    let counts = try await hub.store.commandCounts()
+                    for (status, meter) in hub.metrics.commands { meter.set(counts[status] ?? 0) }
+                    gaugesUpdated = .now
+                }
+            } catch {
+                logger.error("could not expire commands; trying again: \(error)")
+            }
+        }
+    }
+}
