@@ -36,10 +36,14 @@ extension PostgresStore {
             }
             try await Self.advance(batch.progress, sql)
             if !batch.alerts.isEmpty { try await Self.writeAlertChanges(batch.alerts, skipping: missing, now: now, sql) }
+            var commands: [CommandRecord] = []
+            for change in batch.commands {
+                if let record = try await Self.change(change, now: now, sql) { commands.append(record) }
+            }
             // Last, so the stream's lock is held only while the commit itself completes.
             var positions: ClosedRange<Int64>?
             if let entry = batch.stream { positions = try await self.appendStream(entry, now: now, sql) }
-            return CommitResult(missingDevices: missing, stream: positions)
+            return CommitResult(missingDevices: missing, stream: positions, commands: commands)
         }
     }
 

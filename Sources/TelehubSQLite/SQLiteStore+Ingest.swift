@@ -8,7 +8,7 @@ extension SQLiteStore {
     public func commit(_ batch: CommitBatch) async throws -> CommitResult {
         guard !batch.isEmpty else { return CommitResult() }
         let known = metricIDs.withLock { $0 }
-        let outcome: (created: [String: Int64], missing: Set<Int64>, commit: Int)
+        let outcome: (created: [String: Int64], missing: Set<Int64>, commit: Int, commands: [CommandRecord])
         do {
             outcome = try await writeClassifyingFaults { db in
                 // Inside the transaction: commits are serialized here, so the cache is the last commit's.
@@ -28,13 +28,15 @@ extension SQLiteStore {
                 try Self.updateLatest(rows, db)
                 try Self.advance(batch.progress, db)
                 if !batch.alerts.isEmpty { try Self.writeAlertChanges(batch.alerts, skipping: missing, now: EpochClock.nowMs(), db) }
+                let now = EpochClock.nowMs()
+                let commands = try batch.commands.compactMap { try Self.change($0, now: now, db) }
                 // Kept for the next commit; bounded, since a miss costs only a query and a decode.
                 let tails = writer.tails.count <= Self.seriesTailsKept ? writer.tails : [:]
                 let commit = cached.commit + 1
                 self.chunkCache.withLock {
                     $0 = ChunkCache(tails: tails, dataVersion: dataVersion, generation: current, commit: commit, confirmed: false)
                 }
-                return (newIDs, missing, commit)
+                return (newIDs, missing, commit, commands)
             }
         } catch {
             chunkCache.withLock { $0 = ChunkCache() }
@@ -44,7 +46,7 @@ extension SQLiteStore {
         if !outcome.created.isEmpty {
             metricIDs.withLock { $0.merge(outcome.created) { old, _ in old } }
         }
-        return CommitResult(missingDevices: outcome.missing)
+        return CommitResult(missingDevices: outcome.missing, commands: outcome.commands)
     }
 
     /// Series tails kept in memory between commits at most (a few KiB each).

@@ -1,3 +1,5 @@
+public import TelehubCore
+
 /// One flush of the ingest actor.
 public struct CommitBatch: Sendable {
     public var points: [SeriesPoint]
@@ -7,18 +9,21 @@ public struct CommitBatch: Sendable {
     /// The commit's live events, logged in the same transaction by a store
     /// several hubs share (`SharedStream`); other stores ignore it.
     public var stream: PendingStreamEntry?
+    /// Devices' answers to commands, applied where the lifecycle allows.
+    public var commands: [CommandChange]
 
     public init(
         points: [SeriesPoint] = [], progress: [DeviceProgress] = [], alerts: AlertChanges = AlertChanges(),
-        stream: PendingStreamEntry? = nil
+        stream: PendingStreamEntry? = nil, commands: [CommandChange] = []
     ) {
         self.points = points
         self.progress = progress
         self.alerts = alerts
         self.stream = stream
+        self.commands = commands
     }
 
-    public var isEmpty: Bool { points.isEmpty && progress.isEmpty && alerts.isEmpty }
+    public var isEmpty: Bool { points.isEmpty && progress.isEmpty && alerts.isEmpty && commands.isEmpty }
 }
 
 /// What a commit did besides storing the batch.
@@ -27,10 +32,13 @@ public struct CommitResult: Sendable, Equatable {
     public var missingDevices: Set<Int64>
     /// The positions the batch's stream entry took, when the store logged it.
     public var stream: ClosedRange<Int64>?
+    /// The commands the batch's answers changed, as they are now.
+    public var commands: [CommandRecord]
 
-    public init(missingDevices: Set<Int64> = [], stream: ClosedRange<Int64>? = nil) {
+    public init(missingDevices: Set<Int64> = [], stream: ClosedRange<Int64>? = nil, commands: [CommandRecord] = []) {
         self.missingDevices = missingDevices
         self.stream = stream
+        self.commands = commands
     }
 }
 

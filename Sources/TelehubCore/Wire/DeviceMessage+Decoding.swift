@@ -37,6 +37,12 @@ extension DeviceMessage: Decodable {
         case "batch":
             let seq = try sequence(container, rules)
             return .ingest(IngestMessage(seq: seq, readings: try readings(container, rules)))
+        case "command_ack":
+            let seq = try optionalSequence(container)
+            return .ingest(IngestMessage(seq: seq, readings: [], commands: [CommandAnswer(id: try commandID(container), kind: .ack)]))
+        case "command_result":
+            let seq = try optionalSequence(container)
+            return .ingest(IngestMessage(seq: seq, readings: [], commands: [try commandResult(container)]))
         default:
             throw IngestRejection(.invalidMessage, "type: unknown message type \(JSONText.quoted(type))")
         }
@@ -51,6 +57,49 @@ extension DeviceMessage: Decodable {
             throw IngestRejection(.invalidMessage, "seq: expected an integer from 1 to \(IngestLimits.maxSeq)")
         }
         return seq
+    }
+
+    /// A command answer's `seq`: optional on every transport (contract v1.2).
+    private static func optionalSequence(_ container: KeyedDecodingContainer<WireKey>) throws -> Int64? {
+        guard container.contains(.seq), !((try? container.decodeNil(forKey: .seq)) ?? false) else { return nil }
+        guard let seq = readableSeq(container) else {
+            throw IngestRejection(.invalidMessage, "seq: expected an integer from 1 to \(IngestLimits.maxSeq)")
+        }
+        return seq
+    }
+
+    private static func commandID(_ container: KeyedDecodingContainer<WireKey>) throws -> String {
+        guard let id = try? container.decode(String.self, forKey: .id), !id.isEmpty,
+            id.utf8.count <= CommandAnswer.maxIDBytes
+        else {
+            throw IngestRejection(.invalidMessage, "id: the command's id, a string of at most \(CommandAnswer.maxIDBytes) bytes")
+        }
+        return id
+    }
+
+    private static func commandResult(_ container: KeyedDecodingContainer<WireKey>) throws -> CommandAnswer {
+        let id = try commandID(container)
+        let status = try? container.decode(String.self, forKey: .status)
+        guard status == "succeeded" || status == "failed" else {
+            throw IngestRejection(.invalidMessage, "status: \"succeeded\" or \"failed\"")
+        }
+        var answer = CommandAnswer(id: id, kind: .result(succeeded: status == "succeeded"))
+        if container.contains(.result), !((try? container.decodeNil(forKey: .result)) ?? false) {
+            guard let result = try? container.decode(JSONValue.self, forKey: .result), case .object = result,
+                result.depth <= CommandRequest.maxDepth, result.text.utf8.count <= CommandAnswer.maxResultBytes
+            else {
+                throw IngestRejection(
+                    .invalidMessage, "result: a JSON object of at most \(CommandAnswer.maxResultBytes) bytes, nested at most \(CommandRequest.maxDepth) deep")
+            }
+            answer.result = result
+        }
+        if container.contains(.message), !((try? container.decodeNil(forKey: .message)) ?? false) {
+            guard let message = try? container.decode(String.self, forKey: .message), message.utf8.count <= CommandAnswer.maxMessageBytes else {
+                throw IngestRejection(.invalidMessage, "message: a string of at most \(CommandAnswer.maxMessageBytes) bytes")
+            }
+            answer.message = message
+        }
+        return answer
     }
 
     /// `seq` when it is present and within bounds.
@@ -185,6 +234,9 @@ struct WireKey: CodingKey {
     static let ts = WireKey(stringValue: "ts")
     static let metrics = WireKey(stringValue: "metrics")
     static let readings = WireKey(stringValue: "readings")
+    static let status = WireKey(stringValue: "status")
+    static let result = WireKey(stringValue: "result")
+    static let message = WireKey(stringValue: "message")
 }
 
 /// An integer as JSON writers send it: `42`, or `42.0` or `4.2e1` from a

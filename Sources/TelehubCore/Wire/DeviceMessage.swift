@@ -1,13 +1,17 @@
-/// A validated `reading` or `batch` message: the unit a device sequences and
-/// the hub acknowledges.
+/// A validated `reading` or `batch` message, or a device's answer to a
+/// command (`command_ack`, `command_result`): the unit a device sequences and
+/// the hub acknowledges after it is committed.
 public struct IngestMessage: Sendable, Equatable {
-    /// Absent only over HTTP, where `seq` is optional.
+    /// Absent over HTTP, and on a command answer sent without one.
     public var seq: Int64?
     public var readings: [Reading]
+    /// Answers to commands, stored in the same transaction as the readings.
+    public var commands: [CommandAnswer]
 
-    public init(seq: Int64?, readings: [Reading]) {
+    public init(seq: Int64?, readings: [Reading], commands: [CommandAnswer] = []) {
         self.seq = seq
         self.readings = readings
+        self.commands = commands
     }
 
     /// The number of values the message stores; limits and batching count these.

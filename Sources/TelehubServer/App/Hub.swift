@@ -41,12 +41,13 @@ struct Hub: Sendable {
         let leadership = Leadership(leading: shared == nil)
         let feed = shared.map { StreamFeed(store: $0, live: live, connections: connections, leadership: leadership) }
         self.leadership = leadership
-        self.commands = CommandCenter(store: store, live: live, maxQueued: configuration.maxQueuedCommands)
+        let commands = CommandCenter(store: store, live: live, connections: connections, maxQueued: configuration.maxQueuedCommands)
+        self.commands = commands
         self.feed = feed
         self.alerts = AlertAnnouncer(live: live, feed: feed, metrics: metrics, deliveries: Wake())
         self.ingest = IngestActor(
             store: store, live: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter,
-            health: health, announcer: alerts, feed: feed)
+            health: health, announcer: alerts, feed: feed, commands: commands)
     }
 
     /// Devices from the store, with `online` from the live connections.

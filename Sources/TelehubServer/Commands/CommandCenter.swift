@@ -6,14 +6,39 @@ import TelehubStore
 struct CommandCenter: Sendable {
     let store: any CommandStore
     let live: LiveHub
+    let connections: ConnectionRegistry
     let maxQueued: Int
+    /// Commands sent and not yet delivered per device at most (the contract's 8).
+    static let window = 8
 
     /// - Throws: `CommandStoreError.unknownDevice`, `.queueFull`.
     func enqueue(_ request: CommandRequest, for device: String) async throws -> CommandRecord {
         let now = EpochClock.nowMs()
         let record = try await store.enqueueCommand(NewCommand(device: device, request: request, createdAt: now), maxQueued: maxQueued)
         await live.publishCommands([CommandStreamEvent(record, at: now)])
+        try await deliver(to: device, resend: false)
         return record
+    }
+
+    /// Writes to the device's connection on this hub, if it has one, what
+    /// may go now: with `resend` (a new connection) what was sent and never
+    /// delivered first, then queued commands until the window is full.
+    /// Each is marked `sent` in the store before it is written.
+    func deliver(to device: String, resend: Bool) async throws {
+        guard let send = connections.sender(device: device) else { return }
+        let now = EpochClock.nowMs()
+        let records = try await store.takeCommandsToSend(device: device, window: Self.window, resend: resend, now: now)
+        // A command written again keeps its status: only a first send is a change.
+        await live.publishCommands(records.filter { $0.attempts == 1 }.map { CommandStreamEvent($0, at: now) })
+        for record in records where !send(CommandMessage(record).json) { break }
+    }
+
+    /// After a commit stored devices' answers: the stream hears of them, and
+    /// each device gets what its freed window lets through.
+    func answered(_ records: [CommandRecord]) async {
+        let now = EpochClock.nowMs()
+        await live.publishCommands(records.map { CommandStreamEvent($0, at: now) })
+        for device in Set(records.map(\.device)) { try? await deliver(to: device, resend: false) }
     }
 
     /// - Returns: the command after the change, or nil when nothing changed.

@@ -28,6 +28,9 @@ final class ConnectionRegistry: Sendable {
         let id: Int
         let kind: Kind
         let tokenID: Int64
+        /// Writes a text message to a device's connection (commands); false
+        /// when the device has left too many replies unread to take more.
+        let send: (@Sendable (String) -> Bool)?
         let end: @Sendable (Ending) -> Void
     }
 
@@ -41,7 +44,9 @@ final class ConnectionRegistry: Sendable {
 
     /// Adds a connection. A device's connection replaces its older ones.
     /// - Returns: the connection id, and whether the device was offline before.
-    func register(kind: Kind, tokenID: Int64, end: @escaping @Sendable (Ending) -> Void) -> (id: Int, cameOnline: Bool) {
+    func register(
+        kind: Kind, tokenID: Int64, send: (@Sendable (String) -> Bool)? = nil, end: @escaping @Sendable (Ending) -> Void
+    ) -> (id: Int, cameOnline: Bool) {
         let (id, replaced, cameOnline, shuttingDown) = state.withLock { state in
             let id = state.nextID
             state.nextID += 1
@@ -51,7 +56,7 @@ final class ConnectionRegistry: Sendable {
                 replaced = state.connections.values.filter { $0.isDevice(name) }
                 cameOnline = replaced.isEmpty
             }
-            state.connections[id] = Connection(id: id, kind: kind, tokenID: tokenID, end: end)
+            state.connections[id] = Connection(id: id, kind: kind, tokenID: tokenID, send: send, end: end)
             return (id, replaced, cameOnline, state.shuttingDown)
         }
         replaced.forEach { $0.end(.replaced) }
@@ -67,6 +72,13 @@ final class ConnectionRegistry: Sendable {
                 return false
             }
             return !state.connections.values.contains { $0.isDevice(name) }
+        }
+    }
+
+    /// How to write to the device's newest connection on this hub, if any.
+    func sender(device: String) -> (@Sendable (String) -> Bool)? {
+        state.withLock { state in
+            state.connections.values.filter { $0.isDevice(device) }.max { $0.id < $1.id }?.send
         }
     }
 

@@ -63,6 +63,8 @@ public actor IngestActor: Service {
     /// The version of the rules `alerts` holds; nil before the first read.
     private var rulesVersion: Int64?
     private let announcer: AlertAnnouncer
+    /// Told of the commands a commit's answers changed (stream, next sends).
+    private let commands: CommandCenter?
 
     private var pending: IngestQueue<Submission>
     /// Highest `seq` accepted per device (committed or pending), for dedup.
@@ -77,9 +79,11 @@ public actor IngestActor: Service {
 
     init(
         store: any IngestStore & AlertStore & DeviceCatalog, live: LiveHub, configuration: HubConfiguration, metrics: HubMetrics,
-        rateLimiter: RateLimiter, health: StoreHealth, announcer: AlertAnnouncer, feed: StreamFeed? = nil
+        rateLimiter: RateLimiter, health: StoreHealth, announcer: AlertAnnouncer, feed: StreamFeed? = nil,
+        commands: CommandCenter? = nil
     ) {
         self.store = store
+        self.commands = commands
         self.feed = feed
         self.announcer = announcer
         self.alerts = AlertBook(retryForMs: configuration.webhookRetryForMs)
@@ -119,12 +123,13 @@ public actor IngestActor: Service {
             let accepted = try? await acceptedSequence(of: submission.deviceID)
             if let accepted, seq <= accepted {
                 submission.message.readings = []
+                submission.message.commands = []
             }
         }
         if let refusal = await admitSeries(submission) {
             return refuse(submission, refusal)
         }
-        if let seq = submission.message.seq, !submission.message.readings.isEmpty {
+        if let seq = submission.message.seq, !submission.message.readings.isEmpty || !submission.message.commands.isEmpty {
             acceptedSeq[submission.deviceID] = seq
         }
         enqueue(submission)
@@ -306,6 +311,7 @@ public actor IngestActor: Service {
                 item.completion(.committed(seq: item.message.seq))
             }
         }
+        if let commands, !result.commands.isEmpty { await commands.answered(result.commands) }
         metrics.messages.increment(by: stored.count)
         metrics.values.increment(by: stored.reduce(0) { $0 + $1.message.valueCount })
         if let feed, let positions = result.stream {
@@ -363,18 +369,23 @@ public actor IngestActor: Service {
         var points: [SeriesPoint] = []
         points.reserveCapacity(chunk.reduce(0) { $0 + $1.weight })
         var progress: [Int64: DeviceProgress] = [:]
+        var commands: [CommandChange] = []
         for item in chunk {
             for reading in item.message.readings {
                 for metric in reading.metrics {
                     points.append(SeriesPoint(deviceID: item.deviceID, metric: metric.name, ts: reading.ts, value: metric.value))
                 }
             }
+            for answer in item.message.commands {
+                commands.append(CommandChange(
+                    id: answer.id, device: item.device, event: answer.event, result: answer.result, message: answer.message))
+            }
             var entry = progress[item.deviceID] ?? DeviceProgress(deviceID: item.deviceID, lastSeq: nil, lastSeen: 0)
             if let seq = item.message.seq { entry.lastSeq = max(entry.lastSeq ?? 0, seq) }
             entry.lastSeen = max(entry.lastSeen, item.receivedAt)
             progress[item.deviceID] = entry
         }
-        return CommitBatch(points: points, progress: Array(progress.values))
+        return CommitBatch(points: points, progress: Array(progress.values), commands: commands)
     }
 }
 

@@ -26,7 +26,13 @@ struct IngestSocket: Sendable {
         queue.yield(.reply(ServerMessage.hello(.init(
             device: device, lastSeq: lastSeq, limits: hub.configuration.limits,
             heartbeatSeconds: hub.configuration.heartbeatSeconds)).json))
-        let (connectionID, cameOnline) = hub.connections.register(kind: .device(device), tokenID: identity.tokenID) {
+        let budget = ReplyBudget(maxCount: hub.configuration.maxQueuedReplies, maxBytes: hub.configuration.maxQueuedReplyBytes)
+        let send: @Sendable (String) -> Bool = { text in
+            guard ReplyBudget.admit(.reply(text), into: budget) else { return false }
+            queue.yield(.reply(text))
+            return true
+        }
+        let (connectionID, cameOnline) = hub.connections.register(kind: .device(device), tokenID: identity.tokenID, send: send) {
             queue.yield(.end($0))
         }
         hub.metrics.connections.increment()
@@ -36,7 +42,11 @@ struct IngestSocket: Sendable {
         } else if cameOnline {
             await hub.live.publishPresence(device: device, online: true, at: EpochClock.nowMs())
         }
-        let budget = ReplyBudget(maxCount: hub.configuration.maxQueuedReplies, maxBytes: hub.configuration.maxQueuedReplyBytes)
+        do {
+            try await hub.commands.deliver(to: device, resend: true)
+        } catch {
+            Logger(label: "telehub.commands").error("could not send \(device) its commands: \(error)")
+        }
         let conversation = Conversation(
             hub: hub, device: device, deviceID: deviceID, queue: queue, replies: budget, channel: channel)
         let result: Result<Void, any Error>

@@ -1,0 +1,143 @@
+"""Commands over a device's WebSocket (contract v1.2): the hub writes each
+command once it is stored, to a device online now or when it connects; the
+device acks and answers, with a seq when it wants the hub's ack after commit;
+nothing is sent twice except what was never delivered, with the same id."""
+import json
+import time
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from conftest import bearer, event_stream, open_device, reading, wait_for
+
+
+def control_token(hub) -> str:
+    return hub.cli("token", "create", "--control").stdout.strip()
+
+
+def send_command(hub, control, device="gh-1", **body):
+    response = httpx.post(f"{hub.url}/v1/devices/{device}/commands", headers=bearer(control),
+                          json={"name": "reboot", **body}, timeout=10)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def command(hub, control, id_):
+    return httpx.get(f"{hub.url}/v1/commands/{id_}", headers=bearer(control), timeout=10).json()
+
+
+def next_command(device, timeout=5.0):
+    """The next `command` message, skipping anything else the hub sends."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = device.recv(timeout=max(0.1, deadline - time.monotonic()))
+        if message.get("type") == "command":
+            return message
+
+
+def nothing_more(device, seconds=0.5):
+    try:
+        message = device.recv(timeout=seconds)
+    except TimeoutError:
+        return True
+    raise AssertionError(f"the hub sent {message}")
+
+
+def test_a_command_reaches_an_online_device_and_its_answers_are_stored(hub):
+    control = control_token(hub)
+    token = hub.device_token("gh-1")
+    with event_stream(hub, hub.read_token()) as stream, open_device(hub, token) as device:
+        sent = send_command(hub, control, name="set-interval", args={"seconds": 5})
+        message = next_command(device)
+        assert message == {"type": "command", "id": sent["id"], "name": "set-interval", "args": {"seconds": 5},
+                           "expiresAt": sent["expiresAt"]}
+        assert wait_for(lambda: command(hub, control, sent["id"])["status"] == "sent")
+        device.send({"type": "command_ack", "id": sent["id"]})
+        assert wait_for(lambda: command(hub, control, sent["id"])["status"] == "delivered")
+        assert device.request({"type": "command_result", "id": sent["id"], "status": "succeeded",
+                               "result": {"applied": True}, "seq": 1}) == {"type": "ack", "seq": 1}
+        done = command(hub, control, sent["id"])
+        assert (done["status"], done["result"], done["attempts"]) == ("succeeded", {"applied": True}, 1)
+        assert done["deliveredAt"] <= done["completedAt"]
+        statuses = [json.loads(stream.next_of("command").data)["status"] for _ in range(4)]
+        assert statuses == ["queued", "sent", "delivered", "succeeded"]
+        # A repeat is acknowledged again and changes nothing; so is a result after the end.
+        assert device.request({"type": "command_result", "id": sent["id"], "status": "failed", "seq": 1}) == {
+            "type": "ack", "seq": 1}
+        assert device.request({"type": "command_result", "id": sent["id"], "status": "failed", "message": "x",
+                               "seq": 2}) == {"type": "ack", "seq": 2}
+        assert command(hub, control, sent["id"]) == done
+        # The seq is the device's one sequence: readings go on after it.
+        assert device.request(reading(3, {"t": 1.0})) == {"type": "ack", "seq": 3}
+
+
+def test_an_offline_device_gets_its_commands_when_it_connects_and_undelivered_ones_again(hub):
+    control = control_token(hub)
+    token = hub.device_token("gh-1")
+    first = send_command(hub, control, name="first")
+    second = send_command(hub, control, name="second", priority=9)
+    with open_device(hub, token) as device:
+        got = [next_command(device)["id"], next_command(device)["id"]]
+        assert got == [second["id"], first["id"]]  # priority first
+        device.send({"type": "command_ack", "id": second["id"]})
+        assert wait_for(lambda: command(hub, control, second["id"])["status"] == "delivered")
+    # The link dropped before the first was acknowledged: the next connection gets it again, same id.
+    with open_device(hub, token) as device:
+        again = next_command(device)
+        assert again["id"] == first["id"]
+        assert nothing_more(device)
+    assert command(hub, control, first["id"])["attempts"] == 2
+    assert command(hub, control, second["id"])["attempts"] == 1
+
+
+def test_at_most_eight_are_in_flight_and_an_ack_lets_the_next_through(hub):
+    control = control_token(hub)
+    token = hub.device_token("gh-1")
+    ids = [send_command(hub, control, name=f"c{i}")["id"] for i in range(10)]
+    with open_device(hub, token) as device:
+        got = [next_command(device)["id"] for _ in range(8)]
+        assert got == ids[:8]
+        assert nothing_more(device)
+        device.send({"type": "command_result", "id": ids[0], "status": "succeeded"})
+        assert next_command(device)["id"] == ids[8]
+        assert nothing_more(device)
+
+
+def test_a_command_accepted_before_a_kill_reaches_the_device_after_the_restart(hub):
+    control = control_token(hub)
+    token = hub.device_token("gh-1")
+    sent = send_command(hub, control)
+    hub.kill9()
+    hub.start()
+    with open_device(hub, token) as device:
+        assert next_command(device)["id"] == sent["id"]
+
+
+def test_a_device_cannot_answer_another_devices_command_and_expired_ones_are_never_sent(hub):
+    control = control_token(hub)
+    mine, theirs = hub.device_token("gh-1"), hub.device_token("gh-2")
+    sent = send_command(hub, control)
+    short = send_command(hub, control, name="soon", ttl=1000)
+    with open_device(hub, theirs) as intruder:
+        assert intruder.request({"type": "command_result", "id": sent["id"], "status": "failed", "seq": 1}) == {
+            "type": "ack", "seq": 1}
+    assert command(hub, control, sent["id"])["status"] == "queued"
+    assert wait_for(lambda: command(hub, control, short["id"])["status"] == "expired", timeout=5)
+    with open_device(hub, mine) as device:
+        assert next_command(device)["id"] == sent["id"]
+        assert nothing_more(device)
+        device.send({"type": "command_result", "id": short["id"], "status": "succeeded"})
+    assert command(hub, control, short["id"])["status"] == "expired"
+
+
+def test_malformed_answers_are_refused_with_the_field_named(hub):
+    token = hub.device_token("gh-1")
+    with open_device(hub, token) as device:
+        for message, field in [({"type": "command_result", "id": "cmd_x", "status": "done", "seq": 1}, "status"),
+                               ({"type": "command_ack", "seq": 2}, "id"),
+                               ({"type": "command_result", "id": "cmd_x", "status": "failed", "message": "m" * 2000, "seq": 3}, "message"),
+                               ({"type": "command_result", "id": "cmd_x", "status": "succeeded", "result": [1], "seq": 4}, "result")]:
+            reply = device.request(message)
+            assert reply["type"] == "error" and reply["code"] == "invalid_message" and reply["message"].startswith(field), reply
+            assert reply["seq"] == message["seq"]
