@@ -100,6 +100,13 @@ extension PostgresStore {
         }
     }
 
+    public func devicesWithQueuedCommands() async throws -> Set<String> {
+        try await read { sql in
+            Set(try await sql.column(
+                "SELECT name FROM device WHERE id IN (SELECT device_id FROM command WHERE status = 'queued')", as: String.self))
+        }
+    }
+
     public func nextCommandExpiry() async throws -> Int64? {
         try await read { sql in
             try await sql.value("SELECT min(expires_at) FROM command WHERE status IN ('queued', 'sent', 'delivered')", as: Int64.self)

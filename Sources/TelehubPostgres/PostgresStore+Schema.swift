@@ -61,6 +61,7 @@ extension PostgresStore {
         """,
         "CREATE INDEX command_device ON command (device_id, status, priority DESC, n)",
         "CREATE INDEX command_open_expiry ON command (expires_at) WHERE status IN ('queued', 'sent', 'delivered')",
+        "CREATE INDEX command_queued ON command (device_id) WHERE status = 'queued'",
     ]
 
     /// Tokens of a third kind, `control` (`thc_`).

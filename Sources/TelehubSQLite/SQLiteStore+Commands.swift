@@ -25,6 +25,7 @@ extension SQLiteStore {
         );
         CREATE INDEX command_device ON command (device_id, status, priority DESC, n);
         CREATE INDEX command_open_expiry ON command (expires_at) WHERE status IN ('queued', 'sent', 'delivered');
+        CREATE INDEX command_queued ON command (device_id) WHERE status = 'queued';
         """
 
     private static let commandColumns = """
@@ -122,6 +123,13 @@ extension SQLiteStore {
                     """,
                 arguments: [now, limit])
             return try due.compactMap { try Self.change(CommandChange(id: $0, device: nil, event: .expire), now: now, db) }
+        }
+    }
+
+    public func devicesWithQueuedCommands() async throws -> Set<String> {
+        try await pool.read { db in
+            Set(try String.fetchAll(
+                db, sql: "SELECT name FROM device WHERE id IN (SELECT device_id FROM command WHERE status = 'queued')"))
         }
     }
 

@@ -74,6 +74,9 @@ public protocol CommandStore: Sendable {
     /// Expires up to `limit` commands not final whose time has come.
     /// - Returns: the commands expired.
     func expireCommands(now: Int64, limit: Int) async throws -> [CommandRecord]
+    /// Devices with a queued command (made through another hub or the CLI,
+    /// perhaps), so a hub can send it to the device connected to it.
+    func devicesWithQueuedCommands() async throws -> Set<String>
     /// The earliest expiry of a command not final, if any.
     func nextCommandExpiry() async throws -> Int64?
     /// How many commands there are of each status, for `/metrics`.

@@ -141,3 +141,39 @@ def test_malformed_answers_are_refused_with_the_field_named(hub):
             reply = device.request(message)
             assert reply["type"] == "error" and reply["code"] == "invalid_message" and reply["message"].startswith(field), reply
             assert reply["seq"] == message["seq"]
+
+
+def test_the_cli_sends_lists_and_cancels_and_a_running_hub_delivers_within_two_seconds(hub):
+    import subprocess
+    token = hub.device_token("gh-1")
+    with open_device(hub, token) as device:
+        started = time.monotonic()
+        sent_id = hub.cli("command", "send", "gh-1", "set-interval", "--args", '{"seconds":5}', "--ttl", "1h").stdout.strip()
+        assert sent_id.startswith("cmd_")
+        message = next_command(device, timeout=2.5)
+        assert (message["id"], message["args"]) == (sent_id, {"seconds": 5})
+        assert time.monotonic() - started < 2.5
+        # --wait answers once the device does.
+        waiting = subprocess.Popen([str(hub.binary), "command", "send", "gh-1", "reboot", "--wait", "10s", "--json",
+                                    "--db", str(hub.db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        reboot = next_command(device, timeout=3)
+        device.send({"type": "command_result", "id": reboot["id"], "status": "failed", "message": "busy"})
+        out, err = waiting.communicate(timeout=15)
+        assert waiting.returncode == 0, err
+        answered = json.loads(out)
+        assert (answered["id"], answered["status"], answered["message"]) == (reboot["id"], "failed", "busy")
+    listed = json.loads(hub.cli("command", "list", "--device", "gh-1", "--json").stdout)
+    assert [c["id"] for c in listed] == [reboot["id"], sent_id]
+    assert [c["status"] for c in listed] == ["failed", "sent"]
+    only_sent = json.loads(hub.cli("command", "list", "--status", "sent", "--json").stdout)
+    assert [c["id"] for c in only_sent] == [sent_id]
+    assert hub.cli("command", "cancel", sent_id).stdout.strip() == f"{sent_id} canceled"
+    again = hub.cli("command", "cancel", sent_id, check=False)
+    assert again.returncode != 0 and "already canceled" in again.stderr
+    for args, words in [(("command", "send", "nobody", "reboot"), "no device nobody"),
+                        (("command", "send", "gh-1", "reboot", "--args", "{bad"), "--args is not JSON"),
+                        (("command", "send", "gh-1", "9bad"), "name:"),
+                        (("command", "send", "gh-1", "reboot", "--priority", "12"), "priority"),
+                        (("command", "list", "--status", "lost"), "lost")]:
+        result = hub.cli(*args, check=False)
+        assert result.returncode != 0 and words in result.stderr, (args, result.stderr)

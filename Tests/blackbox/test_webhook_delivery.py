@@ -50,7 +50,9 @@ def answer_503_while_down(receiver):
 
 
 def test_a_flapping_device_is_folded_and_never_pushes_another_to_the_dead_letters(hub_factory):
-    hub = hub_factory("--rate-limit", "0").start()
+    # Retries at most 2 s apart: on a slow store the flapping takes minutes, and
+    # the default backoff (up to 5 min) would outlast the wait for the receiver's return.
+    hub = hub_factory("--rate-limit", "0", "--webhook-retry-max-ms", "2000").start()
     receiver = DownReceiver()
     answer_503_while_down(receiver)
     try:

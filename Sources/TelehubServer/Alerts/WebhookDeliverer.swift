@@ -85,17 +85,21 @@ struct WebhookDeliverer: Service, CustomStringConvertible {
             // A connection refused at once is down, not slow; a silent one that
             // ran into the client's own timeouts held its slot as long as one that trickles.
             noteSpeed(of: receiver, slow: ContinuousClock.now - started >= timeout / 2)
-            return WebhookRetry.outcome(error: "\(error)", attempts: attempts, deadline: delivery.deadline, now: now)
+            return WebhookRetry.outcome(
+                error: "\(error)", attempts: attempts, deadline: delivery.deadline, now: now, maxDelayMs: retryMaxMs)
         }
         guard let status else {
             noteSpeed(of: receiver, slow: true)
             return WebhookRetry.outcome(
                 error: "no complete answer within \(timeout.milliseconds) ms", attempts: attempts, deadline: delivery.deadline,
-                now: now)
+                now: now, maxDelayMs: retryMaxMs)
         }
         noteSpeed(of: receiver, slow: false)
-        return WebhookRetry.outcome(status: status, attempts: attempts, deadline: delivery.deadline, now: now)
+        return WebhookRetry.outcome(status: status, attempts: attempts, deadline: delivery.deadline, now: now, maxDelayMs: retryMaxMs)
     }
+
+    /// The longest wait between two attempts (`--webhook-retry-max-ms`).
+    private var retryMaxMs: Int64 { hub.configuration.webhookRetryMax.milliseconds }
 
     private func noteSpeed(of receiver: String, slow: Bool) {
         if slow { slots.noteSlow(receiver) } else { slots.noteAnswered(receiver) }

@@ -24,7 +24,7 @@ public func buildApplication(
     let hub = Hub(configuration: configuration, store: store)
     var services: [any Service] = [
         hub.live, hub.usage, hub.ingest, TokenWatcher(hub: hub), RetentionService(hub: hub), LayoutMigrationService(hub: hub),
-        AlertService(hub: hub), WebhookDeliverer(hub: hub, wake: hub.alerts.deliveries), CommandExpiryService(hub: hub),
+        AlertService(hub: hub), WebhookDeliverer(hub: hub, wake: hub.alerts.deliveries), CommandService(hub: hub),
     ]
     if let feed = hub.feed { services.append(feed) }
     if configuration.demo { services.append(DemoFleet(hub: hub)) }

@@ -60,6 +60,8 @@ public struct HubConfiguration: Sendable {
     public var webhookRetryForMs: Int64 = 86_400_000
     /// Longest wait for a webhook receiver's answer.
     public var webhookTimeout: Duration = .seconds(10)
+    /// Longest wait between two attempts of a delivery (backoff doubles from 1 s up to it).
+    public var webhookRetryMax: Duration = .seconds(300)
     /// Webhook calls in flight at once, in all; and to one receiver (host and port).
     public var webhookConcurrency = 8
     public var webhookConcurrencyPerReceiver = 2

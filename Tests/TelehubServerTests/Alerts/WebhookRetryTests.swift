@@ -44,6 +44,18 @@ import TelehubStore
         }
     }
 
+    /// `--webhook-retry-max-ms` caps the wait however many attempts failed.
+    @Test func theLongestWaitIsTheOperatorsWhenSet() {
+        var generator = SystemRandomNumberGenerator()
+        let delays = (0..<400).map { _ in WebhookRetry.delay(afterAttempts: 30, maxDelayMs: 2000, using: &generator) }
+        #expect(delays.max()! <= 2000 && delays.max()! > 1000)
+        guard case .retry(let at, _) = WebhookRetry.outcome(status: 503, attempts: 30, deadline: .max, now: 0, maxDelayMs: 2000) else {
+            Issue.record("503 is retried")
+            return
+        }
+        #expect(at <= 2000)
+    }
+
     @Test func receiverIsHostAndPort() {
         #expect(WebhookDeliverer.receiver("https://example.org/hook") == "example.org:443")
         #expect(WebhookDeliverer.receiver("http://127.0.0.1:8080/x") == "127.0.0.1:8080")

@@ -65,6 +65,9 @@ import TelehubStore
         #expect(again.map(\.attempts) == [2, 2])
         #expect(try await store.command(id: high.id)?.status == .delivered)
         #expect(try await store.command(id: low.id)?.status == .queued)
+        #expect(try await store.devicesWithQueuedCommands() == ["gh"])
+        _ = try await store.changeCommand(CommandChange(id: low.id, device: nil, event: .cancel), now: Self.t0)
+        #expect(try await store.devicesWithQueuedCommands().isEmpty)
     }
 
     @Test(arguments: StoreKind.available) func devicesAnswerOnlyTheirOwnAndRepeatsChangeNothing(_ kind: StoreKind) async throws {

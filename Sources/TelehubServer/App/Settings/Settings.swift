@@ -62,6 +62,7 @@ public enum Settings {
             // Alerts
             .span("webhook-retry-for", \.webhookRetryForMs, "Retry a webhook delivery this long before it becomes a dead letter, e.g. 24h."),
             .milliseconds("webhook-timeout-ms", \.webhookTimeout, 100...600_000, "Longest a webhook attempt may take, the answer's body included, in ms."),
+            .milliseconds("webhook-retry-max-ms", \.webhookRetryMax, 1000...3_600_000, "Longest wait between two attempts of a webhook delivery, in ms (doubling from 1 s)."),
             .integer("webhook-concurrency", \.webhookConcurrency, 1...1000, "Webhook calls in flight at once..."),
             .integer("webhook-concurrency-per-receiver", \.webhookConcurrencyPerReceiver, 1...1000, "...and to one receiver (host and port)."),
             .milliseconds("alert-check-interval-ms", \.alertCheckInterval, 10...60_000, "How often rules are re-read and offline alerts checked, in ms."),
