@@ -50,7 +50,16 @@ extension PostgresStore {
     }
 
     public func takeCommandsToSend(device: String, window: Int, resend: Bool, now: Int64) async throws -> [CommandRecord] {
-        try await write { sql in
+        // Most calls (every HTTP ingest answer) find nothing: a plain read says so.
+        let waiting = try await read { sql in
+            try await sql.value(
+                """
+                SELECT EXISTS (SELECT 1 FROM command c JOIN device d ON d.id = c.device_id
+                               WHERE d.name = \(device) AND c.status IN ('queued', 'sent'))
+                """, as: Bool.self) ?? false
+        }
+        guard waiting else { return [] }
+        return try await write { sql in
             guard let deviceID = try await sql.value("SELECT id FROM device WHERE name = \(device) FOR UPDATE", as: Int64.self) else {
                 return []
             }

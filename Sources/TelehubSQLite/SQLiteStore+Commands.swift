@@ -80,7 +80,19 @@ extension SQLiteStore {
     }
 
     public func takeCommandsToSend(device: String, window: Int, resend: Bool, now: Int64) async throws -> [CommandRecord] {
-        try await writeClassifyingFaults { db in
+        // Most calls (every HTTP ingest answer) find nothing: a read says so
+        // without taking the one write lock that commits need.
+        let waiting = try await pool.read { db in
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM command c JOIN device d ON d.id = c.device_id
+                                   WHERE d.name = ? AND c.status IN ('queued', 'sent'))
+                    """,
+                arguments: [device]) ?? false
+        }
+        guard waiting else { return [] }
+        return try await writeClassifyingFaults { db in
             guard let deviceID = try Int64.fetchOne(db, sql: "SELECT id FROM device WHERE name = ?", arguments: [device]) else {
                 return []
             }

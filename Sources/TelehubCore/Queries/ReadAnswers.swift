@@ -17,13 +17,25 @@ public struct HealthAnswer: Sendable, Equatable, Codable {
 /// a message sent without `seq`.
 public struct HTTPIngestAck: Sendable, Equatable, Codable {
     public var ack: Int64?
+    /// Commands waiting for the device, now marked sent (contract v1.2); left out when none.
+    public var commands: [CommandMessage]?
 
-    public init(ack: Int64?) { self.ack = ack }
+    public init(ack: Int64?, commands: [CommandMessage]? = nil) {
+        self.ack = ack
+        self.commands = commands
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(ack, forKey: .ack)  // null, not left out
+        if let commands, !commands.isEmpty { try container.encode(commands, forKey: .commands) }
     }
+}
+
+/// `GET /v1/ingest/commands`: `{"commands":[…]}`, the waiting commands, now marked sent.
+public struct WaitingCommands: Sendable, Equatable, Codable {
+    public var commands: [CommandMessage]
+    public init(commands: [CommandMessage]) { self.commands = commands }
 }
 
 /// Every HTTP error: `{"error":"<code>","message":…}`.

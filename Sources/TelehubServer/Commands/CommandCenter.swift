@@ -33,6 +33,25 @@ struct CommandCenter: Sendable {
         for record in records where !send(CommandMessage(record).json) { break }
     }
 
+    /// For a device on HTTP: what may go now, marked sent, to put in the
+    /// answer. A device that never acknowledges gets them again the next time.
+    func take(for device: String) async throws -> [CommandRecord] {
+        let now = EpochClock.nowMs()
+        let records = try await store.takeCommandsToSend(device: device, window: Self.window, resend: true, now: now)
+        await live.publishCommands(records.filter { $0.attempts == 1 }.map { CommandStreamEvent($0, at: now) })
+        return records
+    }
+
+    /// The long poll: waiting commands as soon as there are any, or none after `waitMs`.
+    func waitForCommands(for device: String, waitMs: Int64) async throws -> [CommandRecord] {
+        let deadline = ContinuousClock.now + .milliseconds(waitMs)
+        while true {
+            let records = try await take(for: device)
+            if !records.isEmpty || ContinuousClock.now >= deadline { return records }
+            try await Task.sleep(for: min(.milliseconds(100), deadline - .now))
+        }
+    }
+
     /// After a commit stored devices' answers: the stream hears of them, and
     /// each device gets what its freed window lets through.
     func answered(_ records: [CommandRecord]) async {

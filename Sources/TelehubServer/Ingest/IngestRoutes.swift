@@ -31,6 +31,20 @@ struct IngestRoutes {
         router.post("/v1/ingest") { request, context in
             try await post(request, context)
         }
+        // The long poll of devices on HTTP: commands as soon as there are any.
+        router.get("/v1/ingest/commands") { request, context -> Response in
+            let identity = try await hub.requireDevice(request, context)
+            let parameters = try QueryDecoding.decode(CommandWaitParameters.self, request, context)
+            var wait: Int64 = 0
+            if let text = parameters.wait {
+                guard let value = Int64(text), (0...CommandRoutes.maxWaitMs).contains(value) else {
+                    throw APIError.invalidQuery(QueryError("wait must be milliseconds from 0 to \(CommandRoutes.maxWaitMs)"))
+                }
+                wait = value
+            }
+            let records = try await hub.commands.waitForCommands(for: identity.deviceName ?? "", waitMs: wait)
+            return WireResponseEncoder.response(WaitingCommands(commands: records.map(CommandMessage.init)))
+        }
     }
 
     private func post(_ request: Request, _ context: HubRequestContext) async throws -> Response {
@@ -48,7 +62,9 @@ struct IngestRoutes {
         case .success(.ingest(let message)):
             let outcome = await submit(message, identity: identity, now: now)
             switch outcome {
-            case .committed(let seq): return try HTTPIngestAck(ack: seq).response(from: request, context: context)
+            case .committed(let seq):
+                let waiting = try await hub.commands.take(for: identity.deviceName ?? "").map(CommandMessage.init)
+                return try HTTPIngestAck(ack: seq, commands: waiting).response(from: request, context: context)
             case .rejected(let rejection):
                 hub.metrics.rejected(device: identity.deviceName ?? "", reason: rejection.code.rawValue)
                 return Self.response(for: rejection)
