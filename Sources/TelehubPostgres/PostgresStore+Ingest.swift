@@ -40,10 +40,14 @@ extension PostgresStore {
             for change in batch.commands {
                 if let record = try await Self.change(change, now: now, sql) { commands.append(record) }
             }
+            var states: [Int64: DeviceState] = [:]
+            for report in batch.reports where !missing.contains(report.deviceID) {
+                if let state = try await Self.applyReport(report, now: now, sql) { states[report.deviceID] = state }
+            }
             // Last, so the stream's lock is held only while the commit itself completes.
             var positions: ClosedRange<Int64>?
             if let entry = batch.stream { positions = try await self.appendStream(entry, now: now, sql) }
-            return CommitResult(missingDevices: missing, stream: positions, commands: commands)
+            return CommitResult(missingDevices: missing, stream: positions, commands: commands, states: states)
         }
     }
 

@@ -33,13 +33,14 @@ extension PostgresStore {
         ("v4-presence", presence),
         ("v5-delivery-folding", deliveryFolding),
         ("v6-control-tokens", controlTokens),
-        ("v7-commands", commands),
+        ("v7-commands-and-state", commands),
     ]
 
     /// Each delivery names its device, so the deliveries one rule and device
     /// owe are found by index; `folded` counts the transitions folded into it.
     /// `alert_rule_version` moves with every rule created or deleted.
-    /// Commands, a queue per device (`PostgresStore+Commands`).
+    /// Commands, a queue per device (`PostgresStore+Commands`), and desired
+    /// and reported state (`PostgresStore+State`).
     private static let commands = [
         """
         CREATE TABLE command (
@@ -62,6 +63,18 @@ extension PostgresStore {
         "CREATE INDEX command_device ON command (device_id, status, priority DESC, n)",
         "CREATE INDEX command_open_expiry ON command (expires_at) WHERE status IN ('queued', 'sent', 'delivered')",
         "CREATE INDEX command_queued ON command (device_id) WHERE status = 'queued'",
+        """
+        CREATE TABLE device_state (
+            device_id int8 PRIMARY KEY REFERENCES device(id) ON DELETE CASCADE,
+            desired text NOT NULL DEFAULT '{}',
+            desired_version int8 NOT NULL DEFAULT 0,
+            desired_at int8,
+            reported text NOT NULL DEFAULT '{}',
+            reported_version int8 NOT NULL DEFAULT 0,
+            reported_at int8,
+            applied int8
+        )
+        """,
     ]
 
     /// Tokens of a third kind, `control` (`thc_`).

@@ -8,7 +8,7 @@ extension SQLiteStore {
     public func commit(_ batch: CommitBatch) async throws -> CommitResult {
         guard !batch.isEmpty else { return CommitResult() }
         let known = metricIDs.withLock { $0 }
-        let outcome: (created: [String: Int64], missing: Set<Int64>, commit: Int, commands: [CommandRecord])
+        let outcome: (created: [String: Int64], missing: Set<Int64>, commit: Int, commands: [CommandRecord], states: [Int64: DeviceState])
         do {
             outcome = try await writeClassifyingFaults { db in
                 // Inside the transaction: commits are serialized here, so the cache is the last commit's.
@@ -30,13 +30,17 @@ extension SQLiteStore {
                 if !batch.alerts.isEmpty { try Self.writeAlertChanges(batch.alerts, skipping: missing, now: EpochClock.nowMs(), db) }
                 let now = EpochClock.nowMs()
                 let commands = try batch.commands.compactMap { try Self.change($0, now: now, db) }
+                var states: [Int64: DeviceState] = [:]
+                for report in batch.reports where !missing.contains(report.deviceID) {
+                    if let state = try Self.applyReport(report, now: now, db) { states[report.deviceID] = state }
+                }
                 // Kept for the next commit; bounded, since a miss costs only a query and a decode.
                 let tails = writer.tails.count <= Self.seriesTailsKept ? writer.tails : [:]
                 let commit = cached.commit + 1
                 self.chunkCache.withLock {
                     $0 = ChunkCache(tails: tails, dataVersion: dataVersion, generation: current, commit: commit, confirmed: false)
                 }
-                return (newIDs, missing, commit, commands)
+                return (newIDs, missing, commit, commands, states)
             }
         } catch {
             chunkCache.withLock { $0 = ChunkCache() }
@@ -46,7 +50,7 @@ extension SQLiteStore {
         if !outcome.created.isEmpty {
             metricIDs.withLock { $0.merge(outcome.created) { old, _ in old } }
         }
-        return CommitResult(missingDevices: outcome.missing, commands: outcome.commands)
+        return CommitResult(missingDevices: outcome.missing, commands: outcome.commands, states: outcome.states)
     }
 
     /// Series tails kept in memory between commits at most (a few KiB each).

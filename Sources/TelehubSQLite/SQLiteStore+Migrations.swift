@@ -46,8 +46,9 @@ extension SQLiteStore {
             // checked once the migration is done, GRDB's default).
             try db.execute(sql: controlTokenSchema)
         }
-        migrator.registerMigration("v8-commands") { db in
+        migrator.registerMigration("v8-commands-and-state") { db in
             try db.execute(sql: commandSchema)
+            try db.execute(sql: stateSchema)
         }
         return migrator
     }

@@ -11,19 +11,22 @@ public struct CommitBatch: Sendable {
     public var stream: PendingStreamEntry?
     /// Devices' answers to commands, applied where the lifecycle allows.
     public var commands: [CommandChange]
+    /// Devices' reports of their state, merged in order.
+    public var reports: [PendingReport]
 
     public init(
         points: [SeriesPoint] = [], progress: [DeviceProgress] = [], alerts: AlertChanges = AlertChanges(),
-        stream: PendingStreamEntry? = nil, commands: [CommandChange] = []
+        stream: PendingStreamEntry? = nil, commands: [CommandChange] = [], reports: [PendingReport] = []
     ) {
         self.points = points
         self.progress = progress
         self.alerts = alerts
         self.stream = stream
         self.commands = commands
+        self.reports = reports
     }
 
-    public var isEmpty: Bool { points.isEmpty && progress.isEmpty && alerts.isEmpty && commands.isEmpty }
+    public var isEmpty: Bool { points.isEmpty && progress.isEmpty && alerts.isEmpty && commands.isEmpty && reports.isEmpty }
 }
 
 /// What a commit did besides storing the batch.
@@ -34,11 +37,17 @@ public struct CommitResult: Sendable, Equatable {
     public var stream: ClosedRange<Int64>?
     /// The commands the batch's answers changed, as they are now.
     public var commands: [CommandRecord]
+    /// The state of each device whose report the batch stored, by device id.
+    public var states: [Int64: DeviceState]
 
-    public init(missingDevices: Set<Int64> = [], stream: ClosedRange<Int64>? = nil, commands: [CommandRecord] = []) {
+    public init(
+        missingDevices: Set<Int64> = [], stream: ClosedRange<Int64>? = nil, commands: [CommandRecord] = [],
+        states: [Int64: DeviceState] = [:]
+    ) {
         self.missingDevices = missingDevices
         self.stream = stream
         self.commands = commands
+        self.states = states
     }
 }
 

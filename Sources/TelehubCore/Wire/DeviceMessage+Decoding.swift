@@ -43,6 +43,9 @@ extension DeviceMessage: Decodable {
         case "command_result":
             let seq = try optionalSequence(container)
             return .ingest(IngestMessage(seq: seq, readings: [], commands: [try commandResult(container)]))
+        case "reported":
+            let seq = try optionalSequence(container)
+            return .ingest(IngestMessage(seq: seq, readings: [], report: try stateReport(container)))
         default:
             throw IngestRejection(.invalidMessage, "type: unknown message type \(JSONText.quoted(type))")
         }
@@ -66,6 +69,22 @@ extension DeviceMessage: Decodable {
             throw IngestRejection(.invalidMessage, "seq: expected an integer from 1 to \(IngestLimits.maxSeq)")
         }
         return seq
+    }
+
+    /// `{"type":"reported","state":{…},"applied":9}`: a merge patch, bounded as a state object.
+    private static func stateReport(_ container: KeyedDecodingContainer<WireKey>) throws -> StateReport {
+        guard let patch = try? container.decode(JSONValue.self, forKey: .state) else {
+            throw IngestRejection(.invalidMessage, "state: required, a JSON object (a merge patch over the reported state)")
+        }
+        if let problem = DeviceState.problem(with: patch) { throw IngestRejection(.invalidMessage, problem) }
+        var report = StateReport(patch: patch)
+        if container.contains(.applied), !((try? container.decodeNil(forKey: .applied)) ?? false) {
+            guard let applied = (try? container.decode(WireInteger.self, forKey: .applied))?.value, applied >= 0 else {
+                throw IngestRejection(.invalidMessage, "applied: the desired version applied, an integer from 0")
+            }
+            report.applied = applied
+        }
+        return report
     }
 
     private static func commandID(_ container: KeyedDecodingContainer<WireKey>) throws -> String {
@@ -237,6 +256,8 @@ struct WireKey: CodingKey {
     static let status = WireKey(stringValue: "status")
     static let result = WireKey(stringValue: "result")
     static let message = WireKey(stringValue: "message")
+    static let state = WireKey(stringValue: "state")
+    static let applied = WireKey(stringValue: "applied")
 }
 
 /// An integer as JSON writers send it: `42`, or `42.0` or `4.2e1` from a

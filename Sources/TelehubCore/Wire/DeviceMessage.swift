@@ -7,12 +7,18 @@ public struct IngestMessage: Sendable, Equatable {
     public var readings: [Reading]
     /// Answers to commands, stored in the same transaction as the readings.
     public var commands: [CommandAnswer]
+    /// A report of the device's state (`reported`).
+    public var report: StateReport?
 
-    public init(seq: Int64?, readings: [Reading], commands: [CommandAnswer] = []) {
+    public init(seq: Int64?, readings: [Reading], commands: [CommandAnswer] = [], report: StateReport? = nil) {
         self.seq = seq
         self.readings = readings
         self.commands = commands
+        self.report = report
     }
+
+    /// Whether the message stores anything besides its place in the sequence.
+    public var carriesData: Bool { !readings.isEmpty || !commands.isEmpty || report != nil }
 
     /// The number of values the message stores; limits and batching count these.
     public var valueCount: Int {

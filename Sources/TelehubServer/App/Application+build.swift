@@ -49,6 +49,7 @@ private func makeRouter(hub: Hub) -> Router<HubRequestContext> {
             directory: hub.configuration.publicDirectory, vendorDirectory: hub.configuration.vendorDirectory))
     ReadRoutes(hub: hub).register(on: router)
     CommandRoutes(hub: hub).register(on: router)
+    StateRoutes(hub: hub).register(on: router)
     StreamRoute(hub: hub).register(on: router)
     HistoryRoute(hub: hub).register(on: router)
     ExportRoute(hub: hub).register(on: router)

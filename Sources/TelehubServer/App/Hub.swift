@@ -18,6 +18,7 @@ struct Hub: Sendable {
     let feed: StreamFeed?
     let leadership: Leadership
     let commands: CommandCenter
+    let states: StateCenter
 
     init(configuration: HubConfiguration, store: any TelemetryStore) {
         self.configuration = configuration
@@ -43,6 +44,7 @@ struct Hub: Sendable {
         self.leadership = leadership
         let commands = CommandCenter(store: store, live: live, connections: connections, maxQueued: configuration.maxQueuedCommands)
         self.commands = commands
+        self.states = StateCenter(store: store, live: live, connections: connections)
         self.feed = feed
         self.alerts = AlertAnnouncer(live: live, feed: feed, metrics: metrics, deliveries: Wake())
         self.ingest = IngestActor(

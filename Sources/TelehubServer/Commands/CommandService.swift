@@ -25,6 +25,7 @@ struct CommandService: Service, CustomStringConvertible {
                     for device in try await hub.store.devicesWithQueuedCommands().intersection(online) {
                         try await hub.commands.deliver(to: device, resend: false)
                     }
+                    try await hub.states.catchUp(online: online)
                 }
                 if ContinuousClock.now - gaugesUpdated >= .seconds(2) {
                     let counts = try await hub.store.commandCounts()

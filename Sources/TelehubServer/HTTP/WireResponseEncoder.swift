@@ -28,6 +28,8 @@ extension APIErrorAnswer: ResponseEncodable {}
 extension SessionChange: ResponseEncodable {}
 extension CommandRecord: ResponseEncodable {}
 extension CommandList: ResponseEncodable {}
+extension DeviceState: ResponseEncodable {}
+extension VersionedState: ResponseEncodable {}
 extension AlertList: ResponseEncodable {}
 extension SessionState: ResponseEncodable {}
 extension HistoryAnswer: ResponseEncodable {}

@@ -124,12 +124,13 @@ public actor IngestActor: Service {
             if let accepted, seq <= accepted {
                 submission.message.readings = []
                 submission.message.commands = []
+                submission.message.report = nil
             }
         }
         if let refusal = await admitSeries(submission) {
             return refuse(submission, refusal)
         }
-        if let seq = submission.message.seq, !submission.message.readings.isEmpty || !submission.message.commands.isEmpty {
+        if let seq = submission.message.seq, submission.message.carriesData {
             acceptedSeq[submission.deviceID] = seq
         }
         enqueue(submission)
@@ -312,6 +313,14 @@ public actor IngestActor: Service {
             }
         }
         if let commands, !result.commands.isEmpty { await commands.answered(result.commands) }
+        if !result.states.isEmpty {
+            let now = EpochClock.nowMs()
+            var names: [Int64: String] = [:]
+            for item in chunk { names[item.deviceID] = item.device }
+            await live.publishStates(result.states.compactMap { id, state in
+                names[id].map { StateStreamEvent(device: $0, state: state, at: now) }
+            })
+        }
         metrics.messages.increment(by: stored.count)
         metrics.values.increment(by: stored.reduce(0) { $0 + $1.message.valueCount })
         if let feed, let positions = result.stream {
@@ -370,7 +379,9 @@ public actor IngestActor: Service {
         points.reserveCapacity(chunk.reduce(0) { $0 + $1.weight })
         var progress: [Int64: DeviceProgress] = [:]
         var commands: [CommandChange] = []
+        var reports: [PendingReport] = []
         for item in chunk {
+            if let report = item.message.report { reports.append(PendingReport(deviceID: item.deviceID, report: report)) }
             for reading in item.message.readings {
                 for metric in reading.metrics {
                     points.append(SeriesPoint(deviceID: item.deviceID, metric: metric.name, ts: reading.ts, value: metric.value))
@@ -385,7 +396,7 @@ public actor IngestActor: Service {
             entry.lastSeen = max(entry.lastSeen, item.receivedAt)
             progress[item.deviceID] = entry
         }
-        return CommitBatch(points: points, progress: Array(progress.values), commands: commands)
+        return CommitBatch(points: points, progress: Array(progress.values), commands: commands, reports: reports)
     }
 }
 

@@ -43,6 +43,7 @@ struct IngestSocket: Sendable {
             await hub.live.publishPresence(device: device, online: true, at: EpochClock.nowMs())
         }
         do {
+            try await hub.states.connected(device)
             try await hub.commands.deliver(to: device, resend: true)
         } catch {
             Logger(label: "telehub.commands").error("could not send \(device) its commands: \(error)")
@@ -58,6 +59,7 @@ struct IngestSocket: Sendable {
         }
         hub.metrics.connections.decrement()
         if hub.connections.unregister(connectionID) {
+            hub.states.disconnected(device)
             if let feed = hub.feed {
                 await feed.deviceDisconnected(device, deviceID: deviceID, connection: connectionID)
             } else {

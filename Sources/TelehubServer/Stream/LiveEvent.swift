@@ -12,6 +12,7 @@ public struct LiveEvent: Sendable, Equatable {
         case presence(device: String, online: Bool)
         case alert(device: String)
         case command(device: String)
+        case state(device: String)
         case keepalive
     }
 
@@ -43,6 +44,10 @@ public struct LiveEvent: Sendable, Equatable {
 
     static func command(_ event: CommandStreamEvent) -> LiveEvent {
         LiveEvent(id: nil, kind: .command(device: event.device), written: SSEFrame.event("command", data: JSONEncoder.wireText(event)))
+    }
+
+    static func state(_ event: StateStreamEvent) -> LiveEvent {
+        LiveEvent(id: nil, kind: .state(device: event.device), written: SSEFrame.event("state", data: JSONEncoder.wireText(event)))
     }
 
     static let keepalive = LiveEvent(id: nil, kind: .keepalive, written: ": keepalive\n\n")

@@ -83,6 +83,12 @@ public actor LiveHub: Service {
         broadcast(LiveBatch(events.map(LiveEvent.alert)))
     }
 
+    /// Desired or reported state changes, once stored.
+    func publishStates(_ events: [StateStreamEvent]) {
+        guard !events.isEmpty, !subscribers.isEmpty else { return }
+        broadcast(LiveBatch(events.map(LiveEvent.state)))
+    }
+
     /// Command status changes, once stored.
     func publishCommands(_ events: [CommandStreamEvent]) {
         guard !events.isEmpty, !subscribers.isEmpty else { return }

@@ -106,7 +106,7 @@ struct StreamFilter: Sendable {
         switch event.kind {
         case .keepalive:
             return written ?? event.frame
-        case .presence(let device, _), .alert(let device), .command(let device):
+        case .presence(let device, _), .alert(let device), .command(let device), .state(let device):
             return accepts(device: device) ? written ?? event.frame : nil
         case .reading(let device, let reading):
             guard accepts(device: device) else { return nil }
