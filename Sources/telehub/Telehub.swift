@@ -13,6 +13,6 @@ struct Telehub: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "telehub",
         abstract: "A self-hosted IoT telemetry hub: WebSocket ingest, SQLite history, a live dashboard.",
-        subcommands: [ServeCommand.self, TokenCommand.self, DeviceCommand.self, MetricCommand.self, AlertCommand.self, CommandCommand.self, ExportCommand.self, ImportCommand.self, BackupCommand.self, BenchCommand.self, SimulateCommand.self]
+        subcommands: [ServeCommand.self, TokenCommand.self, DeviceCommand.self, MetricCommand.self, AlertCommand.self, CommandCommand.self, StateCommand.self, ExportCommand.self, ImportCommand.self, BackupCommand.self, BenchCommand.self, SimulateCommand.self]
     )
 }

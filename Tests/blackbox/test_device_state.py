@@ -102,3 +102,23 @@ def test_a_connected_device_gets_each_change_and_an_offline_one_only_the_current
         assert change(hub, control, "PUT", {"a": value}).status_code == 200
     with open_device(hub, token) as device:
         assert next_of(device, "desired") == {"type": "desired", "version": 4, "state": {"a": 4}}
+
+
+def test_the_cli_gets_sets_and_patches_and_the_device_hears_within_two_seconds(hub):
+    import time
+    token = hub.device_token("gh-1")
+    with open_device(hub, token) as device:
+        started = time.monotonic()
+        assert hub.cli("state", "set", "gh-1", '{"interval":5}').stdout.strip() == 'desired v1 {"interval":5}'
+        assert next_of(device, "desired", timeout=2.5) == {"type": "desired", "version": 1, "state": {"interval": 5}}
+        assert time.monotonic() - started < 2.5
+        assert hub.cli("state", "patch", "gh-1", '{"mode":"eco"}', "--if-version", "1").returncode == 0
+        assert next_of(device, "desired", timeout=2.5)["version"] == 2
+    got = json.loads(hub.cli("state", "get", "gh-1", "--json").stdout)
+    assert got["desired"]["state"] == {"interval": 5, "mode": "eco"} and got["delta"] == {"interval": 5, "mode": "eco"}
+    for args, words in [(("state", "patch", "gh-1", '{"x":1}', "--if-version", "1"), "version 2"),
+                        (("state", "set", "nobody", "{}"), "no device nobody"),
+                        (("state", "set", "gh-1", "[1]"), "JSON object"),
+                        (("state", "get", "nobody"), "no device")]:
+        result = hub.cli(*args, check=False)
+        assert result.returncode != 0 and words in result.stderr, (args, result.stderr)
