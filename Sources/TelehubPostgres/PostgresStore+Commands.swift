@@ -135,22 +135,15 @@ extension PostgresStore {
     /// One change in the caller's transaction, where the lifecycle allows it;
     /// the row is locked first, so two hubs apply their changes in turn.
     static func change(_ change: CommandChange, now: Int64, _ sql: SQLSession) async throws -> CommandRecord? {
-        guard let current = try await command(id: change.id, sql, lock: true) else { return nil }
-        if let device = change.device, device != current.device { return nil }
-        switch CommandLifecycle.apply(change.event, to: current.status) {
-        case .ignored: return nil
-        case .final: throw CommandStoreError.final(current)
-        case .moves(let next):
-            let delivered = current.deliveredAt ?? (next == .delivered || next == .succeeded || next == .failed ? now : nil)
-            let completed: Int64? = next.isFinal ? now : nil
-            try await sql.run(
-                """
-                UPDATE command SET status = \(next.rawValue), delivered_at = \(delivered), completed_at = \(completed),
-                    result = \(change.result?.text), message = \(change.message)
-                WHERE id = \(change.id)
-                """)
-            return try await command(id: change.id, sql)
-        }
+        guard let current = try await command(id: change.id, sql, lock: true), let next = try change.applied(to: current, now: now)
+        else { return nil }
+        try await sql.run(
+            """
+            UPDATE command SET status = \(next.status.rawValue), delivered_at = \(next.deliveredAt), completed_at = \(next.completedAt),
+                result = \(next.result?.text), message = \(next.message)
+            WHERE id = \(next.id)
+            """)
+        return next
     }
 
     static func command(id: String, _ sql: SQLSession, lock: Bool = false) async throws -> CommandRecord? {

@@ -19,15 +19,7 @@ extension PostgresStore {
                 throw StateStoreError.unknownDevice(device)
             }
             let current = try await Self.state(deviceID: id, sql)
-            if let ifVersion, ifVersion != current.desired.version {
-                throw StateStoreError.versionMismatch(current: current.desired.version)
-            }
-            let next: JSONValue =
-                switch change {
-                case .replace(let whole): whole
-                case .patch(let patch): current.desired.state.merging(patch)
-                }
-            if let problem = DeviceState.problem(with: next) { throw StateStoreError.invalid(problem) }
+            let next = try change.applied(to: current.desired, ifVersion: ifVersion)
             try await sql.run(
                 """
                 INSERT INTO device_state (device_id, desired, desired_version, desired_at)
@@ -59,8 +51,7 @@ extension PostgresStore {
     /// A device's report, in the commit's transaction (see `SQLiteStore.applyReport`).
     static func applyReport(_ pending: PendingReport, now: Int64, _ sql: SQLSession) async throws -> DeviceState? {
         let current = try await state(deviceID: pending.deviceID, sql)
-        let next = current.reported.state.merging(pending.report.patch)
-        guard DeviceState.problem(with: next) == nil else { return nil }
+        guard let next = pending.report.applied(to: current.reported) else { return nil }
         try await sql.run(
             """
             INSERT INTO device_state (device_id, reported, reported_version, reported_at, applied)

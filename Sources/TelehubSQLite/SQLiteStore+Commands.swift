@@ -163,24 +163,17 @@ extension SQLiteStore {
 
     /// One change in the caller's transaction, where the lifecycle allows it.
     static func change(_ change: CommandChange, now: Int64, _ db: Database) throws -> CommandRecord? {
-        guard let current = try command(id: change.id, db) else { return nil }
-        if let device = change.device, device != current.device { return nil }
-        switch CommandLifecycle.apply(change.event, to: current.status) {
-        case .ignored: return nil
-        case .final: throw CommandStoreError.final(current)
-        case .moves(let next):
-            let delivered = current.deliveredAt ?? (next == .delivered || next == .succeeded || next == .failed ? now : nil)
-            let completed: Int64? = next.isFinal ? now : nil
-            try db.execute(
-                sql: """
-                    UPDATE command SET status = ?, delivered_at = ?, completed_at = ?, result = ?, message = ?
-                    WHERE id = ? AND status = ?
-                    """,
-                arguments: [
-                    next.rawValue, delivered, completed, change.result?.text, change.message, change.id, current.status.rawValue,
-                ])
-            return try command(id: change.id, db)
-        }
+        guard let current = try command(id: change.id, db), let next = try change.applied(to: current, now: now) else { return nil }
+        try db.execute(
+            sql: """
+                UPDATE command SET status = ?, delivered_at = ?, completed_at = ?, result = ?, message = ?
+                WHERE id = ? AND status = ?
+                """,
+            arguments: [
+                next.status.rawValue, next.deliveredAt, next.completedAt, next.result?.text, next.message, next.id,
+                current.status.rawValue,
+            ])
+        return next
     }
 
     static func command(id: String, _ db: Database) throws -> CommandRecord? {

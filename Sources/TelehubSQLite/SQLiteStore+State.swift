@@ -31,15 +31,7 @@ extension SQLiteStore {
                 throw StateStoreError.unknownDevice(device)
             }
             let current = try Self.state(deviceID: id, db)
-            if let ifVersion, ifVersion != current.desired.version {
-                throw StateStoreError.versionMismatch(current: current.desired.version)
-            }
-            let next: JSONValue =
-                switch change {
-                case .replace(let whole): whole
-                case .patch(let patch): current.desired.state.merging(patch)
-                }
-            if let problem = DeviceState.problem(with: next) { throw StateStoreError.invalid(problem) }
+            let next = try change.applied(to: current.desired, ifVersion: ifVersion)
             try db.execute(
                 sql: """
                     INSERT INTO device_state (device_id, desired, desired_version, desired_at) VALUES (?, ?, ?, ?)
@@ -72,8 +64,7 @@ extension SQLiteStore {
     /// bounds: its patch alone was checked when it arrived).
     static func applyReport(_ pending: PendingReport, now: Int64, _ db: Database) throws -> DeviceState? {
         let current = try state(deviceID: pending.deviceID, db)
-        let next = current.reported.state.merging(pending.report.patch)
-        guard DeviceState.problem(with: next) == nil else { return nil }
+        guard let next = pending.report.applied(to: current.reported) else { return nil }
         try db.execute(
             sql: """
                 INSERT INTO device_state (device_id, reported, reported_version, reported_at, applied) VALUES (?, ?, ?, ?, ?)

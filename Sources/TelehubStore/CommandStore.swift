@@ -42,6 +42,27 @@ public struct CommandChange: Sendable, Equatable {
     }
 }
 
+extension CommandChange {
+    /// What the change makes of `current`, as every store writes it: nil when
+    /// nothing changes (another device's command, a repeat, a late answer).
+    /// - Throws: `CommandStoreError.final` for a cancel of a final command.
+    public func applied(to current: CommandRecord, now: Int64) throws(CommandStoreError) -> CommandRecord? {
+        if let device, device != current.device { return nil }
+        switch CommandLifecycle.apply(event, to: current.status) {
+        case .ignored: return nil
+        case .final: throw .final(current)
+        case .moves(let next):
+            var changed = current
+            changed.status = next
+            if [.delivered, .succeeded, .failed].contains(next) { changed.deliveredAt = current.deliveredAt ?? now }
+            changed.completedAt = next.isFinal ? now : nil
+            changed.result = result
+            changed.message = message
+            return changed
+        }
+    }
+}
+
 public enum CommandStoreError: Error, Equatable, Sendable {
     case unknownDevice(String)
     /// The device has `limit` commands not yet final; nothing was dropped to make room.

@@ -8,6 +8,31 @@ public enum DesiredChange: Sendable, Equatable {
     case patch(JSONValue)
 }
 
+extension DesiredChange {
+    /// The desired object after the change, as every store writes it.
+    /// - Throws: `StateStoreError.versionMismatch` when `ifVersion` is not the
+    ///   current version, `.invalid` when the result breaks the bounds.
+    public func applied(to current: VersionedState, ifVersion: Int64?) throws(StateStoreError) -> JSONValue {
+        if let ifVersion, ifVersion != current.version { throw .versionMismatch(current: current.version) }
+        let next: JSONValue =
+            switch self {
+            case .replace(let whole): whole
+            case .patch(let patch): current.state.merging(patch)
+            }
+        if let problem = DeviceState.problem(with: next) { throw .invalid(problem) }
+        return next
+    }
+}
+
+extension StateReport {
+    /// The reported object after this report, or nil when it would break the
+    /// bounds (then it is not stored; the patch alone was checked on arrival).
+    public func applied(to current: ReportedState) -> JSONValue? {
+        let next = current.state.merging(patch)
+        return DeviceState.problem(with: next) == nil ? next : nil
+    }
+}
+
 public enum StateStoreError: Error, Equatable, Sendable {
     case unknownDevice(String)
     /// `If-Match` named another version than the current one.
