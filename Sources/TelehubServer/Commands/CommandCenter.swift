@@ -72,6 +72,9 @@ struct CommandCenter: Sendable {
     /// Expires what is due. - Returns: how many.
     func expireDue(limit: Int = 500) async throws -> Int {
         let now = EpochClock.nowMs()
+        // A read first: an idle hub must not take the write lock four times a
+        // second (it queued commits and /healthz behind a locked file, and wears flash).
+        guard let next = try await store.nextCommandExpiry(), next <= now else { return 0 }
         let expired = try await store.expireCommands(now: now, limit: limit)
         await live.publishCommands(expired.map { CommandStreamEvent($0, at: now) })
         return expired.count
