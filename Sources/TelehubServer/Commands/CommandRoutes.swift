@@ -8,17 +8,13 @@ import TelehubStore
 struct CommandRoutes {
     let hub: Hub
 
-    /// A request body larger than any valid command (8 KiB of args and the rest).
-    static let maxBodyBytes = 64 * 1024
-    static let maxWaitMs: Int64 = 60_000
-
     func register(on router: Router<HubRequestContext>) {
         router.post("/v1/devices/{name}/commands") { request, context -> Response in
             try await hub.requireController(request, context)
             let device = try context.parameters.require("name")
             let parameters = try QueryDecoding.decode(CommandWaitParameters.self, request, context)
-            let wait = try Self.waitMs(parameters.wait)
-            let command = try CommandRequest.fromBody(try await Self.body(request))
+            let wait = try JSONRequestBody.waitMs(parameters.wait)
+            let command = try CommandRequest.fromBody(try await JSONRequestBody.read(request, invalidCode: "invalid_command", what: "command"))
             let record = try await Self.answering { try await hub.commands.enqueue(command, for: device) }
             guard let wait else { return WireResponseEncoder.response(record, status: .accepted) }
             return WireResponseEncoder.response(try await hub.commands.waitUntilFinal(record, waitMs: wait))
@@ -64,28 +60,6 @@ struct CommandRoutes {
                 throw APIError(status: .conflict, code: "final", message: "the command is already \(record.status.rawValue)")
             }
         }
-    }
-
-    private static func body(_ request: Request) async throws -> JSONValue {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "a command body is at most \(maxBodyBytes) bytes")
-        }
-        do {
-            return try JSONValue.parse(String(buffer: buffer))
-        } catch {
-            throw APIError(status: .badRequest, code: "invalid_command", message: "the body is not JSON")
-        }
-    }
-
-    private static func waitMs(_ text: String?) throws -> Int64? {
-        guard let text else { return nil }
-        guard let value = Int64(text), (0...maxWaitMs).contains(value) else {
-            throw APIError.invalidQuery(QueryError("wait must be milliseconds from 0 to \(maxWaitMs)"))
-        }
-        return value
     }
 
     private static func statuses(_ text: String?) throws -> [CommandStatus] {

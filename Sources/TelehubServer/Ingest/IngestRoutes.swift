@@ -35,13 +35,7 @@ struct IngestRoutes {
         router.get("/v1/ingest/commands") { request, context -> Response in
             let identity = try await hub.requireDevice(request, context)
             let parameters = try QueryDecoding.decode(CommandWaitParameters.self, request, context)
-            var wait: Int64 = 0
-            if let text = parameters.wait {
-                guard let value = Int64(text), (0...CommandRoutes.maxWaitMs).contains(value) else {
-                    throw APIError.invalidQuery(QueryError("wait must be milliseconds from 0 to \(CommandRoutes.maxWaitMs)"))
-                }
-                wait = value
-            }
+            let wait = try JSONRequestBody.waitMs(parameters.wait) ?? 0
             let records = try await hub.commands.waitForCommands(for: identity.deviceName ?? "", waitMs: wait)
             return WireResponseEncoder.response(WaitingCommands(commands: records.map(CommandMessage.init)))
         }

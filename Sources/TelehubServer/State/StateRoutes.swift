@@ -8,8 +8,6 @@ import TelehubStore
 struct StateRoutes {
     let hub: Hub
 
-    static let maxBodyBytes = 64 * 1024
-
     func register(on router: Router<HubRequestContext>) {
         router.get("/v1/devices/{name}/state") { request, context -> Response in
             try await hub.requireReader(request, context)
@@ -30,7 +28,7 @@ struct StateRoutes {
         try await hub.requireController(request, context)
         let device = try context.parameters.require("name")
         let ifVersion = try Self.ifMatch(request)
-        let change = make(try await Self.body(request))
+        let change = make(try await JSONRequestBody.read(request, invalidCode: "invalid_state", what: "state"))
         switch change {
         case .replace(let whole):
             if let problem = DeviceState.problem(with: whole) { throw APIError(status: .badRequest, code: "invalid_state", message: problem) }
@@ -65,20 +63,6 @@ struct StateRoutes {
             throw APIError(status: .badRequest, code: "invalid_state", message: "If-Match: the desired version, such as \"8\"")
         }
         return version
-    }
-
-    private static func body(_ request: Request) async throws -> JSONValue {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "a state body is at most \(maxBodyBytes) bytes")
-        }
-        do {
-            return try JSONValue.parse(String(buffer: buffer))
-        } catch {
-            throw APIError(status: .badRequest, code: "invalid_state", message: "the body is not JSON")
-        }
     }
 }
 
