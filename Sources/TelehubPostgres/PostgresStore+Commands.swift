@@ -18,7 +18,7 @@ extension PostgresStore {
             guard let deviceID = try await sql.value("SELECT id FROM device WHERE name = \(command.device) FOR UPDATE", as: Int64.self)
             else { throw CommandStoreError.unknownDevice(command.device) }
             let open = try await sql.value(
-                "SELECT count(*) FROM command WHERE device_id = \(deviceID) AND status IN ('queued', 'sent', 'delivered')",
+                "SELECT count(*) FROM command WHERE device_id = \(deviceID) AND status IN \(unescaped: CommandStatus.openSQL)",
                 as: Int64.self) ?? 0
             guard open < maxQueued else { throw CommandStoreError.queueFull(limit: maxQueued) }
             let record = command.record()
@@ -96,7 +96,7 @@ extension PostgresStore {
         try await write { sql in
             let due = try await sql.column(
                 """
-                SELECT id FROM command WHERE status IN ('queued', 'sent', 'delivered') AND expires_at <= \(now)
+                SELECT id FROM command WHERE status IN \(unescaped: CommandStatus.openSQL) AND expires_at <= \(now)
                 ORDER BY expires_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED
                 """, as: String.self)
             var expired: [CommandRecord] = []
@@ -118,7 +118,7 @@ extension PostgresStore {
 
     public func nextCommandExpiry() async throws -> Int64? {
         try await read { sql in
-            try await sql.value("SELECT min(expires_at) FROM command WHERE status IN ('queued', 'sent', 'delivered')", as: Int64.self)
+            try await sql.value("SELECT min(expires_at) FROM command WHERE status IN \(unescaped: CommandStatus.openSQL)", as: Int64.self)
         }
     }
 

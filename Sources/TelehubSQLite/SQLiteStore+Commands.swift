@@ -39,7 +39,7 @@ extension SQLiteStore {
                 throw CommandStoreError.unknownDevice(command.device)
             }
             let open = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM command WHERE device_id = ? AND status IN ('queued', 'sent', 'delivered')",
+                db, sql: "SELECT count(*) FROM command WHERE device_id = ? AND status IN \(CommandStatus.openSQL)",
                 arguments: [deviceID]) ?? 0
             guard open < maxQueued else { throw CommandStoreError.queueFull(limit: maxQueued) }
             let record = command.record()
@@ -130,7 +130,7 @@ extension SQLiteStore {
             let due = try String.fetchAll(
                 db,
                 sql: """
-                    SELECT id FROM command WHERE status IN ('queued', 'sent', 'delivered') AND expires_at <= ?
+                    SELECT id FROM command WHERE status IN \(CommandStatus.openSQL) AND expires_at <= ?
                     ORDER BY expires_at LIMIT ?
                     """,
                 arguments: [now, limit])
@@ -147,7 +147,7 @@ extension SQLiteStore {
 
     public func nextCommandExpiry() async throws -> Int64? {
         try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT min(expires_at) FROM command WHERE status IN ('queued', 'sent', 'delivered')")
+            try Int64.fetchOne(db, sql: "SELECT min(expires_at) FROM command WHERE status IN \(CommandStatus.openSQL)")
         }
     }
 

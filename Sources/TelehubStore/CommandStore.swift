@@ -63,6 +63,13 @@ extension CommandChange {
     }
 }
 
+extension CommandStatus {
+    /// `('queued', 'sent', 'delivered')`: the statuses not final, as the
+    /// stores' queries name them (the same text as their partial indexes'
+    /// predicates, which the migrations spell out and never change).
+    public static let openSQL = "(" + open.map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
+}
+
 public enum CommandStoreError: Error, Equatable, Sendable {
     case unknownDevice(String)
     /// The device has `limit` commands not yet final; nothing was dropped to make room.
