@@ -13,10 +13,20 @@ public import TelehubCore
 /// unchanged, honours retryable errors (going back to the refused message),
 /// paces backfill after an outage, and notices a dead link by heartbeat.
 ///
+/// Commands from the hub go to the handler registered for their name
+/// (`onCommand`), at most once even across a reboot, and their results reach
+/// the hub at least once; desired state goes to `onDesiredState`, and what it
+/// answers is reported (see `OfflineBuffer+Control.swift`).
+///
 /// ```swift
 /// let client = try DeviceClient(configuration: .init(
 ///     url: "ws://hub.local:8080/v1/ingest", token: "thd_…", bufferPath: "/var/lib/sensor/buffer.sqlite"))
 /// try await withThrowingDiscardingTaskGroup { group in
+///     await client.onCommand("set-interval") { command in
+///         guard let seconds = command.args["seconds"]?.number else { throw SensorError.badArguments }
+///         await sensor.setInterval(seconds)
+///         return .object(["interval": .number(seconds)])
+///     }
 ///     group.addTask { await client.run() }
 ///     for await sample in sensor.samples {
 ///         try await client.send(["temperature": sample.celsius])
@@ -82,6 +92,10 @@ public actor DeviceClient {
         public var droppedFull = 0
         public var buffered = 0
         public var reconnects = 0
+        /// Commands this device ran (each at most once).
+        public var commandsRun = 0
+        /// Desired state versions applied.
+        public var desiredApplied = 0
         /// Connected now (a `hello` came and the connection has not ended).
         public var connected = false
         /// Why the last connection attempt failed or the last connection ended.
@@ -103,6 +117,12 @@ public actor DeviceClient {
     /// Which attempt is current and how long to wait after it ends.
     private var link: ConnectionState
     private let wake = Wake()
+    private var commandHandlers: [String: CommandHandler] = [:]
+    private var desiredHandler: DesiredStateHandler?
+    /// The last desired state handed to its handler: versions are applied one at a time, in order.
+    private var applying: Task<Void, Never>?
+    /// `command_ack`s to write before anything else; they carry no `seq`.
+    private var unsequenced: [String] = []
     private let logger = Logger(label: "telehub.device")
 
     /// - Throws: `IngestEndpointError` for an address that names no hub.
@@ -125,6 +145,24 @@ public actor DeviceClient {
         counters.sent += 1
         counters.droppedFull += dropped
         counters.buffered += 1 - dropped
+        wake.signal()
+    }
+
+    /// Registers the handler of the commands named `name`.
+    public func onCommand(_ name: String, _ handler: @escaping CommandHandler) {
+        commandHandlers[name] = handler
+    }
+
+    /// Registers the handler of desired state; without one, desired state is not reported.
+    public func onDesiredState(_ handler: @escaping DesiredStateHandler) {
+        desiredHandler = handler
+    }
+
+    /// Reports a change of the device's state (a merge patch over its reported state).
+    /// - Throws: `OfflineBufferError.controlFull`, or `DeviceStateError` for a patch the hub would refuse.
+    public func report(_ patch: JSONValue) throws {
+        if let problem = DeviceState.problem(with: patch) { throw DeviceStateError.invalid(problem) }
+        try buffer.report(StateReport(patch: patch))
         wake.signal()
     }
 
@@ -249,6 +287,8 @@ public actor DeviceClient {
             switch try nextToSend(maxBatch: maxBatch) {
             case .send(let message):
                 try await outbound.write(.text(message.json))
+            case .sendUnsequenced(let text):
+                try await outbound.write(.text(text))
             case .wait(let deadline):
                 await wake.wait(until: deadline)
             }
@@ -257,10 +297,12 @@ public actor DeviceClient {
 
     private enum Step {
         case send(OfflineBuffer.Message)
+        case sendUnsequenced(String)
         case wait(until: ContinuousClock.Instant)
     }
 
     private func nextToSend(maxBatch: Int) throws -> Step {
+        if !unsequenced.isEmpty { return .sendUnsequenced(unsequenced.removeFirst()) }
         let now = ContinuousClock.now
         guard window.canSend(at: now) else { return .wait(until: window.holdUntil.map { max($0, now) } ?? now + .seconds(1)) }
         let allowance = pacer.available(at: now)
@@ -300,10 +342,74 @@ public actor DeviceClient {
                 counters.buffered -= removed
                 if current { window.refused(seq, retryable: false, retryAfter: .zero, now: .now) }
             }
+        case .command(let command):
+            try received(ReceivedCommand(command))
+        case .desired(let desired):
+            received(desired)
         case .hello, .pong:
             return
         }
         wake.signal()
+    }
+
+    // MARK: - Commands and desired state
+
+    /// Acknowledges a command and runs it, unless this device started it
+    /// before: recorded first, so a reboot mid-run cannot run it twice.
+    private func received(_ command: ReceivedCommand) throws {
+        let isNew = try buffer.begin(command: command.id, expiresAt: command.expiresAt)
+        unsequenced.append(JSONEncoder.wireText(CommandAnswer(id: command.id, kind: .ack)))
+        guard isNew else { return }
+        let handler = commandHandlers[command.name]
+        if handler != nil { counters.commandsRun += 1 }
+        Task {
+            let answer = await CommandOutcome.answer(command, handler: handler)
+            self.finished(answer)
+        }
+    }
+
+    private func finished(_ answer: CommandAnswer) {
+        do {
+            try buffer.finish(command: answer)
+        } catch {
+            logger.error("could not store the result of command \(answer.id): \(error)")
+        }
+        wake.signal()
+    }
+
+    /// Hands a newer desired state to its handler, after any earlier one.
+    private func received(_ desired: DesiredMessage) {
+        guard let handler = desiredHandler else { return }
+        let previous = applying
+        applying = Task {
+            await previous?.value
+            await self.apply(desired, handler: handler)
+        }
+    }
+
+    private func apply(_ desired: DesiredMessage, handler: DesiredStateHandler) async {
+        do {
+            guard desired.version > (try buffer.desiredApplied()) else { return }
+            let reported = try await handler(desired.state, desired.version) ?? desired.state
+            if let problem = DeviceState.problem(with: reported) { throw DeviceStateError.invalid(problem) }
+            if try buffer.applied(desired: desired.version, report: StateReport(patch: reported, applied: desired.version)) {
+                counters.desiredApplied += 1
+            }
+        } catch {
+            logger.warning("desired state \(desired.version) not applied: \(error)")
+        }
+        wake.signal()
+    }
+}
+
+/// A state report the hub would refuse.
+public enum DeviceStateError: Error, Equatable, CustomStringConvertible {
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let problem): "not a state the hub accepts: \(problem)"
+        }
     }
 }
 

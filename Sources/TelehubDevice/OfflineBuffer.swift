@@ -12,12 +12,16 @@ import TelehubCore
 ///
 /// When full, the oldest readings not yet sent are dropped (and counted): on a
 /// long outage a device keeps its most recent history.
+///
+/// Command results and state reports are kept the same way, one per message
+/// (see `OfflineBuffer+Control.swift`); the schema is `devices/client-rules.json`'s.
 public final class OfflineBuffer: Sendable {
     /// One numbered message, ready to send.
     public struct Message: Sendable, Equatable {
         public var seq: Int64
         /// The `batch` message text.
         public var json: String
+        /// Zero for a command result or a state report.
         public var readingCount: Int
     }
 
@@ -47,10 +51,22 @@ public final class OfflineBuffer: Sendable {
                 );
                 CREATE INDEX IF NOT EXISTS reading_unsent ON reading (id) WHERE message IS NULL;
                 CREATE INDEX IF NOT EXISTS reading_message ON reading (message) WHERE message IS NOT NULL;
+                CREATE TABLE IF NOT EXISTS control (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    body TEXT NOT NULL,
+                    message INTEGER
+                );
+                CREATE TABLE IF NOT EXISTS command (
+                    id TEXT PRIMARY KEY,
+                    expires_at INTEGER NOT NULL,
+                    finished INTEGER NOT NULL DEFAULT 0
+                );
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
                 INSERT OR IGNORE INTO meta VALUES ('next_seq', 1);
+                INSERT OR IGNORE INTO meta VALUES ('desired_applied', 0);
                 """)
         }
+        try failInterruptedCommands()
     }
 
     /// Adds a reading. - Returns: how many old readings were dropped to make room.
@@ -68,15 +84,16 @@ public final class OfflineBuffer: Sendable {
         }
     }
 
-    /// Numbers a new message from up to `limit` of the newest unsent readings
-    /// (live readings first, backlog after). - Returns: nil when nothing is waiting.
+    /// Numbers a new message: the oldest waiting command result or report
+    /// alone, else up to `limit` of the newest unsent readings (live readings
+    /// first, backlog after). - Returns: nil when nothing is waiting.
     public func nextMessage(limit: Int) throws -> Message? {
         try queue.write { db in
+            if let control = try Self.numberControl(db) { return control }
             let ids = try Int64.fetchAll(
                 db, sql: "SELECT id FROM reading WHERE message IS NULL ORDER BY id DESC LIMIT ?", arguments: [max(1, limit)])
             guard !ids.isEmpty else { return nil }
-            let seq = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_seq'")!
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'next_seq'", arguments: [seq + 1])
+            let seq = try Self.takeSeq(db)
             try db.execute(
                 sql: "UPDATE reading SET message = ? WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
                 arguments: StatementArguments([seq] + ids))
@@ -86,14 +103,26 @@ public final class OfflineBuffer: Sendable {
 
     /// A numbered message as it was first sent.
     public func message(_ seq: Int64) throws -> Message? {
-        try queue.read { db in try Self.message(seq, db) }
+        try queue.read { db in try Self.message(seq, db) ?? Self.controlMessage(seq, db) }
+    }
+
+    /// The next `seq`, persisted before the message goes out, so none repeats.
+    static func takeSeq(_ db: Database) throws -> Int64 {
+        let seq = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_seq'")!
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'next_seq'", arguments: [seq + 1])
+        return seq
     }
 
     /// Numbered messages the hub has not acknowledged: those above `lastSeq`, to resend.
     public func unacknowledged(after lastSeq: Int64) throws -> [Int64] {
         try queue.read { db in
             try Int64.fetchAll(
-                db, sql: "SELECT DISTINCT message FROM reading WHERE message > ? ORDER BY message", arguments: [lastSeq])
+                db,
+                sql: """
+                    SELECT message FROM reading WHERE message > ?1
+                    UNION SELECT message FROM control WHERE message > ?1 ORDER BY 1
+                    """,
+                arguments: [lastSeq])
         }
     }
 
@@ -101,6 +130,7 @@ public final class OfflineBuffer: Sendable {
     @discardableResult
     public func acknowledge(upTo seq: Int64) throws -> Int {
         try queue.write { db in
+            try db.execute(sql: "DELETE FROM control WHERE message <= ?", arguments: [seq])
             try db.execute(sql: "DELETE FROM reading WHERE message <= ?", arguments: [seq])
             return db.changesCount
         }
@@ -110,6 +140,7 @@ public final class OfflineBuffer: Sendable {
     @discardableResult
     public func drop(message seq: Int64) throws -> Int {
         try queue.write { db in
+            try db.execute(sql: "DELETE FROM control WHERE message = ?", arguments: [seq])
             try db.execute(sql: "DELETE FROM reading WHERE message = ?", arguments: [seq])
             return db.changesCount
         }

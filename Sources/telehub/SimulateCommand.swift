@@ -14,6 +14,10 @@ struct SimulateCommand: AsyncParsableCommand {
             Each device has its own durable buffer, reconnects with backoff and jitter, and resumes \
             after hello.lastSeq, as a real device built on the SDK does. Tokens come from --db (created \
             for sim-0, sim-1, …) or from --tokens (one `name token` pair per line).
+
+            The devices answer the command `set-interval` ({"seconds": N}, 0.001 to 3600) by sending \
+            a reading every N seconds from then on, apply a desired `{"interval": N}` the same way, \
+            and report `{"interval": N}`.
             """)
 
     @Option(help: "Simulated devices.") var devices = 10
@@ -63,6 +67,8 @@ struct SimulateCommand: AsyncParsableCommand {
         let name: String
         let client: DeviceClient
         let device: SimulatedDevice
+        /// Seconds between readings, changed by `set-interval` or desired state.
+        let interval: SimulatedInterval
     }
 
     private func makeFleet() async throws -> [Member] {
@@ -76,9 +82,11 @@ struct SimulateCommand: AsyncParsableCommand {
             configuration.backoff = Backoff(cap: .seconds(backoffCap), stableAfter: .seconds(stableAfter))
             configuration.handshakeTimeout = .seconds(handshakeTimeout)
             let template = SimulatedDevice.demoFleet[index % SimulatedDevice.demoFleet.count]
-            members.append(Member(
+            let member = Member(
                 name: name, client: try DeviceClient(configuration: configuration),
-                device: SimulatedDevice(name: name, signals: template.signals)))
+                device: SimulatedDevice(name: name, signals: template.signals), interval: SimulatedInterval(seconds: 1 / rate))
+            try await member.interval.answer(through: member.client)
+            members.append(member)
         }
         return members
     }
@@ -100,21 +108,31 @@ struct SimulateCommand: AsyncParsableCommand {
         return pairs
     }
 
-    /// Every device takes a reading every 1/rate s, on its own phase.
+    /// Every device takes a reading every `interval` seconds (1/rate until a
+    /// command or desired state changes it), on its own phase.
     private func generate(_ fleet: [Member], started: ContinuousClock.Instant) async throws {
-        var generator = SystemRandomNumberGenerator()
-        let period = Duration.seconds(1 / rate)
-        var tick = 0
-        while duration.map({ ContinuousClock.now - started < .seconds($0) }) ?? true {
-            tick += 1
-            try await Task.sleep(until: started + period * tick)
-            let now = EpochClock.nowMs()
-            for member in fleet {
-                let reading = member.device.reading(at: now, using: &generator)
-                try await member.client.send(Dictionary(uniqueKeysWithValues: reading.metrics.map { ($0.name, $0.value) }), at: now)
+        let end = duration.map { started + .seconds($0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, member) in fleet.enumerated() {
+                let phase = Duration.seconds(1 / rate) * (Double(index) / Double(fleet.count))
+                group.addTask { try await Self.generate(member, from: started + phase, until: end) }
             }
+            try await group.waitForAll()
         }
         try await drain(fleet)
+    }
+
+    private static func generate(_ member: Member, from start: ContinuousClock.Instant, until end: ContinuousClock.Instant?) async throws {
+        var generator = SystemRandomNumberGenerator()
+        var next = start
+        while true {
+            next += .seconds(member.interval.seconds)
+            if let end, next >= end { return }
+            try await Task.sleep(until: next)
+            let now = EpochClock.nowMs()
+            let reading = member.device.reading(at: now, using: &generator)
+            try await member.client.send(Dictionary(uniqueKeysWithValues: reading.metrics.map { ($0.name, $0.value) }), at: now)
+        }
     }
 
     private func drain(_ fleet: [Member]) async throws {
@@ -153,6 +171,8 @@ struct SimulateCommand: AsyncParsableCommand {
     /// One device's counters in the `--summary` file.
     struct SummaryEntry: Codable {
         var sent, acked, buffered, reconnects, rejected, droppedFull: Int
+        /// Commands run and desired versions applied by this run of the device.
+        var commandsRun, desiredApplied: Int
         var connected: Bool
         var lastError: String?
     }
@@ -164,7 +184,8 @@ struct SimulateCommand: AsyncParsableCommand {
             let c = await member.client.snapshot()
             entries[member.name] = SummaryEntry(
                 sent: c.sent, acked: c.acked, buffered: c.buffered, reconnects: c.reconnects, rejected: c.rejected,
-                droppedFull: c.droppedFull, connected: c.connected, lastError: c.lastFailure?.detail)
+                droppedFull: c.droppedFull, commandsRun: c.commandsRun, desiredApplied: c.desiredApplied,
+                connected: c.connected, lastError: c.lastFailure?.detail)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TelehubCore
 @testable import TelehubDevice
 
 /// The SDK against `devices/client-rules.json`, the table of rules it shares
@@ -35,6 +36,12 @@ import Testing
         var refusals: [Refusal]
         var states: [State]
         var buffer: Buffer
+        struct Commands: Decodable {
+            var maxPendingControl: Int
+            var noHandler: String
+            var interrupted: String
+        }
+        var commands: Commands
 
         static func load() throws -> Rules {
             let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -91,6 +98,16 @@ import Testing
         }
         #expect(found.map(Self.normalized).sorted() == rules.schema.map(Self.normalized).sorted())
         #expect(meta == rules.meta)
+    }
+
+    @Test func commandAnswersAreTheTableOnes() async throws {
+        let rules = try Rules.load().commands
+        #expect(OfflineBuffer.maxPendingControl == rules.maxPendingControl)
+        #expect(OfflineBuffer.interruptedMessage == rules.interrupted)
+        let command = ReceivedCommand(CommandMessage(CommandRecord(
+            id: "cmd_1", device: "d", name: "reboot", args: .object([:]), status: .sent, priority: 5, createdAt: 0, expiresAt: 1)))
+        let answer = await CommandOutcome.answer(command, handler: nil)
+        #expect(answer.message == rules.noHandler.replacingOccurrences(of: "{name}", with: "reboot"))
     }
 
     /// One spelling of a statement: no `IF NOT EXISTS`, single spaces, none around punctuation.

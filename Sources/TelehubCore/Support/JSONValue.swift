@@ -25,6 +25,16 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         return nil
     }
 
+    /// A member of an object; nil for a missing key or a value that is no object.
+    public subscript(key: String) -> JSONValue? {
+        object?[key]
+    }
+
+    public var number: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
     /// The compact JSON text, keys sorted.
     public var text: String {
         let encoder = JSONEncoder()

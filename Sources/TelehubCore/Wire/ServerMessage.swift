@@ -7,6 +7,10 @@ public enum ServerMessage: Sendable, Equatable, Codable {
     case ack(seq: Int64)
     case error(ErrorBody)
     case pong(id: PingID?)
+    /// A command for the device to carry out once (contract v1.2).
+    case command(CommandMessage)
+    /// The device's whole desired state, after `hello` and at every change.
+    case desired(DesiredMessage)
 
     public struct Hello: Sendable, Equatable, Codable {
         public var type = "hello"
@@ -27,7 +31,7 @@ public enum ServerMessage: Sendable, Equatable, Codable {
     }
 
     private enum Kind: String, Codable {
-        case hello, ack, error, pong
+        case hello, ack, error, pong, command, desired
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -41,6 +45,8 @@ public enum ServerMessage: Sendable, Equatable, Codable {
         case .ack: self = .ack(seq: try container.decode(Int64.self, forKey: .seq))
         case .error: self = .error(try ErrorBody(from: decoder))
         case .pong: self = .pong(id: try container.decodeIfPresent(PingID.self, forKey: .id))
+        case .command: self = .command(try CommandMessage(from: decoder))
+        case .desired: self = .desired(try DesiredMessage(from: decoder))
         }
     }
 
@@ -58,6 +64,10 @@ public enum ServerMessage: Sendable, Equatable, Codable {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(Kind.pong, forKey: .type)
             try container.encodeIfPresent(id, forKey: .id)
+        case .command(let command):
+            try command.encode(to: encoder)
+        case .desired(let desired):
+            try desired.encode(to: encoder)
         }
     }
 

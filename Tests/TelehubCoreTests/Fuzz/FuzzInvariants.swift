@@ -193,7 +193,7 @@ public enum FuzzInvariants {
             try require(object["code"] as? String == rejection.code, "error code written as \(json)")
             try require(object["retryable"] as? Bool == false, "error retryable written as \(json)")
             try require(object["message"] as? String == rejection.message, "error message written as \(json)")
-        case .hello, .ack:
+        case .hello, .ack, .command, .desired:
             break
         }
     }

@@ -24,4 +24,21 @@ import TelehubCore
             #expect(MessageValidator().validate(Array(json), now: 0) == .success(.ping(id: id)))
         }
     }
+
+    /// Command answers and reports, as the device SDK writes them, are read
+    /// back by the hub as the same answer, with and without `seq`.
+    @Test func commandAnswersAndReportsAreAcceptedExactly() throws {
+        let answers = [
+            CommandAnswer(id: "cmd_1", kind: .ack),
+            CommandAnswer(id: "cmd_2", kind: .result(succeeded: true), result: .object(["applied": .bool(true)])),
+            CommandAnswer(id: "cmd_3", kind: .result(succeeded: false), message: "sensor busy"),
+        ]
+        let report = StateReport(patch: .object(["interval": .number(5), "mode": .null]), applied: 9)
+        let messages = answers.map { IngestMessage(seq: nil, readings: [], commands: [$0]) }
+            + [IngestMessage(seq: 7, readings: [], commands: [answers[1]]), IngestMessage(seq: 8, readings: [], report: report)]
+        for message in messages {
+            let json = try JSONEncoder.wire.encode(DeviceMessage.ingest(message))
+            #expect(MessageValidator(requiresSeq: false).validate(Array(json), now: 0) == .success(.ingest(message)), "\(String(decoding: json, as: UTF8.self))")
+        }
+    }
 }

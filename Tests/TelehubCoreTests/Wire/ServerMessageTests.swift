@@ -37,6 +37,17 @@ import TelehubCore
         #expect(body.seq == 3 && body.retryable && body.retryAfterMs == nil && body.code == "overloaded")
     }
 
+    @Test func readsCommandsAndDesiredStateAsTheHubWritesThem() throws {
+        let record = CommandRecord(
+            id: "cmd_9", device: "d", name: "set-interval", args: .object(["seconds": .number(5)]), status: .queued,
+            priority: 5, createdAt: 1, expiresAt: 86_400_001)
+        let command = CommandMessage(record)
+        #expect(ServerMessage(json: command.json) == .command(command))
+        let desired = DesiredMessage(VersionedState(version: 9, state: .object(["interval": .number(5)])))
+        #expect(ServerMessage(json: desired.json) == .desired(desired))
+        #expect(ServerMessage(json: ServerMessage.desired(desired).json) == .desired(desired))
+    }
+
     @Test(arguments: [
         "", "[]", "null", #"{"type":"welcome"}"#, #"{"type":"ack"}"#, #"{"type":"ack","seq":"1"}"#,
         #"{"type":"hello","device":"d"}"#, #"{"seq":1}"#,
