@@ -31,6 +31,21 @@ extension PostgresStore {
         }
     }
 
+    public func stateVersions() async throws -> [String: StateVersions] {
+        try await read { sql in
+            var versions: [String: StateVersions] = [:]
+            for (name, desired, reported, applied) in try await sql.rows(
+                """
+                SELECT d.name, s.desired_version, s.reported_version, s.applied
+                FROM device_state s JOIN device d ON d.id = s.device_id
+                """, as: (String, Int64, Int64, Int64?).self)
+            {
+                versions[name] = StateVersions(desired: desired, reported: reported, applied: applied)
+            }
+            return versions
+        }
+    }
+
     public func desiredVersions(devices: Set<String>) async throws -> [String: Int64] {
         guard !devices.isEmpty else { return [:] }
         let names = Array(devices)

@@ -43,6 +43,20 @@ extension SQLiteStore {
         }
     }
 
+    public func stateVersions() async throws -> [String: StateVersions] {
+        try await pool.read { db in
+            var versions: [String: StateVersions] = [:]
+            let rows = try GRDB.Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.name, s.desired_version, s.reported_version, s.applied
+                    FROM device_state s JOIN device d ON d.id = s.device_id
+                    """)
+            for row in rows { versions[row[0]] = StateVersions(desired: row[1], reported: row[2], applied: row[3]) }
+            return versions
+        }
+    }
+
     public func desiredVersions(devices: Set<String>) async throws -> [String: Int64] {
         guard !devices.isEmpty else { return [:] }
         return try await pool.read { db in

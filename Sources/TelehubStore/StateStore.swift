@@ -64,4 +64,6 @@ public protocol StateStore: Sendable {
     func changeDesired(device: String, _ change: DesiredChange, ifVersion: Int64?, now: Int64) async throws -> DeviceState
     /// Devices whose desired version is above what the caller last saw, with that version.
     func desiredVersions(devices: Set<String>) async throws -> [String: Int64]
+    /// The state versions of every device that ever had state (the others' are all 0).
+    func stateVersions() async throws -> [String: StateVersions]
 }

@@ -97,22 +97,51 @@ public struct StateReport: Sendable, Equatable {
     }
 }
 
-/// The stream's `event: state`.
-public struct StateStreamEvent: Sendable, Equatable, Codable {
-    public struct Version: Sendable, Equatable, Codable {
+/// The versions of a device's desired and reported state, as the stream's
+/// `event: state` and each device of `GET /v1/devices` (and so the
+/// snapshot) carry them: `{"desired":{"version":…},"reported":{"version":…,"applied":…}}`.
+public struct StateVersions: Sendable, Equatable, Codable {
+    public struct Desired: Sendable, Equatable, Codable {
         public var version: Int64
-        public var applied: Int64?
     }
 
+    /// `applied` is written as null until the device names a version it applied.
+    public struct Reported: Sendable, Equatable, Codable {
+        public var version: Int64
+        public var applied: Int64?
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(version, forKey: .version)
+            try container.encode(applied, forKey: .applied)
+        }
+    }
+
+    public var desired: Desired
+    public var reported: Reported
+
+    public init(desired: Int64 = 0, reported: Int64 = 0, applied: Int64? = nil) {
+        self.desired = Desired(version: desired)
+        self.reported = Reported(version: reported, applied: applied)
+    }
+
+    public init(_ state: DeviceState) {
+        self.init(desired: state.desired.version, reported: state.reported.version, applied: state.reported.applied)
+    }
+}
+
+/// The stream's `event: state`.
+public struct StateStreamEvent: Sendable, Equatable, Codable {
     public var device: String
-    public var desired: Version
-    public var reported: Version
+    public var desired: StateVersions.Desired
+    public var reported: StateVersions.Reported
     public var ts: Int64
 
     public init(device: String, state: DeviceState, at ts: Int64) {
+        let versions = StateVersions(state)
         self.device = device
-        self.desired = Version(version: state.desired.version, applied: nil)
-        self.reported = Version(version: state.reported.version, applied: state.reported.applied)
+        self.desired = versions.desired
+        self.reported = versions.reported
         self.ts = ts
     }
 }

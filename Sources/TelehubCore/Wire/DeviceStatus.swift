@@ -6,13 +6,18 @@ public struct DeviceStatus: Sendable, Equatable, Codable {
     public var lastSeen: Int64?
     public var lastSeq: Int64
     public var metrics: [String: LatestValue]
+    /// Versions of its desired and reported state (contract v1.2); set by the hub.
+    public var state: StateVersions?
 
-    public init(name: String, online: Bool, lastSeen: Int64?, lastSeq: Int64, metrics: [String: LatestValue]) {
+    public init(
+        name: String, online: Bool, lastSeen: Int64?, lastSeq: Int64, metrics: [String: LatestValue], state: StateVersions? = nil
+    ) {
         self.name = name
         self.online = online
         self.lastSeen = lastSeen
         self.lastSeq = lastSeq
         self.metrics = metrics
+        self.state = state
     }
 
     // Encode `lastSeen` as an explicit null so readers need not special-case a missing key.
@@ -23,6 +28,7 @@ public struct DeviceStatus: Sendable, Equatable, Codable {
         try container.encode(lastSeen, forKey: .lastSeen)
         try container.encode(lastSeq, forKey: .lastSeq)
         try container.encode(metrics, forKey: .metrics)
+        try container.encodeIfPresent(state, forKey: .state)
     }
 }
 

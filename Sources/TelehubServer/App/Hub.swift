@@ -56,14 +56,19 @@ struct Hub: Sendable {
     /// - Parameter alerts: include every alert's state (the stream's snapshot).
     func deviceList(alerts: Bool = false) async throws -> DeviceList {
         let online = try await onlineDevices()
+        let states = try await store.stateVersions()
         var devices = try await store.deviceStatuses()
-        for index in devices.indices { devices[index].online = online.contains(devices[index].name) }
+        for index in devices.indices {
+            devices[index].online = online.contains(devices[index].name)
+            devices[index].state = states[devices[index].name] ?? StateVersions()
+        }
         return DeviceList(devices: devices, alerts: alerts ? try await store.alertSummaries() : nil)
     }
 
     func deviceStatus(named name: String) async throws -> DeviceStatus? {
         guard var status = try await store.deviceStatus(named: name) else { return nil }
         status.online = try await onlineDevices().contains(name)
+        status.state = try await store.deviceState(device: name).map(StateVersions.init) ?? StateVersions()
         return status
     }
 
