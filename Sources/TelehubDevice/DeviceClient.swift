@@ -166,6 +166,11 @@ public actor DeviceClient {
         wake.signal()
     }
 
+    /// Command results and state reports the hub has not acknowledged yet.
+    public func pendingAnswers() throws -> Int {
+        try buffer.pendingControl()
+    }
+
     public func snapshot() -> Counters {
         var snapshot = counters
         snapshot.connected = link.isStreaming

@@ -27,7 +27,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Database to create device tokens in (the hub's, or a copy of it).") var db: String?
     @Option(help: "A file of `name token` lines, instead of --db.") var tokens: String?
     @Option(help: "Stop generating after this many seconds (default: run until interrupted).") var duration: Double?
-    @Option(help: "After --duration, wait this long at most for every reading to be acknowledged.") var drainTimeout: Double = 60
+    @Option(help: "After --duration, wait this long at most for every reading, command result and report to be acknowledged.") var drainTimeout: Double = 60
     @Option(help: "Folder for the devices' buffers (default: a temporary folder).") var bufferDir: String?
     @Option(help: "Write a JSON summary of every device's counters here at the end.") var summary: String?
     @Option(help: "Sending pace per device, readings/s (backfill after an outage).") var pace: Double = 1000
@@ -139,7 +139,9 @@ struct SimulateCommand: AsyncParsableCommand {
         let deadline = ContinuousClock.now + .seconds(drainTimeout)
         while ContinuousClock.now < deadline {
             var buffered = 0
-            for member in fleet { buffered += await member.client.snapshot().buffered }
+            for member in fleet {
+                buffered += await member.client.snapshot().buffered + ((try? await member.client.pendingAnswers()) ?? 0)
+            }
             if buffered == 0 { return }
             try await Task.sleep(for: .milliseconds(200))
         }

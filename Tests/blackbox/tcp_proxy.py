@@ -1,7 +1,8 @@
 """The black-box suites' one TCP proxy: a loopback relay in front of the hub
 that a test can make misbehave like a bad network. `cut()` drops every
 connection and, until `restore()`, refuses new ones (an outage); `chaos()`
-cuts and stalls connections at random (a flaky link); `calm` stops that."""
+cuts and stalls connections at random (a flaky link); `calm` stops that;
+`deafen()` lets the hub talk while everything the clients send is lost."""
 import asyncio
 import random
 import threading
@@ -16,6 +17,7 @@ class TcpProxy:
         self.stalls = 0
         self.calm = threading.Event()  # set: forward faithfully, no more chaos
         self._open = True
+        self._deaf = False
         self._live = {}
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -44,6 +46,11 @@ class TcpProxy:
 
     def restore(self):
         self._on_loop(lambda: setattr(self, "_open", True))
+
+    def deafen(self, deaf=True):
+        """From now on, drops what clients send (the hub still reaches them):
+        a device's answers are lost on the way, as on a one-way broken link."""
+        self._on_loop(lambda: setattr(self, "_deaf", deaf))
 
     def chaos(self, cut_every=(2.0, 6.0), stall_for=(0.5, 5.0), stall_chance=0.4):
         """From now on, every few seconds cuts or stalls a quarter of the connections."""
@@ -83,13 +90,16 @@ class TcpProxy:
         connection = {"writers": (writer, upstream_writer), "flowing": asyncio.Event()}
         connection["flowing"].set()
         self._live[id(connection)] = connection
-        await asyncio.gather(self._pipe(reader, upstream_writer, connection), self._pipe(upstream_reader, writer, connection))
+        await asyncio.gather(self._pipe(reader, upstream_writer, connection, upstream=True),
+                             self._pipe(upstream_reader, writer, connection))
         self._live.pop(id(connection), None)
 
-    async def _pipe(self, reader, writer, connection):
+    async def _pipe(self, reader, writer, connection, upstream=False):
         try:
             while data := await reader.read(65536):
                 await connection["flowing"].wait()
+                if upstream and self._deaf:
+                    continue
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -33,16 +33,20 @@ How it works (see README.md next to this file for the details):
   non-retryable error: the message will never be stored; its readings are
   deleted and counted as `rejected`.
 * Reconnects use exponential backoff with full jitter.
+* Commands (`on_command`) run at most once, even across a reboot: a command
+  is recorded as started before its handler runs, and its result is kept in
+  the buffer like a reading until the hub has it. Desired state
+  (`on_desired`) is applied once per version and reported with it.
 
 Only the standard library and `websockets` are used.
 """
-from .buffer import Counters, ReadingBuffer
+from .buffer import INTERRUPTED, ControlBacklogFull, Counters, ReadingBuffer
 from .cli import main
-from .client import TelehubDevice, __version__, _ws_connect
+from .client import NO_HANDLER, TelehubDevice, __version__, _ws_connect
 from .pacing import Backoff, TokenBucket
 from .wire import ingest_url, now_ms, validate_reading
 
 __all__ = [
-    "TelehubDevice", "ReadingBuffer", "Backoff", "TokenBucket", "Counters", "ingest_url", "main",
-    "now_ms", "validate_reading", "__version__", "_ws_connect",
+    "TelehubDevice", "ReadingBuffer", "Backoff", "TokenBucket", "Counters", "ControlBacklogFull", "ingest_url",
+    "main", "now_ms", "validate_reading", "INTERRUPTED", "NO_HANDLER", "__version__", "_ws_connect",
 ]

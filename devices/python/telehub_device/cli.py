@@ -1,4 +1,6 @@
-"""`python3 -m telehub_device`: readings from stdin (or --demo) to a hub."""
+"""`python3 -m telehub_device`: readings from stdin (or --demo) to a hub.
+With --demo the device also answers the command `set-interval` and the
+desired state `{"interval": N}`, to try the hub's control side on."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +16,44 @@ import time
 
 from .client import TelehubDevice
 from .wire import ingest_url
+
+
+class _DemoInterval:
+    """The demo's sending interval, which the operator changes by command or
+    desired state; a change wakes the demo at once, not after the old wait."""
+
+    def __init__(self, seconds: float = 1.0):
+        self.seconds = seconds
+        self.changed = asyncio.Event()
+
+    def set(self, seconds) -> dict:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0.1 <= seconds <= 3600:
+            raise ValueError(f"seconds must be a number from 0.1 to 3600, not {seconds!r}")
+        self.seconds = seconds
+        self.changed.set()
+        return {"interval": seconds}
+
+    async def sleep(self) -> None:
+        self.changed.clear()
+        try:
+            await asyncio.wait_for(self.changed.wait(), self.seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    def answer(self, device: TelehubDevice) -> None:
+        """Registers the demo's command and desired-state handlers."""
+
+        @device.on_command("set-interval")
+        async def set_interval(args: dict) -> dict:
+            if "seconds" not in args:
+                raise ValueError('args must be {"seconds": N}, N from 0.1 to 3600')
+            return self.set(args["seconds"])
+
+        @device.on_desired
+        async def apply(state: dict, version: int) -> dict:
+            if "interval" in state:
+                return self.set(state["interval"])
+            return {"interval": self.seconds}
 
 
 def _parse_line(line: str):
@@ -48,11 +88,15 @@ async def _cli(args) -> int:
             await asyncio.sleep(args.status_interval)
             print(device.status_line(), file=sys.stderr, flush=True)
 
+    interval = _DemoInterval()
+    if args.demo:
+        interval.answer(device)
+
     async def demo():
         while True:
             t = time.time()
             device.send({"temperature": round(21 + 3 * math.sin(2 * math.pi * t / 600) + random.uniform(-0.1, 0.1), 2)})
-            await asyncio.sleep(1)
+            await interval.sleep()
 
     async def from_stdin():
         threading.Thread(target=read_stdin, daemon=True).start()
@@ -91,7 +135,9 @@ def main(argv=None) -> int:
     parser.add_argument("--token", default=os.environ.get("TELEHUB_TOKEN"),
                         help="device token (thd_...), or TELEHUB_TOKEN")
     parser.add_argument("--buffer", default="./device.sqlite", help="offline buffer file (default ./device.sqlite)")
-    parser.add_argument("--demo", action="store_true", help="send a sine-wave temperature every second")
+    parser.add_argument("--demo", action="store_true",
+                        help="send a sine-wave temperature every second; the command set-interval "
+                             '({"seconds": N}) and the desired state {"interval": N} change the interval')
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--window", type=int, default=4)
     parser.add_argument("--backfill-rate", type=float, default=1000.0, help="readings/s; 0 for no pacing")

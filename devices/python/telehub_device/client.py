@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import inspect
 import json
 import logging
 import random
 import ssl as ssl_module  # the constructor has an `ssl` parameter
 import time
-from typing import AsyncIterator, Callable, Iterable, Mapping, Optional
+from typing import Any, AsyncIterator, Callable, Iterable, Mapping, Optional
 
 try:  # websockets >= 13: the asyncio implementation
     from websockets.asyncio.client import connect as _connect
@@ -40,9 +42,11 @@ def _refused_status(error) -> Optional[int]:
     return getattr(response, "status_code", None) or getattr(error, "status_code", None)
 
 
-from .buffer import Counters, ReadingBuffer
+from .buffer import INTERRUPTED, MAX_PENDING_CONTROL, Counters, ReadingBuffer
 from .pacing import Backoff, TokenBucket
-from .wire import ingest_url
+from .wire import (
+    MAX_FAILURE_BYTES, MAX_RESULT_BYTES, METRIC_NAME, compact_json, ingest_url, now_ms, object_problem, truncate_utf8,
+)
 
 __version__ = "1.0"
 log = logging.getLogger("telehub_device")
@@ -50,6 +54,11 @@ log = logging.getLogger("telehub_device")
 # What `state` and `on_state` report; the same names as the Swift SDK's, from
 # devices/client-rules.json.
 STATES = ("connecting", "connected", "disconnected", "backing_off", "stopped")
+# devices/client-rules.json, "commands": why a command no handler answers fails.
+NO_HANDLER = "no handler for command {name}"
+# A command without expiresAt (a hub older than contract v1.2 never sends
+# one) is remembered as if it had the hub's default ttl.
+_DEFAULT_TTL_MS = 24 * 3_600_000
 
 
 class _DeadLink(Exception):
@@ -75,7 +84,8 @@ class _Session:
 
 
 class TelehubDevice:
-    """A Telehub device: `send()` readings; `run()` (or `async with`) delivers them.
+    """A Telehub device: `send()` readings; `run()` (or `async with`) delivers
+    them; `on_command()` and `on_desired()` answer the hub.
 
     Parameters (all but the first three are keyword-only):
       url, token      the hub's address (http(s)://HOST:PORT as `telehub serve` prints it,
@@ -97,6 +107,9 @@ class TelehubDevice:
       synchronous     the buffer's SQLite synchronous mode: "FULL" (default: every
                       send() is on disk when it returns) or "NORMAL" (fewer syncs,
                       for SD cards; a power cut may lose the last readings)
+      max_pending_control
+                      command results and reports kept for the hub; past it
+                      report() refuses (default 10,000)
     """
 
     def __init__(
@@ -120,11 +133,13 @@ class TelehubDevice:
         rng: Optional[random.Random] = None,
         ssl=None,
         synchronous: str = "FULL",
+        max_pending_control: int = MAX_PENDING_CONTROL,
     ):
         if _ws_connect is None:
             raise RuntimeError("telehub_device needs the websockets package: pip install websockets")
         self.url, self.token = ingest_url(url), token
-        self.buffer = ReadingBuffer(buffer_path, max_buffered=max_buffered, synchronous=synchronous)
+        self.buffer = ReadingBuffer(buffer_path, max_buffered=max_buffered, synchronous=synchronous,
+                                    max_pending_control=max_pending_control)
         self.batch_size = max(1, batch_size)
         self.window = max(1, window)
         self.bucket = TokenBucket(backfill_rate, max(backfill_rate or 0, self.batch_size))
@@ -149,6 +164,17 @@ class TelehubDevice:
         self._task: Optional[asyncio.Task] = None
         self._subscribers: list[asyncio.Queue] = []
         self._stopping = False
+        self._command_handlers: dict[str, Callable] = {}
+        self._desired_handler: Optional[Callable] = None
+        self._desired_pending: Optional[tuple[int, dict]] = None
+        self._desired_task: Optional[asyncio.Task] = None
+        self._handler_tasks: set[asyncio.Task] = set()
+        self.commands_run = 0
+        # Why the last desired version could not be applied (the handler
+        # raised, or answered what the hub would refuse), or None.
+        self.last_desired_error: Optional[str] = None
+        for command_id in self.buffer.interrupted:
+            log.warning("command %s was running when the device stopped: it fails as interrupted", command_id)
 
     # -- producing
 
@@ -165,6 +191,55 @@ class TelehubDevice:
         n = self.buffer.append_many(readings)
         self._poke()
         return n
+
+    def report(self, patch: Mapping) -> None:
+        """Reports state on the device's own account (a merge patch over its
+        reported state: `{"firmware": "1.4"}`; None deletes a key). Buffered
+        durably like a reading and delivered at least once. Raises ValueError
+        for what the hub would refuse (not an object, over 16 KiB or 8 levels)
+        and ControlBacklogFull while `max_pending_control` results and reports
+        already wait for an unreachable hub. Safe to call from any thread."""
+        self.buffer.add_report(patch)
+        self._poke()
+
+    # -- answering the hub
+
+    def on_command(self, name: str, handler: Optional[Callable] = None):
+        """Registers the handler of command `name`; usable as a decorator,
+        `@device.on_command("set-interval")`. The handler gets the command's
+        args (a dict) and returns a dict, its result (None means `{}`); it may
+        be a coroutine function (run on the event loop) or a plain function
+        (run in a worker thread, so a slow one never holds up delivery). A
+        handler that raises fails the command with the error's text."""
+        if not isinstance(name, str) or not METRIC_NAME.match(name):
+            raise ValueError(f"invalid command name {name!r} (must match {METRIC_NAME.pattern})")
+
+        def register(function: Callable) -> Callable:
+            if not callable(function):
+                raise TypeError(f"the handler of {name!r} must be callable")
+            self._command_handlers[name] = function
+            return function
+
+        return register if handler is None else register(handler)
+
+    def on_desired(self, handler: Optional[Callable] = None):
+        """Registers the desired-state handler; usable as a decorator, with or
+        without parentheses. It gets `(state, version)`, applies the state,
+        and returns what to report (a merge patch over the reported state), or
+        None to report the desired state itself. Each desired version above
+        the last applied one is applied once, even across restarts; without
+        a handler desired state is left unapplied (the hub's `delta` shows it)
+        until one is registered."""
+        def register(function: Callable) -> Callable:
+            if not callable(function):
+                raise TypeError("the desired handler must be callable")
+            self._desired_handler = function
+            loop = self._loop
+            if self._desired_pending is not None and loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._start_applying)
+            return function
+
+        return register if handler is None else register(handler)
 
     def _poke(self) -> None:
         loop, wake = self._loop, self._wake
@@ -187,6 +262,7 @@ class TelehubDevice:
         return Counters(
             sent=b.sent, acked=b.acked, buffered=b.buffered, reconnects=self.reconnects,
             rejected=b.rejected, dropped_full=b.dropped_full, in_flight_messages=len(b.assigned_seqs),
+            commands_run=self.commands_run, pending_control=b.pending_control,
         )
 
     def status_line(self) -> str:
@@ -265,9 +341,10 @@ class TelehubDevice:
         self.buffer.close()
 
     async def flush(self, timeout: Optional[float] = None) -> bool:
-        """Waits until every buffered reading is acked or rejected; False on timeout."""
+        """Waits until every buffered reading, command result and report is
+        acked or refused; False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.buffer.buffered > 0:
+        while self.buffer.buffered > 0 or self.buffer.pending_control > 0:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(0.02)
@@ -299,7 +376,17 @@ class TelehubDevice:
                 await asyncio.sleep(delay)
         finally:
             self._session = None
+            await self._cancel_handlers()
             self._set_state("stopped" if self._stopping else "disconnected")
+
+    async def _cancel_handlers(self) -> None:
+        """Stops the handlers still running: a command cut short fails as
+        interrupted (it is never run again), a desired version is applied on
+        the next run."""
+        tasks = list(self._handler_tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _connect_once(self) -> Optional[float]:
         """One connection; returns when it ends: the monotonic time it became
@@ -409,6 +496,10 @@ class TelehubDevice:
                 self._on_ack(s, message["seq"])
             elif kind == "error":
                 self._on_error(s, message)
+            elif kind == "command":
+                self._on_command(s, message)
+            elif kind == "desired":
+                self._on_desired(message)
             elif kind in ("pong", "hello"):
                 pass
             else:
@@ -447,12 +538,136 @@ class TelehubDevice:
                 s.sent_upto = previous[-1] if previous else 0
                 s.generation += 1
                 s.pause_until = max(s.pause_until, asyncio.get_running_loop().time() + wait)
+        elif self.buffer.is_control(int(seq)):
+            seq = int(seq)
+            text = self.buffer.encode(seq)
+            self.buffer.reject(seq)
+            log.error("hub rejected seq %d for good (%s: %s): dropped %.200s", seq, code, error.get("message"), text)
         else:
             seq = int(seq)
             n = self.buffer.reject(seq)
             log.warning("hub rejected seq %d for good (%s: %s): %d reading(s) dropped",
                         seq, code, error.get("message"), n)
         self._answered(s)
+
+    # -- commands and desired state
+
+    def _spawn(self, coroutine, name: str) -> asyncio.Task:
+        """Runs a handler in a task of its own, so the reader keeps taking acks
+        while it works; the task outlives the connection (a result is
+        buffered and sent on the next one)."""
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self._handler_tasks.add(task)
+        task.add_done_callback(self._handler_done)
+        return task
+
+    def _handler_done(self, task: asyncio.Task) -> None:
+        self._handler_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
+
+    def _on_command(self, s: _Session, message: dict) -> None:
+        """A command from the hub: committed as started before it runs, so it
+        runs at most once; one this device has seen before is only acknowledged."""
+        command_id, name, args = message.get("id"), message.get("name"), message.get("args")
+        if not isinstance(command_id, str) or not command_id or not isinstance(name, str):
+            log.warning("ignoring a command without an id or a name: %.200r", message)
+            return
+        expires_at = message.get("expiresAt")
+        if isinstance(expires_at, bool) or not isinstance(expires_at, int):
+            expires_at = now_ms() + _DEFAULT_TTL_MS
+        ack = compact_json({"type": "command_ack", "id": command_id})
+        if not self.buffer.begin_command(command_id, expires_at):
+            log.info("command %s (%s) again: acknowledged, not run again", command_id, name)
+            self._spawn(self._send_quietly(s, ack), name=f"telehub-ack-{command_id}")
+            return
+        args = args if isinstance(args, dict) else {}
+        self._spawn(self._carry_out(s, ack, command_id, name, args), name=f"telehub-command-{command_id}")
+
+    async def _carry_out(self, s: _Session, ack: str, command_id: str, name: str, args: dict) -> None:
+        """Acknowledges, runs the handler, then stores the result and the
+        command's end in one transaction (the result is sent from the buffer)."""
+        try:
+            await self._send_quietly(s, ack)
+            status, result, message = await self._execute(name, args)
+        except asyncio.CancelledError:
+            self.buffer.finish_command(command_id, "failed", message=INTERRUPTED)
+            raise
+        self.buffer.finish_command(command_id, status, result, message)
+        log.info("command %s (%s): %s%s", command_id, name, status, f": {message}" if message else "")
+        self._poke()
+
+    async def _execute(self, name: str, args: dict) -> tuple[str, Optional[dict], Optional[str]]:
+        """Runs the handler: (status, result, message) of the command_result."""
+        handler = self._command_handlers.get(name)
+        if handler is None:
+            return "failed", None, NO_HANDLER.format(name=name)
+        self.commands_run += 1
+        try:
+            answer = await _call(handler, args)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            return "failed", None, truncate_utf8(str(error) or type(error).__name__, MAX_FAILURE_BYTES)
+        answer = {} if answer is None else answer
+        problem = object_problem(answer, "result", MAX_RESULT_BYTES)
+        if problem:
+            return "failed", None, f"the handler's answer cannot be the result: {problem}"
+        return "succeeded", dict(answer), None
+
+    async def _send_quietly(self, s: _Session, text: str) -> None:
+        """Sends on the connection it came from; a closed one loses nothing
+        (the hub sends an unacknowledged command again on the next)."""
+        try:
+            await s.ws.send(text)
+        except Exception as problem:  # closed or aborted: the handler must run all the same
+            log.debug("could not send %.100s (%s)", text, problem)
+
+    def _on_desired(self, message: dict) -> None:
+        """A desired state from the hub: only a version above the last applied
+        one is applied; while one is being applied, newer ones wait and only
+        the newest is applied next (each carries the whole object)."""
+        version, state = message.get("version"), message.get("state")
+        if isinstance(version, bool) or not isinstance(version, int) or not isinstance(state, dict):
+            log.warning("ignoring a desired message without a version and a state: %.200r", message)
+            return
+        if version <= self.buffer.desired_applied:
+            return
+        if self._desired_pending is None or version > self._desired_pending[0]:
+            self._desired_pending = (version, state)
+        if self._desired_handler is None:
+            log.info("desired version %d not applied (yet): no on_desired handler", version)
+        self._start_applying()
+
+    def _start_applying(self) -> None:
+        if self._desired_handler is None or self._desired_pending is None:
+            return
+        if self._desired_task is None or self._desired_task.done():
+            self._desired_task = self._spawn(self._apply_desired(), name="telehub-desired")
+
+    async def _apply_desired(self) -> None:
+        while self._desired_pending is not None:
+            version, state = self._desired_pending
+            self._desired_pending = None
+            if version > self.buffer.desired_applied:
+                await self._apply_one(version, state)
+
+    async def _apply_one(self, version: int, state: dict) -> None:
+        """Calls the handler; its answer (or the state itself) is reported in
+        the transaction that marks the version applied. A failure leaves the
+        version unapplied: the hub sends it again on the next connection."""
+        try:
+            answer = await _call(self._desired_handler, copy.deepcopy(state), version)
+            self.buffer.apply_desired(version, state if answer is None else answer)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self.last_desired_error = f"desired version {version}: {str(error) or type(error).__name__}"
+            log.error("could not apply %s", self.last_desired_error)
+            return
+        self.last_desired_error = None
+        log.info("desired version %d applied", version)
+        self._poke()
 
     async def _writer(self, s: _Session) -> None:
         loop = asyncio.get_running_loop()
@@ -465,7 +680,8 @@ class TelehubDevice:
                 continue
             generation = s.generation
             seq = self.buffer.next_assigned_after(s.sent_upto)
-            if seq is None and not (len(self.buffer.assigned_seqs) < self.window and self.buffer.unsent > 0):
+            fresh = self.buffer.control_unsent > 0 or self.buffer.unsent > 0
+            if seq is None and not (len(self.buffer.assigned_seqs) < self.window and fresh):
                 await wake.wait()
                 continue
             await self.bucket.wait()
@@ -474,7 +690,7 @@ class TelehubDevice:
             if seq is None:
                 if len(self.buffer.assigned_seqs) >= self.window:
                     continue
-                seq = self.buffer.assign(s.batch, s.max_bytes)
+                seq = self.buffer.assign_next(s.batch, s.max_bytes)
                 if seq is None:
                     continue
             elif self.buffer.next_assigned_after(s.sent_upto) != seq:
@@ -483,6 +699,10 @@ class TelehubDevice:
             if text is None:
                 continue
             count = self.buffer.message_count(seq)
+            if self.buffer.is_control(seq) and len(text.encode()) > s.max_bytes:
+                log.error("control message %d is over the hub's maxMessageBytes; dropped: %.200s", seq, text)
+                self.buffer.reject(seq)
+                continue
             if count > s.max_batch or len(text.encode()) > s.max_bytes:
                 # Assigned under larger limits (the hub's configuration changed):
                 # the hub would refuse it for good, so give its readings new messages.
@@ -492,7 +712,7 @@ class TelehubDevice:
             s.sent_upto = seq
             if s.unanswered_since is None:
                 s.unanswered_since = time.monotonic()
-            self.bucket.charge(count)
+            self.bucket.charge(max(1, count))
             await s.ws.send(text)
 
     async def _pinger(self, s: _Session) -> None:
@@ -517,6 +737,18 @@ class TelehubDevice:
                     and now - s.unanswered_since > self.ack_timeout:
                 s.close_reason = "ack timeout"
                 raise _DeadLink(f"no ack or error for {now - s.unanswered_since:.1f} s")
+
+
+async def _call(handler: Callable, *args) -> Any:
+    """Calls a handler: a coroutine function on the loop, a plain function in
+    a worker thread (it may block on I/O); an awaitable answer is awaited."""
+    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None)):
+        answer = await handler(*args)
+    else:
+        answer = await asyncio.to_thread(handler, *args)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return answer
 
 
 def _explain_status(status: Optional[int]) -> tuple[str, bool]:

@@ -1,10 +1,11 @@
 """What the hub accepts: addresses, metric names, timestamps (the contract's bounds)."""
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 METRIC_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 MAX_METRICS = 256
@@ -15,6 +16,13 @@ _MESSAGE_OVERHEAD = 64
 _READING_OVERHEAD = 40
 
 STATES = ("disconnected", "connecting", "connected", "backing_off", "stopped")
+
+# Contract v1.2 bounds on what a device answers: a command's result, its
+# failure message, a reported state (a merge patch), and their nesting.
+MAX_RESULT_BYTES = 8 * 1024
+MAX_FAILURE_BYTES = 1024
+MAX_STATE_BYTES = 16 * 1024
+MAX_DEPTH = 8
 
 
 def ingest_url(address: str) -> str:
@@ -68,3 +76,49 @@ def validate_reading(metrics: Mapping, ts: Optional[int]) -> None:
             raise ValueError(f"ts must be an integer (ms since the Unix epoch), got {ts!r}")
         if ts < MIN_TS:
             raise ValueError(f"ts {ts} is before 2000-01-01; is the device clock set?")
+
+
+def compact_json(value: Any) -> str:
+    """JSON the way the hub measures it: no spaces, UTF-8 left as is (so a
+    size check here agrees with the hub's). Raises ValueError for what JSON
+    cannot carry (NaN, a set, an object)."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as bad:
+        raise ValueError(f"not JSON: {bad}") from None
+
+
+def json_depth(value: Any) -> int:
+    """Nesting as the hub counts it: a scalar 0, `{}` or `[]` 1, each level one more."""
+    if isinstance(value, Mapping):
+        return 1 + max((json_depth(v) for v in value.values()), default=0)
+    if isinstance(value, (list, tuple)):
+        return 1 + max((json_depth(v) for v in value), default=0)
+    return 0
+
+
+def object_problem(value: Any, field: str, max_bytes: int) -> Optional[str]:
+    """Why the hub would refuse `value` as a result or state object (not an
+    object, too deep, too big, not JSON), or None. Checked before a result or
+    report is buffered, because the hub refuses such a message for good and it
+    would be dropped unseen."""
+    if not isinstance(value, Mapping):
+        return f"{field}: a JSON object (a dict), not {type(value).__name__}"
+    if json_depth(value) > MAX_DEPTH:
+        return f"{field}: nested deeper than {MAX_DEPTH} levels"
+    try:
+        size = len(compact_json(value).encode())
+    except ValueError as bad:
+        return f"{field}: {bad}"
+    if size > max_bytes:
+        return f"{field}: {size} bytes of JSON; at most {max_bytes}"
+    return None
+
+
+def truncate_utf8(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` of UTF-8 (an ellipsis marks the cut),
+    never inside a character: the hub refuses a longer failure message."""
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return text
+    return data[: max_bytes - 3].decode(errors="ignore") + "…"

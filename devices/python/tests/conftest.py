@@ -2,9 +2,11 @@
 `telehub` binary on a free port with a fresh database (the same test hub as
 the black-box suites', Tests/support/telehub_process.py), standard library only."""
 import asyncio
+import json
 import sqlite3
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -39,6 +41,21 @@ class Hub(SharedHub):
     def last_seq(self, device) -> int:
         rows = self.query("SELECT last_seq FROM device WHERE name = ?", device)
         return rows[0][0] if rows else 0
+
+    def control_token(self) -> str:
+        """A `thc_` token: may send commands and change desired state."""
+        return self.cli("token", "create", "--control").stdout.strip()
+
+    def api(self, method, path, token, body=None, headers=None, timeout=70):
+        """(status, decoded JSON body) of an HTTP request to the hub's API."""
+        request = urllib.request.Request(
+            f"{self.url}{path}", method=method, data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read() or b"null")
 
     def metric(self, name) -> float:
         """One unlabelled sample from GET /metrics."""
