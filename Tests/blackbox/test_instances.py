@@ -155,3 +155,63 @@ def test_alerts_reach_every_hubs_stream_and_each_webhook_call_is_made_once(pair)
         assert sorted((e["alert"], e["state"]) for e in transitions) == [(1, "firing"), (2, "firing")], transitions
     finally:
         receiver.close()
+
+
+def next_of_type(device, kind, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        message = device.recv(timeout=max(0.1, deadline - time.monotonic()))
+        if message.get("type") == kind:
+            return message
+
+
+def test_commands_and_desired_state_made_through_one_hub_reach_a_device_on_the_other_within_2s(pair):
+    import httpx
+    from conftest import bearer
+    a, b = pair
+    token, reader = a.device_token("gh-1"), a.read_token()
+    control = a.cli("token", "create", "--control").stdout.strip()
+    with event_stream(a, reader) as stream, open_device(b, token) as device:
+        started = time.monotonic()
+        sent = httpx.post(f"{a.url}/v1/devices/gh-1/commands", headers=bearer(control),
+                          json={"name": "set-interval", "args": {"seconds": 5}}, timeout=10).json()
+        assert next_of_type(device, "command")["id"] == sent["id"]
+        assert time.monotonic() - started < 2.0
+        started = time.monotonic()
+        put = httpx.put(f"{a.url}/v1/devices/gh-1/state/desired", headers=bearer(control), json={"interval": 5}, timeout=10)
+        assert put.status_code == 200
+        assert next_of_type(device, "desired") == {"type": "desired", "version": 1, "state": {"interval": 5}}
+        assert time.monotonic() - started < 2.0
+        # The CLI reaches it too, through the shared database.
+        started = time.monotonic()
+        by_cli = json.loads(a.cli("command", "send", "gh-1", "reboot", "--json").stdout)
+        assert next_of_type(device, "command")["id"] == by_cli["id"]
+        assert time.monotonic() - started < 2.0
+        assert device.request({"type": "command_result", "id": sent["id"], "status": "succeeded",
+                               "result": {"interval": 5}, "seq": 1}) == {"type": "ack", "seq": 1}
+        # Every hub's stream sees the statuses the other hub committed.
+        statuses = []
+        while "succeeded" not in statuses:
+            event = json.loads(stream.next_of("command").data)
+            if event["id"] == sent["id"]:
+                statuses.append(event["status"])
+        assert statuses == ["queued", "sent", "succeeded"] or statuses == ["queued", "sent", "delivered", "succeeded"]
+    # Exactly one hub sent each command, once.
+    for id_ in (sent["id"], by_cli["id"]):
+        assert get_json(a, f"/v1/commands/{id_}", control)["attempts"] == 1
+
+
+def test_with_the_device_on_neither_hub_a_command_waits_and_only_one_hub_sends_it(pair):
+    import httpx
+    from conftest import bearer
+    a, b = pair
+    token = a.device_token("gh-1")
+    control = a.cli("token", "create", "--control").stdout.strip()
+    ids = [httpx.post(f"{hub.url}/v1/devices/gh-1/commands", headers=bearer(control), json={"name": f"c{i}"},
+                      timeout=10).json()["id"] for i, hub in enumerate((a, b, a, b))]
+    with open_device(b, token) as device:
+        got = [next_of_type(device, "command")["id"] for _ in ids]
+        assert sorted(got) == sorted(ids)
+        with pytest.raises(TimeoutError):
+            next_of_type(device, "command", timeout=1.0)
+    assert all(get_json(b, f"/v1/commands/{id_}", control)["attempts"] == 1 for id_ in ids)

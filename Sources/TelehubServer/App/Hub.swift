@@ -42,9 +42,10 @@ struct Hub: Sendable {
         let leadership = Leadership(leading: shared == nil)
         let feed = shared.map { StreamFeed(store: $0, live: live, connections: connections, leadership: leadership) }
         self.leadership = leadership
-        let commands = CommandCenter(store: store, live: live, connections: connections, maxQueued: configuration.maxQueuedCommands)
+        let control = ControlEvents(live: live, feed: feed)
+        let commands = CommandCenter(store: store, events: control, connections: connections, maxQueued: configuration.maxQueuedCommands)
         self.commands = commands
-        self.states = StateCenter(store: store, live: live, connections: connections)
+        self.states = StateCenter(store: store, events: control, connections: connections)
         self.feed = feed
         self.alerts = AlertAnnouncer(live: live, feed: feed, metrics: metrics, deliveries: Wake())
         self.ingest = IngestActor(

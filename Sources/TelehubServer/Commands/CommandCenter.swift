@@ -5,7 +5,7 @@ import TelehubStore
 /// the stream (`event: command`), so a status seen is a status kept.
 struct CommandCenter: Sendable {
     let store: any CommandStore
-    let live: LiveHub
+    let events: ControlEvents
     let connections: ConnectionRegistry
     let maxQueued: Int
     /// Commands sent and not yet delivered per device at most (the contract's 8).
@@ -15,21 +15,30 @@ struct CommandCenter: Sendable {
     func enqueue(_ request: CommandRequest, for device: String) async throws -> CommandRecord {
         let now = EpochClock.nowMs()
         let record = try await store.enqueueCommand(NewCommand(device: device, request: request, createdAt: now), maxQueued: maxQueued)
-        await live.publishCommands([CommandStreamEvent(record, at: now)])
-        try await deliver(to: device, resend: false)
+        await events.commands([CommandStreamEvent(record, at: now)])
+        try await deliver(to: device)
         return record
     }
 
-    /// Writes to the device's connection on this hub, if it has one, what
-    /// may go now: with `resend` (a new connection) what was sent and never
-    /// delivered first, then queued commands until the window is full.
-    /// Each is marked `sent` in the store before it is written.
-    func deliver(to device: String, resend: Bool) async throws {
+    /// Writes to the device's connection on this hub, if it has a ready one,
+    /// what may go now: queued commands until the window is full. Each is
+    /// marked `sent` in the store before it is written.
+    func deliver(to device: String) async throws {
         guard let send = connections.sender(device: device) else { return }
+        try await deliver(to: device, resend: false, through: send)
+    }
+
+    /// A new connection, before it is ready: what was sent and never
+    /// delivered first (on earlier connections), then queued commands.
+    func opened(_ device: String, through send: @escaping @Sendable (String) -> Bool) async throws {
+        try await deliver(to: device, resend: true, through: send)
+    }
+
+    private func deliver(to device: String, resend: Bool, through send: @Sendable (String) -> Bool) async throws {
         let now = EpochClock.nowMs()
         let records = try await store.takeCommandsToSend(device: device, window: Self.window, resend: resend, now: now)
         // A command written again keeps its status: only a first send is a change.
-        await live.publishCommands(records.filter { $0.attempts == 1 }.map { CommandStreamEvent($0, at: now) })
+        await events.commands(records.filter { $0.attempts == 1 }.map { CommandStreamEvent($0, at: now) })
         for record in records where !send(CommandMessage(record).json) { break }
     }
 
@@ -38,7 +47,7 @@ struct CommandCenter: Sendable {
     func take(for device: String) async throws -> [CommandRecord] {
         let now = EpochClock.nowMs()
         let records = try await store.takeCommandsToSend(device: device, window: Self.window, resend: true, now: now)
-        await live.publishCommands(records.filter { $0.attempts == 1 }.map { CommandStreamEvent($0, at: now) })
+        await events.commands(records.filter { $0.attempts == 1 }.map { CommandStreamEvent($0, at: now) })
         return records
     }
 
@@ -56,8 +65,8 @@ struct CommandCenter: Sendable {
     /// each device gets what its freed window lets through.
     func answered(_ records: [CommandRecord]) async {
         let now = EpochClock.nowMs()
-        await live.publishCommands(records.map { CommandStreamEvent($0, at: now) })
-        for device in Set(records.map(\.device)) { try? await deliver(to: device, resend: false) }
+        await events.commands(records.map { CommandStreamEvent($0, at: now) })
+        for device in Set(records.map(\.device)) { try? await deliver(to: device) }
     }
 
     /// - Returns: the command after the change, or nil when nothing changed.
@@ -65,7 +74,7 @@ struct CommandCenter: Sendable {
     func change(_ change: CommandChange) async throws -> CommandRecord? {
         let now = EpochClock.nowMs()
         guard let record = try await store.changeCommand(change, now: now) else { return nil }
-        await live.publishCommands([CommandStreamEvent(record, at: now)])
+        await events.commands([CommandStreamEvent(record, at: now)])
         return record
     }
 
@@ -76,7 +85,7 @@ struct CommandCenter: Sendable {
         // second (it queued commits and /healthz behind a locked file, and wears flash).
         guard let next = try await store.nextCommandExpiry(), next <= now else { return 0 }
         let expired = try await store.expireCommands(now: now, limit: limit)
-        await live.publishCommands(expired.map { CommandStreamEvent($0, at: now) })
+        await events.commands(expired.map { CommandStreamEvent($0, at: now) })
         return expired.count
     }
 

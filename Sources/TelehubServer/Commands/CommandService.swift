@@ -23,7 +23,7 @@ struct CommandService: Service, CustomStringConvertible {
                 let online = hub.connections.onlineDevices()
                 if !online.isEmpty {
                     for device in try await hub.store.devicesWithQueuedCommands().intersection(online) {
-                        try await hub.commands.deliver(to: device, resend: false)
+                        try await hub.commands.deliver(to: device)
                     }
                     try await hub.states.catchUp(online: online)
                 }

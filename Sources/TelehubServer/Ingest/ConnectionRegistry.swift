@@ -32,6 +32,9 @@ final class ConnectionRegistry: Sendable {
         /// when the device has left too many replies unread to take more.
         let send: (@Sendable (String) -> Bool)?
         let end: @Sendable (Ending) -> Void
+        /// A device connection takes commands from others (`sender`) only
+        /// once it was sent what was waiting when it opened (`ready`).
+        var ready = false
     }
 
     private struct State {
@@ -75,11 +78,22 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
-    /// How to write to the device's newest connection on this hub, if any.
+    /// How to write to the device's newest connection on this hub, if it
+    /// is ready: until then its opening sends what waits, and a command
+    /// taken for an older connection that is closing would be stranded as
+    /// `sent` (or, taken beside the opening's resend, sent twice).
     func sender(device: String) -> (@Sendable (String) -> Bool)? {
         state.withLock { state in
-            state.connections.values.filter { $0.isDevice(device) }.max { $0.id < $1.id }?.send
+            guard let newest = state.connections.values.filter({ $0.isDevice(device) }).max(by: { $0.id < $1.id }),
+                newest.ready
+            else { return nil }
+            return newest.send
         }
+    }
+
+    /// The connection has been sent what waited when it opened.
+    func markReady(_ id: Int) {
+        state.withLock { $0.connections[id]?.ready = true }
     }
 
     func onlineDevices() -> Set<String> {

@@ -317,7 +317,7 @@ public actor IngestActor: Service {
             let now = EpochClock.nowMs()
             var names: [Int64: String] = [:]
             for item in chunk { names[item.deviceID] = item.device }
-            await live.publishStates(result.states.compactMap { id, state in
+            await ControlEvents(live: live, feed: feed).states(result.states.compactMap { id, state in
                 names[id].map { StateStreamEvent(device: $0, state: state, at: now) }
             })
         }

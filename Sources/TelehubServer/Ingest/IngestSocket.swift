@@ -43,11 +43,13 @@ struct IngestSocket: Sendable {
             await hub.live.publishPresence(device: device, online: true, at: EpochClock.nowMs())
         }
         do {
-            try await hub.states.connected(device)
-            try await hub.commands.deliver(to: device, resend: true)
+            try await hub.states.connected(device, through: send)
+            try await hub.commands.opened(device, through: send)
         } catch {
             Logger(label: "telehub.commands").error("could not send \(device) its commands: \(error)")
         }
+        hub.connections.markReady(connectionID)
+        try? await hub.commands.deliver(to: device)  // what was queued meanwhile (else CommandService's next look)
         let conversation = Conversation(
             hub: hub, device: device, deviceID: deviceID, queue: queue, replies: budget, channel: channel)
         let result: Result<Void, any Error>

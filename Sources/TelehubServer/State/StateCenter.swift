@@ -7,14 +7,14 @@ import TelehubStore
 /// (another hub, the CLI) are found by `CommandService` and sent the same way.
 final class StateCenter: Sendable {
     let store: any StateStore
-    let live: LiveHub
+    let events: ControlEvents
     let connections: ConnectionRegistry
     /// The desired version last written to each device's connection here.
     private let sent = Mutex<[String: Int64]>([:])
 
-    init(store: any StateStore, live: LiveHub, connections: ConnectionRegistry) {
+    init(store: any StateStore, events: ControlEvents, connections: ConnectionRegistry) {
         self.store = store
-        self.live = live
+        self.events = events
         self.connections = connections
     }
 
@@ -22,16 +22,16 @@ final class StateCenter: Sendable {
     func changeDesired(device: String, _ change: DesiredChange, ifVersion: Int64?) async throws -> DeviceState {
         let now = EpochClock.nowMs()
         let state = try await store.changeDesired(device: device, change, ifVersion: ifVersion, now: now)
-        await live.publishStates([StateStreamEvent(device: device, state: state, at: now)])
+        await events.states([StateStreamEvent(device: device, state: state, at: now)])
         send(state.desired, to: device)
         return state
     }
 
     /// A device connected: it gets the current desired object, unless it never had one.
-    func connected(_ device: String) async throws {
+    func connected(_ device: String, through write: @escaping @Sendable (String) -> Bool) async throws {
         sent.withLock { $0[device] = nil }
         guard let state = try await store.deviceState(device: device), state.desired.version > 0 else { return }
-        send(state.desired, to: device)
+        send(state.desired, to: device, through: write)
     }
 
     /// Sends devices connected here the desired objects that changed elsewhere.
@@ -45,8 +45,8 @@ final class StateCenter: Sendable {
     }
 
     /// Never an older object after a newer one: only a higher version than the last sent goes out.
-    private func send(_ desired: VersionedState, to device: String) {
-        guard let write = connections.sender(device: device) else { return }
+    private func send(_ desired: VersionedState, to device: String, through write: ((String) -> Bool)? = nil) {
+        guard let write = write ?? connections.sender(device: device) else { return }
         let newer = sent.withLock { sent in
             guard (sent[device] ?? 0) < desired.version else { return false }
             sent[device] = desired.version

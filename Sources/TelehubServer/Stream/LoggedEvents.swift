@@ -7,7 +7,8 @@ import TelehubCore
 ///     {"readings":[{"device":…,"ts":…,"metrics":{…}},…],
 ///      "presence":[{"device":…,"online":true,"ts":…}],
 ///      "takeover":[{"device":…,"instance":…}],
-///      "alerts":[{…the stream's alert event…}]}
+///      "alerts":[{…the stream's alert event…}],
+///      "commands":[{…the stream's command event…}], "states":[{…its state event…}]}
 ///
 /// Readings take one position (stream id) each; presence and takeovers carry no id.
 struct LoggedEvents: Sendable {
@@ -18,6 +19,9 @@ struct LoggedEvents: Sendable {
     var takeovers: [Takeover] = []
     /// Alert transitions, as the stream's `alert` events.
     var alerts: [AlertStreamEvent] = []
+    /// Command status changes and state changes, as the stream's events.
+    var commands: [CommandStreamEvent] = []
+    var states: [StateStreamEvent] = []
 
     struct Takeover: Codable, Sendable, Equatable {
         var device: String
@@ -55,17 +59,20 @@ struct LoggedEvents: Sendable {
         var presence: [PresenceEvent]?
         var takeover: [Takeover]?
         var alerts: [AlertStreamEvent]?
+        var commands: [CommandStreamEvent]?
+        var states: [StateStreamEvent]?
     }
 
     /// Readings first, written by hand (`LoggedReadingsText`); the rarer
     /// kinds after them through `JSONEncoder`.
     var body: String {
         let others =
-            presence.isEmpty && takeovers.isEmpty && alerts.isEmpty
+            presence.isEmpty && takeovers.isEmpty && alerts.isEmpty && commands.isEmpty && states.isEmpty
             ? "{}"
             : JSONEncoder.wireText(Body(
                 readings: nil, presence: presence.isEmpty ? nil : presence, takeover: takeovers.isEmpty ? nil : takeovers,
-                alerts: alerts.isEmpty ? nil : alerts))
+                alerts: alerts.isEmpty ? nil : alerts, commands: commands.isEmpty ? nil : commands,
+                states: states.isEmpty ? nil : states))
         guard !readings.isEmpty else { return others }
         return Self.readingsPrefix + LoggedReadingsText.write(readings) + (others == "{}" ? "}" : "," + others.dropFirst())
     }
@@ -93,6 +100,8 @@ struct LoggedEvents: Sendable {
         events.presence = others.presence ?? []
         events.takeovers = others.takeover ?? []
         events.alerts = others.alerts ?? []
+        events.commands = others.commands ?? []
+        events.states = others.states ?? []
         return events
     }
 
@@ -101,6 +110,7 @@ struct LoggedEvents: Sendable {
         guard let decoded = try? JSONDecoder().decode(Body.self, from: Data(body.utf8)) else { return nil }
         return LoggedEvents(
             first: first, readings: (decoded.readings ?? []).map { ($0.device, $0.reading) }, presence: decoded.presence ?? [],
-            takeovers: decoded.takeover ?? [], alerts: decoded.alerts ?? [])
+            takeovers: decoded.takeover ?? [], alerts: decoded.alerts ?? [], commands: decoded.commands ?? [],
+            states: decoded.states ?? [])
     }
 }

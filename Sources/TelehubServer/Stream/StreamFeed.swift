@@ -100,6 +100,16 @@ actor StreamFeed: Service {
         await log(LoggedEvents(alerts: alerts))
     }
 
+    /// Command status changes this hub stored, for every hub's stream.
+    func announce(commands: [CommandStreamEvent]) async {
+        await log(LoggedEvents(commands: commands))
+    }
+
+    /// State changes this hub stored, for every hub's stream.
+    func announce(states: [StateStreamEvent]) async {
+        await log(LoggedEvents(states: states))
+    }
+
     /// Devices with a current connection on a live hub.
     func onlineDevices() async throws -> Set<String> {
         try await store.onlineDevices(aliveAfter: EpochClock.nowMs() - Self.deadAfter)
@@ -116,7 +126,7 @@ actor StreamFeed: Service {
             await accept(positions, logged, own: true)
             return positions.lowerBound
         } catch {
-            logger.warning("could not log a presence change for the other hubs: \(error)")
+            logger.warning("could not log an event for the other hubs: \(error)")
             return nil
         }
     }
@@ -230,5 +240,7 @@ actor StreamFeed: Service {
         if !events.readings.isEmpty { await live.publish(events.readings, firstID: events.first) }
         for change in events.presence { await live.publishPresence(device: change.device, online: change.online, at: change.ts) }
         if !events.alerts.isEmpty { await live.publishAlerts(events.alerts) }
+        if !events.commands.isEmpty { await live.publishCommands(events.commands) }
+        if !events.states.isEmpty { await live.publishStates(events.states) }
     }
 }
