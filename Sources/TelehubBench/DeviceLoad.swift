@@ -193,11 +193,18 @@ final class DeviceConnection: ChannelInboundHandler {
     }
 
     private static let helloType = Array(#""type":"hello""#.utf8)
+    private static let commandType = Array(#""type":"command""#.utf8)
+    private static let desiredType = Array(#""type":"desired""#.utf8)
+    private static let idKey = Array(#""id":""#.utf8)
+    private(set) var commandsAnswered = 0
     private static let ackType = Array(#""type":"ack""#.utf8)
     private static let seqKey = Array(#""seq":"#.utf8)
 
-    /// `hello` opens the connection; every later reply must be an ack.
+    /// `hello` opens the connection; every later reply must be an ack, a
+    /// command (answered at once: succeeded, in a message without `seq`) or
+    /// desired state (ignored).
     private func reply(_ payload: ByteBuffer) throws {
+        if helloSeen, let handled = try answerControl(payload), handled { return }
         let seq = payload.withUnsafeReadableBytes { bytes -> Int64? in
             if !helloSeen { return ByteSearch.find(Self.helloType, in: bytes) != nil ? 0 : nil }
             guard ByteSearch.find(Self.ackType, in: bytes) != nil else { return nil }
@@ -210,10 +217,30 @@ final class DeviceConnection: ChannelInboundHandler {
             return
         }
         acked = max(acked, Int(seq) - plan.firstSeq + 1)
+        guard !plan.frames.isEmpty else { return }
         if acked >= plan.frames.count {
             finished.succeed()
         } else if !paced {
             fill()
         }
+    }
+
+    /// - Returns: true when `payload` was a command (answered) or desired state.
+    private func answerControl(_ payload: ByteBuffer) throws -> Bool? {
+        let id = payload.withUnsafeReadableBytes { bytes -> String? in
+            guard ByteSearch.find(Self.commandType, in: bytes) != nil, let start = ByteSearch.find(Self.idKey, in: bytes) else {
+                return nil
+            }
+            let from = start + Self.idKey.count
+            guard let end = bytes[from...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+            return String(decoding: bytes[from..<end], as: UTF8.self)
+        }
+        guard let id else {
+            return payload.withUnsafeReadableBytes { ByteSearch.find(Self.desiredType, in: $0) != nil }
+        }
+        let answer = ByteBuffer(string: #"{"type":"command_result","id":"\#(id)","status":"succeeded","result":{}}"#)
+        context?.writeAndFlush(wrapOutboundOut(WebSocketFrames.clientText(answer, compressed: false)), promise: nil)
+        commandsAnswered += 1
+        return true
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 public import Foundation
 import Histogram
 import NIOCore
@@ -31,6 +32,10 @@ public struct IngestBenchmark: Sendable {
         public var peer: Peer?
         /// Rules active in the alerts section's second run.
         public var alertRules = 100
+        /// Commands the commands section sends to measure the accept rate.
+        public var commands = 4000
+        /// Commands a second sent beside ingest in the commands section.
+        public var commandsDuringIngest = 100.0
 
         public init() {}
 
@@ -42,6 +47,7 @@ public struct IngestBenchmark: Sendable {
             options.subscribers = 10
             options.pacedSeconds = 0.4
             options.maxDevices = 20
+            options.commands = 40
             return options
         }
     }
@@ -69,7 +75,7 @@ public struct IngestBenchmark: Sendable {
 
     /// The parts of a run; start to healthy and idle RSS are always measured.
     public enum Section: String, CaseIterable, Sendable {
-        case throughput, latency, fanout, alerts, idle
+        case throughput, latency, fanout, alerts, commands, idle
     }
 
     /// One run of the alerts section: the same case with `rules` rules active.
@@ -148,6 +154,7 @@ public struct IngestBenchmark: Sendable {
         public var latency: [Latency] = []
         public var fanOut: FanOut?
         public var alerts: [AlertLoad] = []
+        public var commands: CommandBenchmark.Figures?
         public var idleConnections: [IdleConnections] = []
     }
 
@@ -169,7 +176,7 @@ public struct IngestBenchmark: Sendable {
         var report = Report()
 
         let database = directory.appendingPathComponent("hub.sqlite").path
-        var fleet = try await Fleet.mint(store: try SQLiteStore(path: database), devices: max(1000, options.idleConnections))
+        var fleet = try await Fleet.mint(store: try SQLiteStore(path: database), devices: max(2000, options.idleConnections))
         let hub = try await HubProcess.start(database: database, settings: Self.hubSettings, binary: options.hubBinary, group: group)
         do {
             try await Task.sleep(for: .seconds(1))
@@ -182,6 +189,7 @@ public struct IngestBenchmark: Sendable {
             if options.sections.contains(.latency) { try await runLatency(load, &fleet, &report, progress) }
             if options.sections.contains(.fanout) { try await runFanOut(load, &fleet, &report, progress) }
             if options.sections.contains(.alerts) { try await runAlerts(load, &fleet, database: database, &report, progress) }
+            if options.sections.contains(.commands) { try await runCommands(load, &fleet, &report, progress) }
         } catch {
             hub.stop()
             throw error
@@ -235,6 +243,47 @@ public struct IngestBenchmark: Sendable {
         progress(String(
             format: "fan-out to %d stream subscribers of %d readings/s: %.0f deliveries/s, lag p50 %.2f ms, p99 %.2f ms (hub %.2f cores, generator %.2f)",
             fan.subscribers, fan.readingsPerSecond, fan.deliveriesPerSecond, fan.p50LagMs, fan.p99LagMs, fan.hubCores, fan.generatorCores))
+    }
+
+    /// Commands to devices that answer at once, 1,000 of them connected
+    /// (the last of the fleet, apart from the devices that send readings).
+    private func runCommands(
+        _ load: LoadGenerator, _ fleet: inout Fleet, _ report: inout Report, _ progress: @Sendable (String) -> Void
+    ) async throws {
+        let count = min(1000, options.maxDevices)
+        let range = (fleet.tokens.count - count)..<fleet.tokens.count
+        let connections = try await load.connect(fleet.idlePlans(devices: range, deflate: false), deflate: false)
+        let bench = CommandBenchmark(load: load, controlToken: fleet.controlToken, devices: range.map { "bench-\($0)" })
+        let accepted = try await bench.accept(total: options.commands)
+        try await bench.settle(after: accepted.lastID)
+        let trips = try await bench.roundTrips(seconds: options.pacedSeconds * 2)
+        let devices = min(100, options.maxDevices)
+        let alone = try await throughput(load, &fleet, devices: devices, readings: 100, deflate: false, storeAlone: false)
+        let stop = StopFlag()
+        let steady = Task { try await bench.steady(perSecond: options.commandsDuringIngest, until: { stop.isSet }) }
+        let started = ContinuousClock.now
+        let beside = try await throughput(load, &fleet, devices: devices, readings: 100, deflate: false, storeAlone: false)
+        let elapsed = (ContinuousClock.now - started).seconds
+        stop.set()
+        let sentBeside = try await steady.value
+        await load.close(connections)
+        let figures = CommandBenchmark.Figures(
+            devices: count, accepted: options.commands, acceptedPerSecond: accepted.perSecond,
+            hubCPUMicrosecondsPerCommand: accepted.cpuMicroseconds, roundTrips: trips.count,
+            roundTripP50Ms: Double(trips.histogram.valueAtPercentile(50)) / 1000,
+            roundTripP99Ms: Double(trips.histogram.valueAtPercentile(99)) / 1000,
+            roundTripMaxMs: Double(trips.histogram.max) / 1000, ingestAlone: alone, ingestWithCommands: beside,
+            commandsPerSecondDuringIngest: Double(sentBeside) / elapsed)
+        report.commands = figures
+        progress(String(
+            format: "commands to %d connected devices: %.0f accepted/s (%.0f µs hub CPU each, answered as they come); send -> result p50 %.2f ms, p99 %.2f, max %.2f (%d round trips, %d at once)",
+            count, figures.acceptedPerSecond, figures.hubCPUMicrosecondsPerCommand, figures.roundTripP50Ms,
+            figures.roundTripP99Ms, figures.roundTripMaxMs, figures.roundTrips, bench.senders))
+        progress(String(
+            format: "ingest %d devices x 100 readings: alone %.0f values/s, %.0f per hub CPU s; with %.0f commands/s beside %.0f values/s (%.2fx), %.0f per hub CPU s (%.2fx)",
+            devices, alone.valuesPerSecond, alone.valuesPerHubCPUSecond, figures.commandsPerSecondDuringIngest,
+            beside.valuesPerSecond, beside.valuesPerSecond / alone.valuesPerSecond, beside.valuesPerHubCPUSecond,
+            beside.valuesPerHubCPUSecond / alone.valuesPerHubCPUSecond))
     }
 
     private func runIdle(
@@ -427,6 +476,7 @@ public struct IngestBenchmark: Sendable {
 struct Fleet {
     var tokens: [String]
     var readToken: String
+    var controlToken: String
     var nextSeq: [Int]
     var nextTs: [Int64]
 
@@ -437,9 +487,10 @@ struct Fleet {
             tokens.append(try await mintToken(.device, device: "bench-\(index)", label: nil, in: store))
         }
         let read = try await mintToken(.read, device: nil, label: "bench", in: store)
+        let control = try await mintToken(.control, device: nil, label: "bench", in: store)
         // Two days back, so every case's readings lie in the past and in order.
         let start = EpochClock.nowMs() - 2 * 86_400_000
-        return Fleet(tokens: tokens, readToken: read, nextSeq: Array(repeating: 1, count: devices), nextTs: Array(repeating: start, count: devices))
+        return Fleet(tokens: tokens, readToken: read, controlToken: control, nextSeq: Array(repeating: 1, count: devices), nextTs: Array(repeating: start, count: devices))
     }
 
     /// A token stored in `store`, as the CLI makes one. - Returns: its secret.
@@ -489,4 +540,11 @@ struct Fleet {
         }
         return ByteBuffer(string: request + "\r\n")
     }
+}
+
+/// Set once, read from any task: tells a background load to stop.
+final class StopFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

@@ -59,6 +59,13 @@ def test_every_section_of_the_ingest_benchmark_reports_figures():
     assert [(row["rules"], row["thresholds"]) for row in report["alerts"]] == [(0, "none"), (100, "quiet"), (100, "noisy")] * 2
     for row in report["alerts"]:
         assert row["valuesPerSecond"] > 0 and row["valuesPerHubCPUSecond"] > 0 and row["transitions"] >= 0, row
+    commands = report["commands"]
+    assert commands["devices"] == 20 and commands["accepted"] == 40 and commands["acceptedPerSecond"] > 0, commands
+    assert commands["roundTrips"] > 0 and 0 < commands["roundTripP50Ms"] <= commands["roundTripP99Ms"], commands
+    assert commands["commandsPerSecondDuringIngest"] > 0, commands
+    for run in (commands["ingestAlone"], commands["ingestWithCommands"]):
+        assert run["valuesPerSecond"] > 0 and run["valuesPerHubCPUSecond"] > 0, run
+    assert "send -> result p50" in result.stderr, result.stderr[-2000:]
     assert [row["deflate"] for row in report["idleConnections"]] == [False, True]
     for row in report["idleConnections"]:
         assert row["connections"] == 50 and row["hubRSSAfterKiB"] > 0, row

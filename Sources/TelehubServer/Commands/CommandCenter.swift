@@ -8,6 +8,7 @@ struct CommandCenter: Sendable {
     let events: ControlEvents
     let connections: ConnectionRegistry
     let maxQueued: Int
+    let waiters = CommandWaiters()
     /// Commands sent and not yet delivered per device at most (the contract's 8).
     static let window = 8
 
@@ -65,6 +66,7 @@ struct CommandCenter: Sendable {
     /// each device gets what its freed window lets through.
     func answered(_ records: [CommandRecord]) async {
         let now = EpochClock.nowMs()
+        waiters.changed(records.map(\.id))
         await events.commands(records.map { CommandStreamEvent($0, at: now) })
         for device in Set(records.map(\.device)) { try? await deliver(to: device) }
     }
@@ -74,6 +76,7 @@ struct CommandCenter: Sendable {
     func change(_ change: CommandChange) async throws -> CommandRecord? {
         let now = EpochClock.nowMs()
         guard let record = try await store.changeCommand(change, now: now) else { return nil }
+        waiters.changed([record.id])
         await events.commands([CommandStreamEvent(record, at: now)])
         return record
     }
@@ -85,17 +88,22 @@ struct CommandCenter: Sendable {
         // second (it queued commits and /healthz behind a locked file, and wears flash).
         guard let next = try await store.nextCommandExpiry(), next <= now else { return 0 }
         let expired = try await store.expireCommands(now: now, limit: limit)
+        waiters.changed(expired.map(\.id))
         await events.commands(expired.map { CommandStreamEvent($0, at: now) })
         return expired.count
     }
 
-    /// The command once it is final, or as it is when `waitMs` have passed.
-    /// It reads the store, so an answer through another hub counts too.
+    /// The command once it is final, or as it is when `waitMs` have passed:
+    /// woken by a change stored here, else reading the store every 100 ms,
+    /// so an answer through another hub counts too.
     func waitUntilFinal(_ record: CommandRecord, waitMs: Int64) async throws -> CommandRecord {
         let deadline = ContinuousClock.now + .milliseconds(waitMs)
-        var current = record
+        let (token, wake) = waiters.register(record.id)
+        defer { waiters.unregister(record.id, token: token) }
+        var current = try await store.command(id: record.id) ?? record
         while !current.status.isFinal, ContinuousClock.now < deadline {
-            try await Task.sleep(for: min(.milliseconds(50), deadline - .now))
+            await wake.wait(until: min(.now + .milliseconds(100), deadline))
+            try Task.checkCancellation()
             current = try await store.command(id: record.id) ?? current
         }
         return current
