@@ -5,7 +5,7 @@
 
 import { fetchAlertHistory, UnauthorizedError } from "./api.js";
 import { byId, showView } from "./dom.js";
-import { formatAgo, formatTime, formatValue, isoTime, withUnit } from "./format.js";
+import { formatAgo, formatTime, formatValue, isoTime, metricLabel, withUnit } from "./format.js";
 
 const SEVERITY_ORDER = { critical: 0, warning: 1 };
 
@@ -74,7 +74,7 @@ function key(id, device) {
 }
 
 function describe(alert) {
-  const what = alert.metric ? `${alert.label ?? alert.metric} ${withUnit(alert.value, alert.unit)}` : "silent";
+  const what = alert.metric ? `${metricLabel(alert.metric, alert)} ${withUnit(alert.value, alert.unit)}` : "silent";
   return `${alert.device ?? "every device"} · ${what.trim()}`;
 }
 
@@ -177,7 +177,7 @@ export class AlertsPage {
     const alerts = this.#store.all();
     this.#empty.hidden = alerts.length > 0;
     this.#rules.replaceChildren(...alerts.map((alert) => row([
-      alert.name, alert.device ?? "every device", alert.label ?? alert.metric ?? "–", alert.condition,
+      alert.name, alert.device ?? "every device", alert.metric ? metricLabel(alert.metric, alert) : "–", alert.condition,
       { text: alert.state, state: alert.state, severity: alert.severity },
       alert.since ? formatTime(alert.since) : "", withUnit(alert.value, alert.unit),
     ], { alert: alert.name, device: alert.device ?? "" })));

@@ -3,7 +3,7 @@
 // stream (so switching pages never reconnects or misses an update).
 
 import { AlertBanner, AlertsPage, AlertStore } from "./alerts.js";
-import { deleteSession, fetchDevices, hasSession, UnauthorizedError } from "./api.js";
+import { deleteSession, fetchDevices, fetchSession, UnauthorizedError } from "./api.js";
 import { DevicePage } from "./device-page.js";
 import { DeviceStore } from "./devices.js";
 import { byId } from "./dom.js";
@@ -17,7 +17,7 @@ import { LiveStream } from "./stream.js";
 const MESSAGES = {
   loginFailed: "That token was not accepted. It may be mistyped, revoked or expired.",
   loginRefused: "A sign-in link opened from another site is not followed. Paste the link into the address bar, or enter the token here.",
-  sessionEnded: "Your session has ended: the token was revoked or has expired. Enter a read token to continue.",
+  sessionEnded: "Your session has ended: the token was revoked or has expired. Enter a token to continue.",
   loggedOut: "You are logged out.",
   missed: "Some updates were missed while the connection was down; the values shown were reloaded.",
   logoutFailed: "Could not reach the hub to log out. Try again when the connection is back.",
@@ -48,10 +48,12 @@ async function boot() {
     return;
   }
   try {
-    if (!(await hasSession())) {
+    const session = await fetchSession();
+    if (!session.authenticated) {
       login.show();
       return;
     }
+    applySession(session);
     enterDashboard(await fetchDevices());
   } catch (error) {
     if (error instanceof UnauthorizedError) login.show();
@@ -73,9 +75,27 @@ function takeLoginFailure() {
   return value;
 }
 
+/**
+ * The session's kind decides what the device page offers: forms to send
+ * commands and edit desired state for a control session, none for a read one.
+ * @param {import("./api.js").Session} session
+ */
+function applySession(session) {
+  devicePage.setControl(session.authenticated && session.kind === "control");
+}
+
+/** Asks the hub about the session again; resolves false when it has ended. */
+async function checkSession() {
+  const session = await fetchSession();
+  applySession(session);
+  return session.authenticated;
+}
+
 /** @param {object|null} list  a device list already fetched, shown while the stream connects */
 function enterDashboard(list) {
   byId("session-controls").hidden = false;
+  // After the login form the session's kind is not known yet; until it is, no forms.
+  if (!list) checkSession().catch(() => {});
   if (list) store.replace(list);
   overview.start();
   stream = new LiveStream("v1/stream", streamHandlers());
@@ -109,6 +129,7 @@ function leaveDashboard(message) {
   overview.hide();
   devicePage.hide();
   alertsPage.hide();
+  devicePage.setControl(false);
   store.clear();
   alerts.clear();
   banner.render();
@@ -156,29 +177,40 @@ function streamHandlers() {
       banner.render();
       alertsPage.changed();
     },
+    command(data) {
+      devicePage.command(data);
+    },
+    state(data) {
+      store.applyState(data);
+      overview.stateChanged(data);
+      devicePage.deviceState(data);
+    },
     reset() {
       notice.show(MESSAGES.missed);
       overview.reloadTrends();
       devicePage.reload();
     },
     resumed: refreshPresence,
-    state: (state, since) => header.setConnection(state, since),
-    authorize: hasSession,
+    connection: (state, since) => header.setConnection(state, since),
+    authorize: checkSession,
     unauthorized: () => leaveDashboard(MESSAGES.sessionEnded),
   };
 }
 
 /**
- * A resumed stream replays readings but not presence changes, so after a
- * reconnect the online badges are refreshed from `GET /v1/devices`; history
- * requests that failed during the outage are retried too.
+ * A resumed stream replays readings but not presence or state changes, so
+ * after a reconnect the online badges and state versions are refreshed from
+ * `GET /v1/devices`; history requests that failed during the outage are
+ * retried too.
  */
 async function refreshPresence() {
   overview.resumed();
   devicePage.resumed();
   const mark = store.presenceMark();
   try {
-    store.mergePresence(await fetchDevices(), mark);
+    const list = await fetchDevices();
+    store.mergePresence(list, mark);
+    store.mergeState(list);
     overview.snapshot();
     devicePage.presence({ device: devicePage.name });
   } catch {

@@ -2,10 +2,11 @@
 // min–max band of bucketed data (customBars) around the average line.
 //
 // The chart container carries what it shows as data attributes (state,
-// range, points loaded, bucket step), so a person inspecting the page, or a
-// test, can check it against the history endpoint without scraping pixels.
+// range, points loaded, bucket step, the width live readings are bucketed
+// at), so a person inspecting the page, or a test, can check it against the
+// history endpoint without scraping pixels.
 
-import { formatAxisValue, formatCount, formatDateTime, formatDuration, formatTick, formatValue } from "./format.js";
+import { formatAxisValue, formatCount, formatDateTime, formatDuration, formatTick, formatValue, metricLabel } from "./format.js";
 import { part } from "./dom.js";
 
 /**
@@ -22,6 +23,7 @@ export class MetricChart {
   #message;
   #readout;
   #metric;
+  #title;
   #Dygraph;
   #zoom;
   /** @type {any} the Dygraph instance, created with the first non-empty data */
@@ -41,18 +43,27 @@ export class MetricChart {
    * @param {string} metric
    * @param {any} Dygraph  the library's constructor
    * @param {ZoomHandlers} zoom
+   * @param {import("./devices.js").MetricValue} [display]  its label, if one is set
    */
-  constructor(template, metric, Dygraph, zoom) {
+  constructor(template, metric, Dygraph, zoom, display = undefined) {
     this.panel = /** @type {HTMLElement} */ (template.content.firstElementChild.cloneNode(true));
     this.panel.dataset.metric = metric;
     this.#container = part(this.panel, ".chart");
     this.#container.dataset.metric = metric;
     this.#message = part(this.panel, ".chart-message");
     this.#readout = part(this.panel, ".chart-readout");
-    part(this.panel, ".chart-title").textContent = metric;
+    this.#title = part(this.panel, ".chart-title");
     this.#metric = metric;
+    this.setDisplay(display);
     this.#Dygraph = Dygraph;
     this.#zoom = zoom;
+  }
+
+  /** Names the chart as the rest of the dashboard names the metric; its own name stays in the tooltip. */
+  setDisplay(display) {
+    const label = metricLabel(this.#metric, display);
+    if (this.#title.textContent !== label) this.#title.textContent = label;
+    this.#title.title = label === this.#metric ? "" : this.#metric;
   }
 
   /** Marks the chart as waiting for `range`; the old curve stays until the new one arrives. */
@@ -73,6 +84,7 @@ export class MetricChart {
     const data = this.#container.dataset;
     data.points = String(series.loaded);
     data.step = String(series.step);
+    data.liveStep = String(series.width);
     data.state = series.rows.length ? "ready" : "empty";
     this.#say(series.rows.length ? "" : "No readings in this range.");
     this.#draw();
@@ -105,11 +117,6 @@ export class MetricChart {
   /** "loading", "ready", "empty" or "error". */
   get state() {
     return this.#container.dataset.state;
-  }
-
-  /** True when live readings made a raw series too dense: a reload would bucket it. */
-  get overfull() {
-    return this.#series?.overfull ?? false;
   }
 
   /** Re-reads the palette (light/dark) from the stylesheet. */
@@ -205,9 +212,9 @@ export class MetricChart {
     if (!bars) return;
     const [min, avg, max] = bars;
     const when = formatDateTime(x);
-    if (this.#series?.step && min !== max) {
-      const count = this.#series.rows.find((r) => r[0] === x)?.[4];
-      const values = count ? ` · ${formatCount(count)} values` : "";
+    const count = this.#series?.rows.find((r) => r[0] === x)?.[4] ?? 1;
+    if (count > 1 || min !== max) {
+      const values = ` · ${formatCount(count)} values`;
       this.#readout.textContent = `${when} · avg ${formatValue(avg)} (${formatValue(min)} – ${formatValue(max)})${values}`;
     } else {
       this.#readout.textContent = `${when} · ${formatValue(avg)}`;
@@ -217,10 +224,10 @@ export class MetricChart {
   /** Without a hovered point: the newest value, or how to read a bucketed chart. */
   #showLatest() {
     const series = this.#series;
-    const last = series?.rows.at(-1);
-    if (!last) this.#readout.textContent = "";
-    else if (series.step === 0) this.#readout.textContent = `latest ${formatValue(last[2])} at ${formatDateTime(last[0])}`;
-    else this.#readout.textContent = `average per ${formatDuration(series.step)}, band from min to max`;
+    const latest = series?.rows.length ? series.latest : null;
+    if (!series?.rows.length) this.#readout.textContent = "";
+    else if (series.step === 0 && latest) this.#readout.textContent = `latest ${formatValue(latest[1])} at ${formatDateTime(latest[0])}`;
+    else this.#readout.textContent = `average per ${formatDuration(series.width)}, band from min to max`;
   }
 
   #say(text) {

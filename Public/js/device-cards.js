@@ -4,9 +4,9 @@
 // reference to it, or keyboard focus) survives updates. Text goes in through
 // textContent only.
 
-import { compareNames } from "./devices.js";
+import { compareNames, pendingDesired } from "./devices.js";
 import { byId, cloneTemplate, part } from "./dom.js";
-import { formatAgo, formatTime, isoTime, withUnit } from "./format.js";
+import { formatAgo, formatTime, isoTime, metricLabel, withUnit } from "./format.js";
 import { deviceHash } from "./router.js";
 import { renderSparkline } from "./sparkline.js";
 import { TREND_WINDOW_MS } from "./trends.js";
@@ -14,7 +14,7 @@ import { TREND_WINDOW_MS } from "./trends.js";
 /**
  * @typedef {import("./devices.js").Device} Device
  * @typedef {{element: HTMLElement, name: HTMLElement, value: HTMLElement, time: HTMLTimeElement, trend: HTMLElement}} MetricRow
- * @typedef {{article: HTMLElement, badge: HTMLElement, lastSeen: HTMLElement, list: HTMLElement,
+ * @typedef {{article: HTMLElement, badge: HTMLElement, lastSeen: HTMLElement, pending: HTMLElement, list: HTMLElement,
  *            noMetrics: HTMLElement, metrics: Map<string, MetricRow>}} CardParts
  */
 
@@ -40,6 +40,7 @@ export class DeviceCards {
     card.article.dataset.online = String(device.online);
     card.badge.textContent = device.online ? "online" : "offline";
     setLastSeen(card, device.lastSeen, Date.now());
+    setPending(card, device);
     for (const [metric, reading] of device.metrics) this.#setMetric(card, device.name, metric, reading);
     for (const [metric, row] of card.metrics) {
       if (!device.metrics.has(metric)) {
@@ -128,6 +129,7 @@ export class DeviceCards {
       article,
       badge: part(article, ".badge"),
       lastSeen: part(article, ".last-seen"),
+      pending: part(article, ".card-pending"),
       list: part(article, ".metrics"),
       noMetrics: part(article, ".no-metrics"),
       metrics: new Map(),
@@ -138,7 +140,8 @@ export class DeviceCards {
     return card;
   }
 
-  #setMetric(card, device, metric, { ts, value, unit, label }) {
+  #setMetric(card, device, metric, reading) {
+    const { ts, value, unit } = reading;
     let row = card.metrics.get(metric);
     if (!row) {
       row = createMetricRow(metric);
@@ -147,7 +150,8 @@ export class DeviceCards {
       this.#onMetric(device, metric);
     }
     // The label (`telehub metric set`) names the row; the metric's own name stays in the tooltip.
-    if (row.name.textContent !== (label ?? metric)) row.name.textContent = label ?? metric;
+    const label = metricLabel(metric, reading);
+    if (row.name.textContent !== label) row.name.textContent = label;
     row.value.textContent = withUnit(value, unit);
     row.value.dataset.value = String(value);
     row.time.textContent = formatTime(ts);
@@ -169,6 +173,14 @@ function createMetricRow(metric) {
 function setLastSeen(card, lastSeen, now) {
   card.lastSeen.textContent = lastSeen === null ? "never seen" : `last seen ${formatAgo(lastSeen, now)}`;
   card.lastSeen.title = lastSeen === null ? "" : formatTime(lastSeen);
+}
+
+/** "Settings v9 not applied yet" while the device has not applied the newest desired state. */
+function setPending(card, device) {
+  const version = pendingDesired(device);
+  card.pending.hidden = version === null;
+  card.pending.textContent = version === null ? "" : `settings v${version} not applied yet`;
+  card.article.dataset.pendingDesired = version === null ? "" : String(version);
 }
 
 /** Metric rows are ordered by name: the row a new metric goes before, or null to append. */

@@ -1,10 +1,13 @@
 // The device page (`#/device/NAME`): one chart per metric over a chosen
-// range, the latest readings, and a CSV link. Charts load from the history
-// endpoint with about one point per pixel; a live range then grows from the
-// stream, and a zoom reloads just the zoomed span at finer resolution.
+// range, the latest readings, a CSV link, the device's desired and reported
+// state and its commands (which a control session may also change). Charts
+// load from the history endpoint with about one point per pixel; a live
+// range then grows from the stream, and a zoom reloads just the zoomed span
+// at finer resolution.
 
 import { fetchHistory } from "./api.js";
 import { MetricChart } from "./chart.js";
+import { CommandsPanel } from "./commands-panel.js";
 import { byId, showView } from "./dom.js";
 import { loadDygraph } from "./dygraph-loader.js";
 import { formatAgo, formatTime } from "./format.js";
@@ -12,6 +15,7 @@ import { RangeControls } from "./range-controls.js";
 import { ReadingsTable } from "./readings-table.js";
 import { deviceHash, replaceHash } from "./router.js";
 import { Series } from "./series.js";
+import { StatePanel } from "./state-panel.js";
 import { customRange, PRESETS, rangeFromParams, rangeParams, sameRange, slide } from "./time-range.js";
 
 /** The hub answers at most this many points; fewer than this is not worth a chart. */
@@ -40,7 +44,11 @@ export class DevicePage {
   };
   #controls = new RangeControls((range) => this.#choose(range));
   #table = new ReadingsTable(/** @type {HTMLTableElement} */ (byId("readings-table")),
-    /** @type {HTMLTemplateElement} */ (byId("reading-row-template")));
+    /** @type {HTMLTemplateElement} */ (byId("reading-row-template")), (metric) => this.#display(metric));
+  #state = new StatePanel();
+  #commands = new CommandsPanel();
+  /** Whether the session may send commands and change desired state. */
+  #control = false;
   /** @type {string|null} the device shown, null while the page is hidden */
   #name = null;
   /** @type {TimeRange|null} */
@@ -64,6 +72,14 @@ export class DevicePage {
     return this.#name;
   }
 
+  /** The session's kind is known (or changed): a control session gets the forms, a read one none. */
+  setControl(control) {
+    this.#control = control;
+    if (this.#name === null) return;
+    this.#state.setControl(control);
+    this.#commands.setControl(control);
+  }
+
   /** Shows device `name` over the range in the route's parameters. */
   async show(name, params) {
     const range = rangeFromParams(params);
@@ -83,6 +99,8 @@ export class DevicePage {
     this.#timers = [];
     this.#dropCharts();
     this.#table.clear();
+    this.#state.hide();
+    this.#commands.hide();
   }
 
   /** A new snapshot: the device may have appeared, vanished, or gained metrics. */
@@ -95,6 +113,9 @@ export class DevicePage {
     // The chart script may have failed only because the hub was down at the time.
     if (!this.#Dygraph) this.#startCharts();
     else this.#ensureCharts();
+    for (const [metric, slot] of this.#slots) slot.chart.setDisplay(this.#display(metric));
+    // Device lists that carry state versions tell whether the panel missed a change.
+    if (device?.state) this.#state.changed({ device: device.name, ...device.state });
   }
 
   reading({ device, ts, metrics }) {
@@ -108,14 +129,34 @@ export class DevicePage {
     if (device === this.#name) this.#renderHead();
   }
 
-  /** Data was missed (stream reset): every chart is loaded again. */
-  reload() {
-    if (this.#name !== null && this.#range) this.#loadAll();
+  /** An `event: command`: a command's status changed. */
+  command(event) {
+    if (event.device === this.#name) this.#commands.event(event);
   }
 
-  /** The stream is back: charts whose request failed during the outage try again. */
+  /** An `event: state`: a device's desired or reported state changed. */
+  deviceState(event) {
+    if (event.device === this.#name) this.#state.changed(event);
+  }
+
+  /** Data was missed (stream reset): every chart, the state and the commands are loaded again. */
+  reload() {
+    if (this.#name === null) return;
+    if (this.#range) this.#loadAll();
+    this.#state.reload();
+    this.#commands.reload();
+  }
+
+  /**
+   * The stream is back: charts whose request failed during the outage try
+   * again; command and state changes in the gap are not replayed, so those
+   * are loaded again.
+   */
   resumed() {
     for (const [metric, slot] of this.#slots) if (slot.chart.state === "error") this.#load(metric, slot);
+    if (this.#name === null) return;
+    this.#state.reload();
+    this.#commands.reload();
   }
 
   #enter(name) {
@@ -131,6 +172,8 @@ export class DevicePage {
     this.#renderHead();
     this.#timers.push(setInterval(() => this.#renderHead(), 1000));
     this.#timers.push(setInterval(() => this.#slide(), 1000));
+    this.#state.show(name, this.#control);
+    this.#commands.show(name, this.#control);
   }
 
   async #startCharts() {
@@ -155,7 +198,7 @@ export class DevicePage {
     const chart = new MetricChart(this.#el.template, metric, this.#Dygraph, {
       zoom: (from, to) => this.#zoomTo(from, to),
       unzoom: () => this.#unzoom(),
-    });
+    }, this.#display(metric));
     const slot = { chart, token: 0, pending: null };
     this.#slots.set(metric, slot);
     const after = [...this.#slots.keys()].sort().find((other) => other > metric);
@@ -218,7 +261,7 @@ export class DevicePage {
       return;
     }
     if (slot.token !== token) return;
-    const series = new Series(answer, points);
+    const series = new Series(answer, { from: range.from, to: range.to, points });
     // Readings that arrived during the request; a raw value the answer already has is simply overwritten.
     if (range.live) for (const [ts, value] of slot.pending) if (ts > range.from) series.add(ts, value);
     slot.pending = null;
@@ -233,7 +276,11 @@ export class DevicePage {
     }
     if (slot.pending) slot.pending.push([ts, value]);
     else slot.chart.add(ts, value);
-    if (slot.chart.overfull && !slot.pending) this.#load(metric, slot);
+  }
+
+  /** A metric's label and unit, as the device list gives them (`telehub metric set`). */
+  #display(metric) {
+    return this.#name === null ? undefined : this.#store.get(this.#name)?.metrics.get(metric);
   }
 
   /** Moves a live range along with the clock, in steps of about a pixel. */

@@ -3,8 +3,11 @@
 
 /**
  * @typedef {{ts: number, value: number, unit?: string, label?: string}} MetricValue
+ * @typedef {{desired: {version: number}, reported: {version: number, applied: number|null}}} StateVersions
+ *          the versions of a device's desired and reported state (contract v1.2)
  * @typedef {{name: string, online: boolean, lastSeen: number|null, lastSeq: number,
- *            metrics: Map<string, MetricValue>}} Device
+ *            metrics: Map<string, MetricValue>, state: StateVersions|null}} Device
+ *          `state` is null until the device list or a `state` event told it
  */
 
 export class DeviceStore {
@@ -33,6 +36,17 @@ export class DeviceStore {
     let online = 0;
     for (const device of this.#devices.values()) if (device.online) online += 1;
     return { online, offline: this.#devices.size - online };
+  }
+
+  /**
+   * A `state` event: the versions of the device's desired and reported
+   * state. Versions only grow, so an older event (or one older than the
+   * device list) changes nothing.
+   */
+  applyState({ device: name, desired, reported }) {
+    const device = this.#ensure(name);
+    device.state = newerState(device.state, versionsFromWire({ desired, reported }));
+    return device;
   }
 
   /** A snapshot (same shape as `GET /v1/devices`) replaces everything: it is the truth as of its stream id. */
@@ -91,11 +105,23 @@ export class DeviceStore {
     }
   }
 
+  /**
+   * Takes state versions from a device list fetched after a stream resume
+   * (state events are not replayed either). Versions only grow, so the
+   * newer of the two wins whatever came first.
+   */
+  mergeState(list) {
+    for (const entry of list.devices) {
+      const device = this.#devices.get(entry.name);
+      if (device && entry.state) device.state = newerState(device.state, versionsFromWire(entry.state));
+    }
+  }
+
   #ensure(name) {
     let device = this.#devices.get(name);
     if (!device) {
       // A device we learn about from the stream: offline until a presence event says otherwise.
-      device = { name, online: false, lastSeen: null, lastSeq: 0, metrics: new Map() };
+      device = { name, online: false, lastSeen: null, lastSeq: 0, metrics: new Map(), state: null };
       this.#devices.set(name, device);
     }
     return device;
@@ -115,5 +141,34 @@ function fromWire(entry) {
     lastSeen: entry.lastSeen ?? null,
     lastSeq: entry.lastSeq ?? 0,
     metrics: new Map(Object.entries(entry.metrics ?? {})),
+    state: entry.state ? versionsFromWire(entry.state) : null,
+  };
+}
+
+/**
+ * The desired version the device has not applied yet, or null when it is
+ * in step (or nothing is known: hubs before the device list carried state).
+ * @param {Device} device
+ */
+export function pendingDesired(device) {
+  const state = device.state;
+  if (!state || state.desired.version === 0) return null;
+  return (state.reported.applied ?? 0) < state.desired.version ? state.desired.version : null;
+}
+
+/** @returns {StateVersions} */
+function versionsFromWire({ desired, reported }) {
+  return {
+    desired: { version: desired?.version ?? 0 },
+    reported: { version: reported?.version ?? 0, applied: reported?.applied ?? null },
+  };
+}
+
+/** @param {StateVersions|null} current  @param {StateVersions} next */
+function newerState(current, next) {
+  if (!current) return next;
+  return {
+    desired: current.desired.version > next.desired.version ? current.desired : next.desired,
+    reported: current.reported.version > next.reported.version ? current.reported : next.reported,
   };
 }

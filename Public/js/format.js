@@ -31,6 +31,17 @@ export function withUnit(value, unit) {
   return unit ? `${formatValue(value)} ${unit}` : formatValue(value);
 }
 
+/**
+ * How the dashboard names a metric everywhere (cards, charts, tables,
+ * alerts): its label when one is set (`telehub metric set --label`, "Air
+ * temperature"), else its own name. Views put the own name in a tooltip.
+ * @param {string} metric
+ * @param {{label?: string|null}|null} [display]  the metric's entry in `GET /v1/devices`, or an alert
+ */
+export function metricLabel(metric, display = null) {
+  return display?.label || metric;
+}
+
 /** A value on a chart axis, where width is scarce: "1.2K", "0.05". */
 export function formatAxisValue(value) {
   return Math.abs(value) >= 10000 ? compactFormat.format(value) : formatValue(value);

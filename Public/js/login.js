@@ -57,7 +57,7 @@ export class LoginView {
 
 /** Catches the common mistakes before asking the hub. */
 function checkToken(token) {
-  if (token === "") return "Enter a read token.";
-  if (token.startsWith("thd_")) return "That is a device token. The dashboard needs a read token (thr_…).";
+  if (token === "") return "Enter a read or control token.";
+  if (token.startsWith("thd_")) return "That is a device token. The dashboard needs a read token (thr_…) or a control token (thc_…).";
   return "";
 }

@@ -90,6 +90,11 @@ export class OverviewPage {
     this.#render.device(device);
   }
 
+  /** A `state` event, already applied to the store: the card's "not applied yet" line may change. */
+  stateChanged({ device }) {
+    this.#render.device(device);
+  }
+
   /** The stream missed data: sparklines have holes, so they are fetched again. */
   reloadTrends() {
     this.#trends.reloadAll();

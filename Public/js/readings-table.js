@@ -2,19 +2,26 @@
 // metric value, seeded with the device's latest values and then fed from
 // the live stream. Bounded, so a chatty device can't grow the page.
 
-import { formatTime, formatValue, isoTime } from "./format.js";
+import { formatTime, isoTime, metricLabel, withUnit } from "./format.js";
 import { part } from "./dom.js";
 
 const MAX_ROWS = 20;
 
+/** @typedef {(metric: string) => import("./devices.js").MetricValue|undefined} DisplayLookup */
+
 export class ReadingsTable {
   #body;
   #template;
+  #displayOf;
 
-  /** @param {HTMLTableElement} table  @param {HTMLTemplateElement} template  `#reading-row-template` */
-  constructor(table, template) {
+  /**
+   * @param {HTMLTableElement} table  @param {HTMLTemplateElement} template  `#reading-row-template`
+   * @param {DisplayLookup} displayOf  a metric's label and unit, as the device list gives them
+   */
+  constructor(table, template, displayOf) {
     this.#body = table.tBodies[0];
     this.#template = template;
+    this.#displayOf = displayOf;
   }
 
   /** Starts over from a device's latest values (`metrics` as in `GET /v1/devices/{name}`). */
@@ -30,9 +37,12 @@ export class ReadingsTable {
     const time = row.querySelector("time");
     time.textContent = formatTime(ts);
     time.dateTime = isoTime(ts);
-    row.querySelector(".metric-cell").textContent = metric;
+    const display = this.#displayOf(metric);
+    const name = part(row, ".metric-cell");
+    name.textContent = metricLabel(metric, display);
+    if (name.textContent !== metric) name.title = metric;
     const cell = part(row, ".value-cell");
-    cell.textContent = formatValue(value);
+    cell.textContent = withUnit(value, display?.unit);
     cell.dataset.value = String(value);
     row.dataset.metric = metric;
     row.dataset.ts = String(ts);

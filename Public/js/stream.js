@@ -12,7 +12,7 @@
 const OFFLINE_AFTER_MS = 5000;
 const RETRY_FIRST_MS = 2000;
 const RETRY_MAX_MS = 30000;
-const EVENTS = ["snapshot", "reading", "presence", "alert", "reset"];
+const EVENTS = ["snapshot", "reading", "presence", "alert", "command", "state", "reset"];
 
 /**
  * @typedef {"connecting"|"live"|"reconnecting"|"offline"} ConnectionState
@@ -21,9 +21,11 @@ const EVENTS = ["snapshot", "reading", "presence", "alert", "reset"];
  * @property {(data: object) => void} reading
  * @property {(data: object) => void} presence
  * @property {(data: object) => void} alert
+ * @property {(data: object) => void} command   a command's status changed
+ * @property {(data: object) => void} state     a device's desired or reported state changed
  * @property {() => void} reset
- * @property {() => void} resumed      reopened without a snapshot: presence changes in the gap were not replayed
- * @property {(state: ConnectionState, since: number|null) => void} state
+ * @property {() => void} resumed      reopened without a snapshot: presence, command and state changes in the gap were not replayed
+ * @property {(state: ConnectionState, since: number|null) => void} connection
  * @property {() => Promise<boolean>} authorize  resolves false when the session is gone
  * @property {() => void} unauthorized
  */
@@ -51,7 +53,7 @@ export class LiveStream {
 
   start() {
     this.#running = true;
-    this.#on.state("connecting", null);
+    this.#on.connection("connecting", null);
     window.addEventListener("offline", this.#onBrowserOffline);
     this.#open();
   }
@@ -76,7 +78,7 @@ export class LiveStream {
   }
 
   #dispatch(name, event) {
-    // Events without an `id:` line (presence, reset) keep the previous id here.
+    // Events without an `id:` line (presence, command, state, reset) keep the previous id here.
     if (event.lastEventId) this.#lastEventId = event.lastEventId;
     let data;
     try {
@@ -94,7 +96,7 @@ export class LiveStream {
     this.#opened = true;
     this.#lostAt = null;
     this.#retryDelay = RETRY_FIRST_MS;
-    this.#on.state("live", null);
+    this.#on.connection("live", null);
     if (resumed) this.#on.resumed();
   }
 
@@ -111,7 +113,7 @@ export class LiveStream {
   #lost() {
     if (this.#lostAt !== null) return;
     this.#lostAt = Date.now();
-    this.#on.state(this.#opened ? "reconnecting" : "connecting", null);
+    this.#on.connection(this.#opened ? "reconnecting" : "connecting", null);
     this.#offlineTimer = setTimeout(() => this.#showOffline(), OFFLINE_AFTER_MS);
   }
 
@@ -120,7 +122,7 @@ export class LiveStream {
     if (!this.#running || this.#source?.readyState === EventSource.OPEN) return;
     this.#lostAt ??= Date.now();
     clearTimeout(this.#offlineTimer);
-    this.#on.state("offline", this.#lostAt);
+    this.#on.connection("offline", this.#lostAt);
   }
 
   async #retryAfterCheck() {

@@ -1,7 +1,7 @@
 // The dashboard's model of the fleet: which update wins.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DeviceStore, compareNames } from "../../Public/js/devices.js";
+import { DeviceStore, compareNames, pendingDesired } from "../../Public/js/devices.js";
 
 const snapshot = (devices) => ({ devices });
 
@@ -63,4 +63,41 @@ test("names that collate equal still have one order", () => {
   assert.ok(compareNames("a", "b") < 0);
   assert.ok(compareNames("node-2", "node-10") < 0);
   assert.equal(Math.sign(compareNames("A", "a")), -Math.sign(compareNames("a", "A")));
+});
+
+test("state versions come from the device list when it has them, and from state events; never backwards", () => {
+  const store = new DeviceStore();
+  store.replace(snapshot([
+    { name: "old-hub", online: true },
+    { name: "gh", online: true, state: { desired: { version: 8 }, reported: { version: 3, applied: 7 } } },
+  ]));
+  assert.equal(store.get("old-hub").state, null);
+  assert.equal(pendingDesired(store.get("old-hub")), null);
+  assert.deepEqual(store.get("gh").state, { desired: { version: 8 }, reported: { version: 3, applied: 7 } });
+  assert.equal(pendingDesired(store.get("gh")), 8);
+
+  store.applyState({ device: "gh", desired: { version: 8 }, reported: { version: 4, applied: 8 }, ts: 2 });
+  assert.equal(pendingDesired(store.get("gh")), null);
+  // An event older than what is known changes nothing.
+  store.applyState({ device: "gh", desired: { version: 7 }, reported: { version: 2, applied: 6 }, ts: 1 });
+  assert.deepEqual(store.get("gh").state, { desired: { version: 8 }, reported: { version: 4, applied: 8 } });
+  store.applyState({ device: "gh", desired: { version: 9 }, reported: { version: 4, applied: 8 }, ts: 3 });
+  assert.equal(pendingDesired(store.get("gh")), 9);
+  // A device that never had desired state has nothing pending; one that never applied any has.
+  store.applyState({ device: "new", desired: { version: 0 }, reported: { version: 1, applied: null }, ts: 4 });
+  assert.equal(pendingDesired(store.get("new")), null);
+  store.applyState({ device: "new", desired: { version: 1 }, reported: { version: 1, applied: null }, ts: 5 });
+  assert.equal(pendingDesired(store.get("new")), 1);
+});
+
+test("a device list fetched after a resume brings state versions forward, never back", () => {
+  const store = new DeviceStore();
+  const versions = (desired, reported, applied) => ({ desired: { version: desired }, reported: { version: reported, applied } });
+  store.replace(snapshot([{ name: "gh", online: true, state: versions(2, 1, 1) }, { name: "old", online: true }]));
+  store.mergeState(snapshot([{ name: "gh", online: true, state: versions(3, 1, 1) }, { name: "old", online: true }]));
+  assert.equal(pendingDesired(store.get("gh")), 3);
+  store.applyState({ device: "gh", ...versions(3, 2, 3), ts: 9 });
+  store.mergeState(snapshot([{ name: "gh", online: true, state: versions(3, 1, 1) }]));
+  assert.deepEqual(store.get("gh").state, versions(3, 2, 3));
+  assert.equal(store.get("old").state, null);
 });

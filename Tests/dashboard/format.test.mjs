@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  formatAgo, formatCount, formatDuration, formatTick, formatValue, fromLocalInput, isoTime, toLocalInput, withUnit,
+  formatAgo, formatCount, formatDuration, formatTick, formatValue, fromLocalInput, isoTime, metricLabel, toLocalInput, withUnit,
 } from "../../Public/js/format.js";
 
 test("values: two decimals, three significant digits below 1, scientific at the extremes", () => {
@@ -58,4 +58,13 @@ test("a tick at midnight shows the date, other ticks the time", () => {
   assert.equal(formatTick(new Date(Date.UTC(2026, 10, 21)), false, false), "Nov 21");
   assert.equal(formatTick(new Date(Date.UTC(2026, 10, 21, 14, 30)), false, false), "02:30 PM");
   assert.equal(formatTick(new Date(Date.UTC(2026, 10, 21, 14, 30)), true, false), "Nov 21");
+});
+
+test("a metric is named by its label wherever it shows, else by its own name", () => {
+  // The demo's battery: "Battery" on the card, the chart, the table and in alerts alike.
+  assert.equal(metricLabel("battery", { ts: 1, value: 80, unit: "%", label: "Battery" }), "Battery");
+  assert.equal(metricLabel("battery", { ts: 1, value: 80 }), "battery");
+  assert.equal(metricLabel("battery", { label: "" }), "battery");
+  assert.equal(metricLabel("battery", undefined), "battery");
+  assert.equal(metricLabel("battery"), "battery");
 });
