@@ -63,6 +63,7 @@ struct CommandCommand: AsyncParsableCommand {
             } catch let error as CommandStoreError {
                 throw CLIError(CommandText.describe(error))
             }
+            await OutsideChanges.announce(commands: [record], in: commands)
             if let wait, let ms = SpanParser.milliseconds(wait) {
                 let deadline = ContinuousClock.now + .milliseconds(ms)
                 while !record.status.isFinal, ContinuousClock.now < deadline {
@@ -123,9 +124,11 @@ struct CommandCommand: AsyncParsableCommand {
         func run() async throws {
             do {
                 let change = CommandChange(id: id, device: nil, event: .cancel)
-                guard let record = try await store.open().changeCommand(change, now: EpochClock.nowMs()) else {
+                let commands = try await store.open()
+                guard let record = try await commands.changeCommand(change, now: EpochClock.nowMs()) else {
                     throw CLIError("no command \(id.prefix(80))")
                 }
+                await OutsideChanges.announce(commands: [record], in: commands)
                 print("\(record.id) \(record.status.rawValue)")
             } catch let error as CommandStoreError {
                 throw CLIError(CommandText.describe(error))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TelehubCore
+import TelehubServer
 import TelehubStore
 
 /// `telehub state …` (contract v1.2, "Admin CLI additions"): a device's
@@ -65,7 +66,9 @@ struct StateCommand: AsyncParsableCommand {
 
     static func change(_ store: StoreOptions, _ device: String, _ change: DesiredChange, _ ifVersion: Int64?) async throws {
         do {
-            let state = try await store.open().changeDesired(device: device, change, ifVersion: ifVersion, now: EpochClock.nowMs())
+            let states = try await store.open()
+            let state = try await states.changeDesired(device: device, change, ifVersion: ifVersion, now: EpochClock.nowMs())
+            await OutsideChanges.announce(state: state, of: device, in: states)
             print("desired v\(state.desired.version) \(state.desired.state.text)")
         } catch let error as StateStoreError {
             switch error {

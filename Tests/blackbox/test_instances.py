@@ -215,3 +215,21 @@ def test_with_the_device_on_neither_hub_a_command_waits_and_only_one_hub_sends_i
         with pytest.raises(TimeoutError):
             next_of_type(device, "command", timeout=1.0)
     assert all(get_json(b, f"/v1/commands/{id_}", control)["attempts"] == 1 for id_ in ids)
+
+
+def test_changes_made_by_the_cli_reach_every_hubs_stream(pair):
+    a, b = pair
+    a.device_token("gh-1")
+    reader = a.read_token()
+    with event_stream(a, reader) as on_a, event_stream(b, reader) as on_b:
+        queued = json.loads(a.cli("command", "send", "gh-1", "calibrate", "--json").stdout)
+        for stream in (on_a, on_b):
+            event = json.loads(stream.next_of("command").data)
+            assert (event["id"], event["status"]) == (queued["id"], "queued")
+        a.cli("command", "cancel", queued["id"])
+        a.cli("state", "set", "gh-1", '{"interval": 5}')
+        for stream in (on_a, on_b):
+            event = json.loads(stream.next_of("command").data)
+            assert (event["id"], event["status"]) == (queued["id"], "canceled")
+            state = json.loads(stream.next_of("state").data)
+            assert state["device"] == "gh-1" and state["desired"]["version"] == 1
