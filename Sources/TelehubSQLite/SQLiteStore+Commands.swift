@@ -33,21 +33,27 @@ extension SQLiteStore {
         c.delivered_at, c.completed_at, c.result, c.message
         """
 
+    /// Command statements are prepared once per connection (cached): GRDB
+    /// authorizes a statement at every prepare, which was the largest share
+    /// of a command's CPU in `telehub bench --ingest --sections commands`.
+    private static func deviceID(_ db: Database) throws -> Statement {
+        try db.cachedStatement(sql: "SELECT id FROM device WHERE name = ?")
+    }
+
     public func enqueueCommand(_ command: NewCommand, maxQueued: Int) async throws -> CommandRecord {
         try await writeClassifyingFaults { db in
-            guard let deviceID = try Int64.fetchOne(db, sql: "SELECT id FROM device WHERE name = ?", arguments: [command.device]) else {
+            guard let deviceID = try Int64.fetchOne(Self.deviceID(db), arguments: [command.device]) else {
                 throw CommandStoreError.unknownDevice(command.device)
             }
             let open = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM command WHERE device_id = ? AND status IN \(CommandStatus.openSQL)",
+                db.cachedStatement(sql: "SELECT count(*) FROM command WHERE device_id = ? AND status IN \(CommandStatus.openSQL)"),
                 arguments: [deviceID]) ?? 0
             guard open < maxQueued else { throw CommandStoreError.queueFull(limit: maxQueued) }
             let record = command.record()
-            try db.execute(
-                sql: """
+            try db.cachedStatement(sql: """
                     INSERT INTO command (id, device_id, name, args, status, priority, created_at, expires_at)
                     VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
-                    """,
+                    """).execute(
                 arguments: [record.id, deviceID, record.name, record.args.text, record.priority, record.createdAt, record.expiresAt])
             return record
         }
@@ -83,37 +89,31 @@ extension SQLiteStore {
         // Most calls (every HTTP ingest answer) find nothing: a read says so
         // without taking the one write lock that commits need.
         let waiting = try await pool.read { db in
-            try Bool.fetchOne(
-                db,
-                sql: """
+            try Bool.fetchOne(db.cachedStatement(sql: """
                     SELECT EXISTS (SELECT 1 FROM command c JOIN device d ON d.id = c.device_id
                                    WHERE d.name = ? AND c.status IN ('queued', 'sent'))
-                    """,
-                arguments: [device]) ?? false
+                    """), arguments: [device]) ?? false
         }
         guard waiting else { return [] }
         return try await writeClassifyingFaults { db in
-            guard let deviceID = try Int64.fetchOne(db, sql: "SELECT id FROM device WHERE name = ?", arguments: [device]) else {
+            guard let deviceID = try Int64.fetchOne(Self.deviceID(db), arguments: [device]) else {
                 return []
             }
             var taken: [String] = []
             if resend {
                 taken += try String.fetchAll(
-                    db, sql: "SELECT id FROM command WHERE device_id = ? AND status = 'sent' AND expires_at > ? ORDER BY n",
+                    db.cachedStatement(sql: "SELECT id FROM command WHERE device_id = ? AND status = 'sent' AND expires_at > ? ORDER BY n"),
                     arguments: [deviceID, now])
             }
             let inFlight = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM command WHERE device_id = ? AND status = 'sent' AND expires_at > ?",
+                db.cachedStatement(sql: "SELECT count(*) FROM command WHERE device_id = ? AND status = 'sent' AND expires_at > ?"),
                 arguments: [deviceID, now]) ?? 0
             let room = window - (resend ? 0 : inFlight) - taken.count
             if room > 0 {
-                taken += try String.fetchAll(
-                    db,
-                    sql: """
+                taken += try String.fetchAll(db.cachedStatement(sql: """
                         SELECT id FROM command WHERE device_id = ? AND status = 'queued' AND expires_at > ?
                         ORDER BY priority DESC, n LIMIT ?
-                        """,
-                    arguments: [deviceID, now, room])
+                        """), arguments: [deviceID, now, room])
             }
             let send = try db.cachedStatement(sql: "UPDATE command SET status = 'sent', attempts = attempts + 1 WHERE id = ?")
             for id in taken { try send.execute(arguments: [id]) }
@@ -127,13 +127,10 @@ extension SQLiteStore {
 
     public func expireCommands(now: Int64, limit: Int) async throws -> [CommandRecord] {
         try await writeClassifyingFaults { db in
-            let due = try String.fetchAll(
-                db,
-                sql: """
+            let due = try String.fetchAll(db.cachedStatement(sql: """
                     SELECT id FROM command WHERE status IN \(CommandStatus.openSQL) AND expires_at <= ?
                     ORDER BY expires_at LIMIT ?
-                    """,
-                arguments: [now, limit])
+                    """), arguments: [now, limit])
             return try due.compactMap { try Self.change(CommandChange(id: $0, device: nil, event: .expire), now: now, db) }
         }
     }
@@ -164,12 +161,11 @@ extension SQLiteStore {
     /// One change in the caller's transaction, where the lifecycle allows it.
     static func change(_ change: CommandChange, now: Int64, _ db: Database) throws -> CommandRecord? {
         guard let current = try command(id: change.id, db), let next = try change.applied(to: current, now: now) else { return nil }
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 UPDATE command SET status = ?, delivered_at = ?, completed_at = ?, result = ?, message = ?
                 WHERE id = ? AND status = ?
-                """,
-            arguments: [
+                """).execute(
+                arguments: [
                 next.status.rawValue, next.deliveredAt, next.completedAt, next.result?.text, next.message, next.id,
                 current.status.rawValue,
             ])
@@ -178,7 +174,8 @@ extension SQLiteStore {
 
     static func command(id: String, _ db: Database) throws -> CommandRecord? {
         try GRDB.Row.fetchOne(
-            db, sql: "SELECT \(commandColumns) FROM command c JOIN device d ON d.id = c.device_id WHERE c.id = ?", arguments: [id]
+            db.cachedStatement(sql: "SELECT \(commandColumns) FROM command c JOIN device d ON d.id = c.device_id WHERE c.id = ?"),
+            arguments: [id]
         ).map(commandRecord)
     }
 
