@@ -210,7 +210,6 @@ async function refreshPresence() {
   try {
     const list = await fetchDevices();
     store.mergePresence(list, mark);
-    store.mergeState(list);
     overview.snapshot();
     devicePage.presence({ device: devicePage.name });
   } catch {

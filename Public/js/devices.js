@@ -49,9 +49,21 @@ export class DeviceStore {
     return device;
   }
 
-  /** A snapshot (same shape as `GET /v1/devices`) replaces everything: it is the truth as of its stream id. */
+  /**
+   * A snapshot (same shape as `GET /v1/devices`, with `alerts` and `states`)
+   * replaces everything: it is the truth as of its stream id. Its `states`
+   * lists the devices that ever had desired or reported state; every other
+   * device's versions are 0.
+   */
   replace(list) {
     this.#devices = new Map(list.devices.map((entry) => [entry.name, fromWire(entry)]));
+    if (list.states) {
+      for (const device of this.#devices.values()) device.state = versionsFromWire({ desired: null, reported: null });
+      for (const entry of list.states) {
+        const device = this.#devices.get(entry.device);
+        if (device) device.state = versionsFromWire(entry);
+      }
+    }
     this.loaded = true;
   }
 
@@ -105,18 +117,6 @@ export class DeviceStore {
     }
   }
 
-  /**
-   * Takes state versions from a device list fetched after a stream resume
-   * (state events are not replayed either). Versions only grow, so the
-   * newer of the two wins whatever came first.
-   */
-  mergeState(list) {
-    for (const entry of list.devices) {
-      const device = this.#devices.get(entry.name);
-      if (device && entry.state) device.state = newerState(device.state, versionsFromWire(entry.state));
-    }
-  }
-
   #ensure(name) {
     let device = this.#devices.get(name);
     if (!device) {
@@ -141,7 +141,7 @@ function fromWire(entry) {
     lastSeen: entry.lastSeen ?? null,
     lastSeq: entry.lastSeq ?? 0,
     metrics: new Map(Object.entries(entry.metrics ?? {})),
-    state: entry.state ? versionsFromWire(entry.state) : null,
+    state: null,
   };
 }
 

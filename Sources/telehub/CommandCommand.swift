@@ -91,11 +91,10 @@ struct CommandCommand: AsyncParsableCommand {
         }
 
         func statuses() throws -> [CommandStatus] {
-            try (status ?? "").split(separator: ",").map { name in
-                guard let status = CommandStatus(rawValue: String(name)) else {
-                    throw ValidationError("--status: \(name.prefix(40)) is none of \(CommandStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return status
+            do {
+                return try CommandStatus.list(status ?? "")
+            } catch {
+                throw ValidationError("--status: \(error)")
             }
         }
 

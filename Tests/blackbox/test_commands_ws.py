@@ -177,3 +177,45 @@ def test_the_cli_sends_lists_and_cancels_and_a_running_hub_delivers_within_two_s
                         (("command", "list", "--status", "lost"), "lost")]:
         result = hub.cli(*args, check=False)
         assert result.returncode != 0 and words in result.stderr, (args, result.stderr)
+
+
+def test_a_cancel_racing_the_devices_result_ends_in_exactly_one_final_status(hub):
+    """DELETE and the device's result for the same command at the same time:
+    whichever commits first wins, the other changes nothing, and the answer
+    to each says which (200 canceled, or 409 final with the result kept)."""
+    import threading
+    control = control_token(hub)
+    token = hub.device_token("gh-1")
+    finals = {}
+    with event_stream(hub, hub.read_token()) as stream, open_device(hub, token) as device:
+        outcomes = []
+        for i in range(20):
+            sent = send_command(hub, control, name=f"race{i}")
+            assert next_command(device)["id"] == sent["id"]
+            canceled = {}
+            racer = threading.Thread(target=lambda: canceled.update(answer=httpx.delete(
+                f"{hub.url}/v1/commands/{sent['id']}", headers=bearer(control), timeout=10)))
+            racer.start()
+            if i % 4 == 3:
+                racer.join(10)  # the cancel surely first: the result after it is acked and changes nothing
+            else:
+                time.sleep((0, 0.005, 0.02)[i % 4])  # a true race
+            assert device.request({"type": "command_result", "id": sent["id"], "status": "succeeded", "result": {"n": i},
+                                   "seq": i + 1}) == {"type": "ack", "seq": i + 1}
+            racer.join(10)
+            answer, final = canceled["answer"], command(hub, control, sent["id"])
+            if answer.status_code == 200:
+                assert answer.json()["status"] == "canceled" and (final["status"], final["result"]) == ("canceled", None)
+            else:
+                assert (answer.status_code, answer.json()["error"]) == (409, "final"), answer.text
+                assert (final["status"], final["result"]) == ("succeeded", {"n": i})
+            outcomes.append(final["status"])
+        # The stream tells each command's end once.
+        deadline = time.monotonic() + 5
+        while sum(len(v) for v in finals.values()) < 20 and time.monotonic() < deadline:
+            event = json.loads(stream.next_of("command").data)
+            if event["status"] in ("succeeded", "canceled"):
+                finals.setdefault(event["id"], []).append(event["status"])
+    assert len(finals) == 20 and all(len(statuses) == 1 for statuses in finals.values()), finals
+    assert set(outcomes) == {"canceled", "succeeded"}, outcomes  # both orders happened
+    print(f"cancel race: {outcomes.count('canceled')} canceled, {outcomes.count('succeeded')} succeeded")

@@ -65,14 +65,19 @@ test("names that collate equal still have one order", () => {
   assert.equal(Math.sign(compareNames("A", "a")), -Math.sign(compareNames("a", "A")));
 });
 
-test("state versions come from the device list when it has them, and from state events; never backwards", () => {
+test("state versions come from the snapshot's states and from state events; never backwards", () => {
   const store = new DeviceStore();
-  store.replace(snapshot([
-    { name: "old-hub", online: true },
-    { name: "gh", online: true, state: { desired: { version: 8 }, reported: { version: 3, applied: 7 } } },
-  ]));
-  assert.equal(store.get("old-hub").state, null);
-  assert.equal(pendingDesired(store.get("old-hub")), null);
+  store.replace({
+    devices: [{ name: "stateless", online: true }, { name: "gh", online: true }],
+    states: [{ device: "gh", desired: { version: 8 }, reported: { version: 3, applied: 7 } }],
+  });
+  // Not in `states`: versions 0, nothing pending.
+  assert.deepEqual(store.get("stateless").state, { desired: { version: 0 }, reported: { version: 0, applied: null } });
+  assert.equal(pendingDesired(store.get("stateless")), null);
+  // A list without `states` (GET /v1/devices) says nothing about state.
+  const listed = new DeviceStore();
+  listed.replace(snapshot([{ name: "gh", online: true }]));
+  assert.equal(listed.get("gh").state, null);
   assert.deepEqual(store.get("gh").state, { desired: { version: 8 }, reported: { version: 3, applied: 7 } });
   assert.equal(pendingDesired(store.get("gh")), 8);
 
@@ -90,14 +95,9 @@ test("state versions come from the device list when it has them, and from state 
   assert.equal(pendingDesired(store.get("new")), 1);
 });
 
-test("a device list fetched after a resume brings state versions forward, never back", () => {
+test("a snapshot's states name devices by `device`, and a device it does not list is left out", () => {
   const store = new DeviceStore();
-  const versions = (desired, reported, applied) => ({ desired: { version: desired }, reported: { version: reported, applied } });
-  store.replace(snapshot([{ name: "gh", online: true, state: versions(2, 1, 1) }, { name: "old", online: true }]));
-  store.mergeState(snapshot([{ name: "gh", online: true, state: versions(3, 1, 1) }, { name: "old", online: true }]));
-  assert.equal(pendingDesired(store.get("gh")), 3);
-  store.applyState({ device: "gh", ...versions(3, 2, 3), ts: 9 });
-  store.mergeState(snapshot([{ name: "gh", online: true, state: versions(3, 1, 1) }]));
-  assert.deepEqual(store.get("gh").state, versions(3, 2, 3));
-  assert.equal(store.get("old").state, null);
+  store.replace({ devices: [{ name: "gh", online: true }], states: [{ device: "deleted", desired: { version: 3 } }] });
+  assert.equal(store.get("deleted"), undefined);
+  assert.deepEqual(store.get("gh").state, { desired: { version: 0 }, reported: { version: 0, applied: null } });
 });

@@ -40,8 +40,9 @@ public enum CommandLifecycle {
         }
     }
 
-    /// The statuses an event may move a command from, for the stores'
-    /// `WHERE status IN (…)`: exactly those where `apply` moves it.
+    /// The statuses an event may move a command from: exactly those where
+    /// `apply` moves it (the lifecycle's table read the other way, which its
+    /// tests check against the statuses the stores treat as open).
     public static func movesFrom(_ event: Event) -> [CommandStatus] {
         CommandStatus.allCases.filter { if case .moves = apply(event, to: $0) { true } else { false } }
     }

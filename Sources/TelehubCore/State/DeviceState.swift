@@ -98,8 +98,7 @@ public struct StateReport: Sendable, Equatable {
 }
 
 /// The versions of a device's desired and reported state, as the stream's
-/// `event: state` and each device of `GET /v1/devices` (and so the
-/// snapshot) carry them: `{"desired":{"version":…},"reported":{"version":…,"applied":…}}`.
+/// `event: state` and snapshot carry them: `{"desired":{"version":…},"reported":{"version":…,"applied":…}}`.
 public struct StateVersions: Sendable, Equatable, Codable {
     public struct Desired: Sendable, Equatable, Codable {
         public var version: Int64
@@ -127,6 +126,19 @@ public struct StateVersions: Sendable, Equatable, Codable {
 
     public init(_ state: DeviceState) {
         self.init(desired: state.desired.version, reported: state.reported.version, applied: state.reported.applied)
+    }
+}
+
+/// A device's state versions in the stream's snapshot: `event: state` without `ts`.
+public struct SnapshotState: Sendable, Equatable, Codable {
+    public var device: String
+    public var desired: StateVersions.Desired
+    public var reported: StateVersions.Reported
+
+    public init(device: String, _ versions: StateVersions) {
+        self.device = device
+        self.desired = versions.desired
+        self.reported = versions.reported
     }
 }
 

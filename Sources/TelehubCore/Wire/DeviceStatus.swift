@@ -6,18 +6,13 @@ public struct DeviceStatus: Sendable, Equatable, Codable {
     public var lastSeen: Int64?
     public var lastSeq: Int64
     public var metrics: [String: LatestValue]
-    /// Versions of its desired and reported state (contract v1.2); set by the hub.
-    public var state: StateVersions?
 
-    public init(
-        name: String, online: Bool, lastSeen: Int64?, lastSeq: Int64, metrics: [String: LatestValue], state: StateVersions? = nil
-    ) {
+    public init(name: String, online: Bool, lastSeen: Int64?, lastSeq: Int64, metrics: [String: LatestValue]) {
         self.name = name
         self.online = online
         self.lastSeen = lastSeen
         self.lastSeq = lastSeq
         self.metrics = metrics
-        self.state = state
     }
 
     // Encode `lastSeen` as an explicit null so readers need not special-case a missing key.
@@ -28,7 +23,6 @@ public struct DeviceStatus: Sendable, Equatable, Codable {
         try container.encode(lastSeen, forKey: .lastSeen)
         try container.encode(lastSeq, forKey: .lastSeq)
         try container.encode(metrics, forKey: .metrics)
-        try container.encodeIfPresent(state, forKey: .state)
     }
 }
 
@@ -53,9 +47,16 @@ public struct DeviceList: Sendable, Equatable, Codable {
     public var devices: [DeviceStatus]
     /// Every alert rule's state per device; set in the stream's snapshot only.
     public var alerts: [AlertSummary]?
+    /// The state versions of every device that ever had desired or reported
+    /// state (the others' are 0), as `event: state` carries them; in the
+    /// stream's snapshot only, as `alerts` is, so `GET /v1/devices` keeps its
+    /// shape, and only when some device has state, so a hub that never used
+    /// state sends the snapshot of contract v1.1 unchanged.
+    public var states: [SnapshotState]?
 
-    public init(devices: [DeviceStatus], alerts: [AlertSummary]? = nil) {
+    public init(devices: [DeviceStatus], alerts: [AlertSummary]? = nil, states: [SnapshotState]? = nil) {
         self.devices = devices
         self.alerts = alerts
+        self.states = states
     }
 }

@@ -54,22 +54,20 @@ struct Hub: Sendable {
     }
 
     /// Devices from the store, with `online` from the live connections.
-    /// - Parameter alerts: include every alert's state (the stream's snapshot).
-    func deviceList(alerts: Bool = false) async throws -> DeviceList {
+    /// - Parameter snapshot: include every alert's state and every device's
+    ///   state versions (the stream's snapshot).
+    func deviceList(snapshot: Bool = false) async throws -> DeviceList {
         let online = try await onlineDevices()
-        let states = try await store.stateVersions()
         var devices = try await store.deviceStatuses()
-        for index in devices.indices {
-            devices[index].online = online.contains(devices[index].name)
-            devices[index].state = states[devices[index].name] ?? StateVersions()
-        }
-        return DeviceList(devices: devices, alerts: alerts ? try await store.alertSummaries() : nil)
+        for index in devices.indices { devices[index].online = online.contains(devices[index].name) }
+        guard snapshot else { return DeviceList(devices: devices) }
+        let states = try await store.stateVersions().sorted { $0.key < $1.key }.map { SnapshotState(device: $0.key, $0.value) }
+        return DeviceList(devices: devices, alerts: try await store.alertSummaries(), states: states.isEmpty ? nil : states)
     }
 
     func deviceStatus(named name: String) async throws -> DeviceStatus? {
         guard var status = try await store.deviceStatus(named: name) else { return nil }
         status.online = try await onlineDevices().contains(name)
-        status.state = try await store.deviceState(device: name).map(StateVersions.init) ?? StateVersions()
         return status
     }
 

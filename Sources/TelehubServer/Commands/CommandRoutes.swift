@@ -63,13 +63,10 @@ struct CommandRoutes {
     }
 
     private static func statuses(_ text: String?) throws -> [CommandStatus] {
-        guard let text, !text.isEmpty else { return [] }
-        return try text.split(separator: ",", omittingEmptySubsequences: false).map { name in
-            guard let status = CommandStatus(rawValue: String(name)) else {
-                let known = CommandStatus.allCases.map(\.rawValue).joined(separator: ", ")
-                throw APIError.invalidQuery(QueryError("status: \(String(name.prefix(40))) is none of \(known)"))
-            }
-            return status
+        do {
+            return try CommandStatus.list(text ?? "")
+        } catch {
+            throw APIError.invalidQuery(QueryError("status: \(error)"))
         }
     }
 }

@@ -24,7 +24,7 @@ struct StreamRoute {
                 channel.close(promise: nil)
             }
 
-            let snapshot = subscription.reset || lastEventID == nil ? try await hub.deviceList(alerts: true) : nil
+            let snapshot = subscription.reset || lastEventID == nil ? try await hub.deviceList(snapshot: true) : nil
             let connections = hub.connections
             let body = ResponseBody { writer in
                 // Registered so that revoking the token ends this stream.
