@@ -204,12 +204,13 @@ final class DeviceConnection: ChannelInboundHandler {
     /// command (answered at once: succeeded, in a message without `seq`) or
     /// desired state (ignored).
     private func reply(_ payload: ByteBuffer) throws {
-        if helloSeen, let handled = try answerControl(payload), handled { return }
         let seq = payload.withUnsafeReadableBytes { bytes -> Int64? in
             if !helloSeen { return ByteSearch.find(Self.helloType, in: bytes) != nil ? 0 : nil }
             guard ByteSearch.find(Self.ackType, in: bytes) != nil else { return nil }
             return ByteSearch.number(after: Self.seqKey, in: bytes)
         }
+        // Acks are nearly every reply: looked for first, so they pay for no other search.
+        if seq == nil, helloSeen, answerControl(payload) { return }
         guard let seq else { throw Failure.rejected(String(buffer: payload)) }
         if !helloSeen {
             helloSeen = true
@@ -226,7 +227,7 @@ final class DeviceConnection: ChannelInboundHandler {
     }
 
     /// - Returns: true when `payload` was a command (answered) or desired state.
-    private func answerControl(_ payload: ByteBuffer) throws -> Bool? {
+    private func answerControl(_ payload: ByteBuffer) -> Bool {
         let id = payload.withUnsafeReadableBytes { bytes -> String? in
             guard ByteSearch.find(Self.commandType, in: bytes) != nil, let start = ByteSearch.find(Self.idKey, in: bytes) else {
                 return nil

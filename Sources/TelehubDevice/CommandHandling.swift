@@ -1,21 +1,8 @@
 public import TelehubCore
 
-/// A command from the hub, as a handler receives it.
-public struct ReceivedCommand: Sendable, Equatable {
-    public var id: String
-    public var name: String
-    /// The command's arguments, a JSON object.
-    public var args: JSONValue
-    /// Milliseconds since the Unix epoch; the hub ignores a result after it.
-    public var expiresAt: Int64
-
-    public init(_ message: CommandMessage) {
-        self.id = message.id
-        self.name = message.name
-        self.args = message.args
-        self.expiresAt = message.expiresAt
-    }
-}
+/// A command from the hub, as a handler receives it: the `command` message
+/// itself (`id`, `name`, `args`, `expiresAt`, after which the hub ignores a result).
+public typealias ReceivedCommand = CommandMessage
 
 /// Carries out one command: returns its result (a JSON object, at most
 /// 8 KiB), or throws to fail it with the error's description as the message.

@@ -348,7 +348,7 @@ public actor DeviceClient {
                 if current { window.refused(seq, retryable: false, retryAfter: .zero, now: .now) }
             }
         case .command(let command):
-            try received(ReceivedCommand(command))
+            try received(command)
         case .desired(let desired):
             received(desired)
         case .hello, .pong:

@@ -104,8 +104,8 @@ import TelehubCore
         let rules = try Rules.load().commands
         #expect(OfflineBuffer.maxPendingControl == rules.maxPendingControl)
         #expect(OfflineBuffer.interruptedMessage == rules.interrupted)
-        let command = ReceivedCommand(CommandMessage(CommandRecord(
-            id: "cmd_1", device: "d", name: "reboot", args: .object([:]), status: .sent, priority: 5, createdAt: 0, expiresAt: 1)))
+        let command = CommandMessage(CommandRecord(
+            id: "cmd_1", device: "d", name: "reboot", args: .object([:]), status: .sent, priority: 5, createdAt: 0, expiresAt: 1))
         let answer = await CommandOutcome.answer(command, handler: nil)
         #expect(answer.message == rules.noHandler.replacingOccurrences(of: "{name}", with: "reboot"))
     }

@@ -7,11 +7,7 @@ import Testing
 /// Commands and reports in the durable buffer: a command runs at most once
 /// even across a restart, and its result goes out like a reading.
 @Suite struct OfflineBufferControlTests {
-    func path() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("telehub-control-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent("buffer.sqlite").path
-    }
+    func path() throws -> String { try temporaryBufferPath("telehub-control") }
 
     static let later = EpochClock.nowMs() + 3_600_000
 

@@ -5,11 +5,7 @@ import Testing
 @testable import TelehubDevice
 
 @Suite struct OfflineBufferTests {
-    func path() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("telehub-device-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent("buffer.sqlite").path
-    }
+    func path() throws -> String { try temporaryBufferPath("telehub-device") }
 
     @Test func messagesAreNumberedOnceAndResentUnchanged() throws {
         let path = try path()
