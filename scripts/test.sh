@@ -18,8 +18,8 @@ ensure_build_deps
 # unpacking, not the build's CPU.
 deps_log=$(mktemp /tmp/telehub-test-deps.XXXXXX)
 (
-    ensure_apt chromium chromium-driver libjs-dygraphs postgresql nginx node-typescript
-    ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest
+    ensure_apt chromium chromium-driver libjs-dygraphs postgresql nginx node-typescript influxdb-client prometheus
+    ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest influxdb_client=influxdb-client influxdb=influxdb
 ) >"$deps_log" 2>&1 &
 deps=$!
 

@@ -66,10 +66,13 @@ extension Hub {
         ![.get, .head, .options].contains(method)
     }
 
-    /// Throws 401 unless the request carries a live device token (header or `?token=`).
-    func requireDevice(_ request: Request, _ context: some ClientAddressed) async throws -> TokenIdentity {
+    /// Throws 401 unless the request carries a live device token (header or
+    /// `?token=`, or where `credential` finds one).
+    func requireDevice(
+        _ request: Request, _ context: some ClientAddressed, credential: (Request) -> String? = Credentials.device
+    ) async throws -> TokenIdentity {
         try await authenticate(from: clientAddress(request, context)) {
-            guard let token = Credentials.device(request) else { return .nothing }
+            guard let token = credential(request) else { return .nothing }
             let identity = await authenticator.identify(token, as: .device)
             return .presented(identity?.deviceID != nil && identity?.deviceName != nil ? identity : nil)
         }

@@ -77,4 +77,31 @@ enum Credentials {
         bearer(request) ?? query(request)
     }
 
+    /// The InfluxDB door: every form InfluxDB clients send a credential in:
+    /// `Authorization: Token …` (2.x), `Bearer …`, basic authentication's
+    /// password or the `p` parameter (1.x), and `?token=` as everywhere.
+    static func influx(_ request: Request) -> String? {
+        if let value = request.headers[.authorization] {
+            let parts = value.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            let credential = parts[1].trimmingCharacters(in: .whitespaces)
+            switch parts[0].lowercased() {
+            case "token", "bearer": return credential
+            case "basic": return basicPassword(credential)
+            default: return nil
+            }
+        }
+        return request.uri.queryParameters["p"].map(String.init) ?? query(request)
+    }
+
+    /// The password of a basic-authentication credential (any user name).
+    /// Only where no browser sends it unasked: the doors' read-only or
+    /// device-token routes, never a state change made with a read token.
+    static func basicPassword(_ encoded: String) -> String? {
+        guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8),
+            let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return String(text[text.index(after: colon)...])
+    }
+
 }

@@ -54,7 +54,7 @@ struct IngestRoutes {
         case .success(.ping(let id)):
             return try ServerMessage.pong(id: id).response(from: request, context: context)
         case .success(.ingest(let message)):
-            let outcome = await submit(message, identity: identity, now: now)
+            let outcome = await hub.submit(message, identity: identity, now: now)
             switch outcome {
             case .committed(let seq):
                 let waiting = try await hub.commands.take(for: identity.deviceName ?? "").map(CommandMessage.init)
@@ -66,28 +66,12 @@ struct IngestRoutes {
         }
     }
 
-    private func submit(_ message: IngestMessage, identity: TokenIdentity, now: Int64) async -> IngestActor.Outcome {
-        // requireDevice only lets device identities through.
-        guard let deviceID = identity.deviceID, let device = identity.deviceName else {
-            return .rejected(IngestRejection(.invalidMessage, "not a device token", seq: message.seq))
-        }
-        let (outcomes, continuation) = AsyncStream.makeStream(of: IngestActor.Outcome.self)
-        await hub.ingest.submit(
-            .init(deviceID: deviceID, device: device, message: message, receivedAt: now) {
-                continuation.yield($0)
-                continuation.finish()
-            })
-        for await outcome in outcomes { return outcome }
-        return .rejected(IngestRejection(.overloaded, "the hub is shutting down", seq: message.seq))
-    }
-
     private static func response(for rejection: IngestRejection) -> Response {
         let body = ServerMessage.error(ErrorBody(rejection))
         guard rejection.code.isRetryable else { return WireResponseEncoder.response(body, status: .badRequest) }
         let status: HTTPResponse.Status = rejection.code == .rateLimited ? .tooManyRequests : .serviceUnavailable
         var response = WireResponseEncoder.response(body, status: status)
-        let seconds = max(1, ((rejection.retryAfterMs ?? 1000) + 999) / 1000)
-        response.headers[.retryAfter] = String(seconds)
+        response.headers[.retryAfter] = String(rejection.retryAfterSeconds)
         return response
     }
 }

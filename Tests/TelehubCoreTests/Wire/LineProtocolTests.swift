@@ -30,7 +30,7 @@ import TelehubCore
             "m.f": 1.5, "m.e": -1200, "m.i": -3, "m.u": 7, "m.t": 1, "m.T": 1, "m.no": 0,
         ])
         #expect(try parse(#"m s="only a string""#) == [])
-        #expect(try metrics("m big=18446744073709551615u,low=-9223372036854775808i") == ["m.big": 18_446_744_073_709_551_615, "m.low": -9_223_372_036_854_775_808])
+        #expect(try metrics("m big=18446744073709551615u,low=-9223372036854775808i") == ["m.big": 18_446_744_073_709_551_616, "m.low": -9_223_372_036_854_775_808])
     }
 
     @Test func escapesAreReadAndOddCharactersBecomeUnderscores() throws {
@@ -87,6 +87,29 @@ import TelehubCore
 
     @Test func aRepeatedFieldKeepsItsLastValue() throws {
         #expect(try parse("m v=1,v=2") == [Reading(ts: 42, metrics: [MetricValue(name: "m.v", value: 2)])])
+    }
+
+    @Test func tagsSortByTheirUnescapedKeys() throws {
+        #expect(try metrics(#"m,b=2,a\ z=1,a=0 v=1"#) == ["m.0.1.2.v": 1])
+    }
+
+    @Test func theHubsBoundsAreCheckedLineByLine() {
+        let now: Int64 = 1_700_000_000_000
+        let limits = IngestLimits(maxBatch: 2, maxMetricsPerReading: 2)
+        func refusal(_ body: String) -> LineProtocol.ParseError? {
+            do {
+                _ = try LineProtocol.parse(Array(body.utf8), precision: .milliseconds, now: now, limits: limits)
+                return nil
+            } catch { return error }
+        }
+        #expect(refusal("m v=1 946684799999")?.message.contains("before 2000") == true)
+        #expect(refusal("m v=1 \(now + 11 * 60_000)")?.message.contains("future") == true)
+        #expect(refusal("m a=1,b=2,c=3")?.message.contains("at most 2") == true)
+        #expect(refusal("m v=1e101")?.message.contains("magnitude") == true)
+        let tooMany = refusal("m v=1\nm s=\"x\"\n# c\nm v=2\nm v=3")
+        #expect(tooMany?.isTooLarge == true && tooMany?.line == 5, "\(String(describing: tooMany))")
+        #expect(refusal("m a=1,b=2\nm v=2 \(now + 60_000)") == nil)
+        #expect(refusal("m v=0x1p3")?.message.contains("not a number") == true)
     }
 
     /// Random bodies from line protocol's own alphabet: the parser never
