@@ -55,6 +55,7 @@ private func makeRouter(hub: Hub) -> Router<HubRequestContext> {
     ExportRoute(hub: hub).register(on: router)
     IngestRoutes(hub: hub).register(on: router)
     InfluxRoutes(hub: hub).register(on: router)
+    PrometheusRoutes(hub: hub).register(on: router)
     session.register(on: router)
     router.get("/metrics") { request, context in
         // Device names appear in labels: only readers may see them, but for a
@@ -71,7 +72,7 @@ private func makeRouter(hub: Hub) -> Router<HubRequestContext> {
         "/healthz": [.get], "/metrics": [.get], "/v1/devices": [.get], "/v1/devices/{name}": [.get], "/v1/devices/{name}/metrics/{metric}": [.get], "/v1/stream": [.get], "/v1/export.csv": [.get],
         "/v1/ingest": [.get, .post], "/v1/session": [.get, .post, .delete],
     ]
-    for (path, methods) in allowed.merging(InfluxRoutes.methods, uniquingKeysWith: { $1 }) { refuseOtherMethods(on: router, path: path, allowed: methods) }
+    for (path, methods) in allowed.merging(InfluxRoutes.methods, uniquingKeysWith: { $1 }).merging(PrometheusRoutes.methods, uniquingKeysWith: { $1 }) { refuseOtherMethods(on: router, path: path, allowed: methods) }
     return router
 }
 

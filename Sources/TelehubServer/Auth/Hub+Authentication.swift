@@ -37,6 +37,19 @@ extension Hub {
         }
     }
 
+    /// Throws 401 unless `credential` finds a live read (or control) token in
+    /// the request: the doors, whose clients send a header (Grafana's basic
+    /// authentication, `promtool`'s bearer), never the dashboard's cookie.
+    @discardableResult
+    func requireReader(
+        _ request: Request, _ context: some ClientAddressed, credential: (Request) -> String?
+    ) async throws -> TokenIdentity {
+        try await authenticate(from: clientAddress(request, context)) {
+            guard let token = credential(request) else { return .nothing }
+            return .presented(await authenticator.identify(token, as: .read))
+        }
+    }
+
     /// Throws 401 without a live read or control credential (as
     /// `requireReader`), 403 for a read one, and 403 for a change made through
     /// a dashboard session without its `X-Telehub-CSRF` value: another site

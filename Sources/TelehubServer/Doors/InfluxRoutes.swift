@@ -118,24 +118,8 @@ struct InfluxRoutes {
 
     /// `q` from the query string, or from a form body (POST).
     private func statementText(_ request: Request) async throws -> String {
-        if let q = Self.formValue("q", in: request.uri.query ?? "") { return q }
-        guard request.method == .post else { throw InfluxError.invalid("missing required parameter \"q\"") }
-        var request = request
-        let body = try await request.collectBody(upTo: 64 * 1024)
-        guard let q = Self.formValue("q", in: String(buffer: body)) else { throw InfluxError.invalid("missing required parameter \"q\"") }
+        guard let q = try await FormParameters(request)["q"] else { throw InfluxError.invalid("missing required parameter \"q\"") }
         return q
-    }
-
-    /// A value of `application/x-www-form-urlencoded` text, where `+` is a
-    /// space (the router's query decoding leaves `+` as it is, and the
-    /// client libraries encode spaces so).
-    static func formValue(_ name: String, in text: String) -> String? {
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[0] == name else { continue }
-            return parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-        }
-        return nil
     }
 
     /// Runs `work`, answering its error with InfluxDB's JSON body, `{"code","message"}`.

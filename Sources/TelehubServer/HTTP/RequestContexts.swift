@@ -94,6 +94,15 @@ enum Credentials {
         return request.uri.queryParameters["p"].map(String.init) ?? query(request)
     }
 
+    /// The Prometheus door: `Bearer …`, or basic authentication's password (any user name).
+    static func prometheus(_ request: Request) -> String? {
+        if let token = bearer(request) { return token }
+        guard let value = request.headers[.authorization] else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic" else { return nil }
+        return basicPassword(parts[1].trimmingCharacters(in: .whitespaces))
+    }
+
     /// The password of a basic-authentication credential (any user name).
     /// Only where no browser sends it unasked: the doors' read-only or
     /// device-token routes, never a state change made with a read token.
