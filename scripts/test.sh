@@ -19,7 +19,7 @@ ensure_build_deps
 deps_log=$(mktemp /tmp/telehub-test-deps.XXXXXX)
 (
     ensure_apt chromium chromium-driver libjs-dygraphs postgresql nginx node-typescript influxdb-client prometheus
-    ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest influxdb_client=influxdb-client influxdb=influxdb
+    ensure_pip websockets=websockets httpx=httpx httpx_sse=httpx-sse selenium=selenium pytest=pytest influxdb_client=influxdb-client influxdb=influxdb yaml=pyyaml
 ) >"$deps_log" 2>&1 &
 deps=$!
 

@@ -2,7 +2,8 @@ import TelehubCore
 
 /// Which stretch of a series a query reads, and at what resolution.
 ///
-/// A range function at a step its range is a whole number of, on steps
+/// An aggregate range function (`avg_over_time` and its kin) at a step its
+/// range is a whole number of, on steps
 /// aligned to that step (as Grafana aligns them), reads buckets one step
 /// wide: the rollups answer `avg_over_time(x[1h])` over a month from 720
 /// hour aggregates, and exactly, since each window is whole buckets (taken as
@@ -17,7 +18,7 @@ struct ReadPlan: Equatable {
         from = first - read.windowMs + 1
         to = last
         points = rawBudget
-        guard read.isRange, stepMs > 0, read.windowMs % stepMs == 0 else { return }
+        guard read.needsOnlyAggregates, stepMs > 0, read.windowMs % stepMs == 0 else { return }
         let bucketFrom = first - read.windowMs
         let bucketTo = last - 1
         let buckets = (bucketTo - bucketFrom + 1) / stepMs

@@ -14,14 +14,13 @@ struct SeriesCatalog {
         entries = devices.flatMap { device in device.metrics.keys.sorted().map { Entry(device: device.name, metric: $0) } }
     }
 
-    /// The series every matcher accepts. `__name__` matches Telehub's name or
-    /// its exposed form (`.` and `-` as `_`); a label a series lacks is "".
+    /// The series every matcher accepts; a label a series lacks is "".
     func matching(_ selector: PromSelector) -> [Entry] {
         let matchers = selector.matchers.map { ($0.label, $0.compiled()) }
         return entries.filter { entry in
             matchers.allSatisfy { label, matcher in
                 switch label {
-                case "__name__": matcher.accepts(entry.metric, PromNames.exposed(entry.metric))
+                case "__name__": matcher.acceptsName(entry.metric)
                 case "device": matcher.accepts(entry.device)
                 default: matcher.accepts("")
                 }

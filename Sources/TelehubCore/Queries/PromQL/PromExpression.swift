@@ -17,8 +17,9 @@ public indirect enum PromExpression: Sendable, Equatable {
     public var reads: [PromRead] {
         switch self {
         case .number: []
-        case .selector(let selector): [PromRead(selector: selector, windowMs: PromEvaluator.lookbackMs, isRange: false)]
-        case .rangeFunction(_, let selector, let range): [PromRead(selector: selector, windowMs: range, isRange: true)]
+        case .selector(let selector): [PromRead(selector: selector, windowMs: PromEvaluator.lookbackMs, needsOnlyAggregates: false)]
+        case .rangeFunction(let function, let selector, let range):
+            [PromRead(selector: selector, windowMs: range, needsOnlyAggregates: function.needsOnlyAggregates)]
         case .aggregation(_, _, let inner), .negation(let inner): inner.reads
         case .binary(_, let left, let right): left.reads + right.reads
         }
@@ -26,12 +27,13 @@ public indirect enum PromExpression: Sendable, Equatable {
 }
 
 /// A selector and the window it is read over: the lookback of a plain
-/// selector, or the range of a range function (then aggregates of rollup
-/// buckets answer it exactly).
+/// selector, or the range of a range function.
 public struct PromRead: Sendable, Equatable {
     public var selector: PromSelector
     public var windowMs: Int64
-    public var isRange: Bool
+    /// Whether sums, counts, minima and maxima of the window are all that is
+    /// needed (`avg_over_time` and its kin): rollup buckets then answer exactly.
+    public var needsOnlyAggregates: Bool
 }
 
 /// `name{label="value",…}`: a metric name is a matcher on `__name__`.
@@ -63,6 +65,15 @@ public enum PromRangeFunction: String, Sendable, CaseIterable {
     case avgOverTime = "avg_over_time", minOverTime = "min_over_time", maxOverTime = "max_over_time"
     case countOverTime = "count_over_time", sumOverTime = "sum_over_time", lastOverTime = "last_over_time"
     case rate, increase, delta
+}
+
+extension PromRangeFunction {
+    var needsOnlyAggregates: Bool {
+        switch self {
+        case .avgOverTime, .minOverTime, .maxOverTime, .countOverTime, .sumOverTime: true
+        case .lastOverTime, .rate, .increase, .delta: false
+        }
+    }
 }
 
 public enum PromAggregation: String, Sendable, CaseIterable {

@@ -40,6 +40,18 @@ extension PromMatcher {
             }
         }
 
+        /// A metric name, either way it is written: an equality compares the
+        /// exposed forms (`env.temp-c`, `env_temp_c` and `env.temp_c` are one
+        /// name), a regular expression tries Telehub's name and the exposed one.
+        public func acceptsName(_ metric: String) -> Bool {
+            let exposed = PromNames.exposed(metric)
+            switch kind {
+            case .equal: return PromNames.exposed(value) == exposed
+            case .notEqual: return PromNames.exposed(value) != exposed
+            case .matches, .notMatches: return accepts(metric, exposed)
+            }
+        }
+
         private func matchesRegex(_ text: String) -> Bool {
             guard let regex else { return false }
             return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
