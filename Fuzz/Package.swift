@@ -49,6 +49,16 @@ let package = Package(
             swiftSettings: fuzzSettings
         ),
         .executableTarget(
+            name: "FuzzLineProtocol",
+            dependencies: ["FuzzInvariants", core],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
+            name: "FuzzPromQL",
+            dependencies: ["FuzzInvariants", core],
+            swiftSettings: fuzzSettings
+        ),
+        .executableTarget(
             name: "FuzzChunk",
             dependencies: [.product(name: "TelehubCodec", package: "Telehub")],
             swiftSettings: fuzzSettings

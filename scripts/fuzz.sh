@@ -3,7 +3,8 @@
 #
 #   scripts/fuzz.sh [seconds-per-target] [target...]
 #
-# Targets: FuzzMessage FuzzQueries FuzzHeaders FuzzStoreWrite FuzzChunk (all by default),
+# Targets: FuzzMessage FuzzQueries FuzzHeaders FuzzStoreWrite FuzzChunk FuzzLineProtocol
+# FuzzPromQL (all by default),
 # 60 seconds each by default. Builds the package in Fuzz/ with libFuzzer and
 # AddressSanitizer (scratch path Fuzz/.build-fuzz; the first build compiles
 # the dependencies and takes a while), then runs each target, one at a time
@@ -31,7 +32,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-60}
 if [[ $# -gt 0 ]]; then shift; fi
 targets=("$@")
-if [[ ${#targets[@]} -eq 0 ]]; then targets=(FuzzMessage FuzzQueries FuzzHeaders FuzzStoreWrite FuzzChunk); fi
+if [[ ${#targets[@]} -eq 0 ]]; then targets=(FuzzMessage FuzzQueries FuzzHeaders FuzzStoreWrite FuzzChunk FuzzLineProtocol FuzzPromQL); fi
 if ! [[ $seconds =~ ^[0-9]+$ ]] || [[ $seconds -lt 1 ]]; then
     echo "usage: scripts/fuzz.sh [seconds-per-target] [target...]" >&2
     exit 2
@@ -54,6 +55,8 @@ max_len() {
         FuzzQueries) echo 8192 ;;
         FuzzHeaders) echo 4096 ;;
         FuzzChunk) echo 8192 ;;
+        FuzzLineProtocol) echo 16384 ;;
+        FuzzPromQL) echo 4200 ;;
         *) echo 65536 ;;
     esac
 }

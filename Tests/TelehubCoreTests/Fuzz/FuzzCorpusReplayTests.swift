@@ -50,6 +50,16 @@ import TelehubCore
         }
     }
 
+    @Test func lineProtocol() throws {
+        try Self.replay("FuzzLineProtocol") { bytes throws(FuzzInvariants.Violation) in try FuzzInvariants.checkLineProtocol(bytes) }
+    }
+
+    @Test func promQueries() throws {
+        try Self.replay("FuzzPromQL") { bytes throws(FuzzInvariants.Violation) in
+            try FuzzInvariants.checkPromQuery(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
     /// The checks themselves catch what they claim to: a broken answer is a violation.
     @Test func theChecksRejectBrokenAnswers() {
         #expect(throws: FuzzInvariants.Violation.self) {

@@ -495,3 +495,90 @@ public enum FuzzInvariants {
         try require(decoded == [text], "JSONText.quoted(\(text.debugDescription)) = \(quoted) reads back as \(String(describing: decoded))")
     }
 }
+
+// MARK: - The doors: line protocol and PromQL
+
+extension FuzzInvariants {
+    static let precisions: [LineProtocol.Precision] = [.nanoseconds, .microseconds, .milliseconds, .seconds, .minutes, .hours]
+
+    /// A body as `/write` parses it: the first byte picks the precision, the
+    /// rest is the body. Parsed without and with the hub's bounds (default
+    /// and tight): every name follows the metric-name rule, every value is
+    /// finite, the bounds hold where given, a refusal names a line of the
+    /// body, and what passes the bounds passes without them, unchanged.
+    public static func checkLineProtocol(_ input: [UInt8]) throws(Violation) {
+        guard let first = input.first else { return }
+        let precision = precisions[Int(first) % precisions.count]
+        let body = Array(input.dropFirst())
+        let lines = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).count
+        let free = lineProtocolResult(body, precision, limits: nil)
+        for limits in [IngestLimits(), tightLimits] {
+            switch lineProtocolResult(body, precision, limits: limits) {
+            case .success(let readings):
+                try require(readings.count <= limits.maxBatch, "\(readings.count) readings past maxBatch")
+                for reading in readings {
+                    try require(reading.ts >= IngestLimits.earliestTimestamp && reading.ts <= now + limits.maxFutureSkewMs, "ts \(reading.ts) out of bounds")
+                    try require(reading.metrics.count <= limits.maxMetricsPerReading, "\(reading.metrics.count) metrics past the bound")
+                    try require(reading.metrics.allSatisfy { abs($0.value) <= IngestLimits.maxMagnitude }, "a magnitude past 1e100")
+                }
+                try require((try? free.get()) == readings, "the bounds changed what was parsed")
+            case .failure(let error):
+                try require((1...max(1, lines)).contains(error.line), "\(error) of a \(lines)-line body")
+            }
+        }
+        switch free {
+        case .success(let readings):
+            for reading in readings {
+                try require(!reading.metrics.isEmpty, "a reading without metrics")
+                for metric in reading.metrics {
+                    try require(NameRules.isValidMetricName(metric.name), "invalid name \(metric.name.debugDescription)")
+                    try require(metric.value.isFinite, "value \(metric.value)")
+                }
+                try require(Set(reading.metrics.map(\.name)).count == reading.metrics.count, "a name twice in one reading")
+            }
+        case .failure(let error):
+            try require((1...max(1, lines)).contains(error.line) && !error.isTooLarge, "\(error) of a \(lines)-line body")
+        }
+    }
+
+    static func lineProtocolResult(_ body: [UInt8], _ precision: LineProtocol.Precision, limits: IngestLimits?)
+        -> Result<[Reading], LineProtocol.ParseError>
+    {
+        Result { () throws(LineProtocol.ParseError) in try LineProtocol.parse(body, precision: precision, now: now, limits: limits) }
+    }
+
+    /// Series every fuzzed query is evaluated over: two devices, one with a
+    /// counter reset, values at irregular times.
+    static let promData: [PromSeriesData] = [
+        PromSeriesData(device: "a", metric: "t.x", samples: [PromSample(ts: 0, value: 1), PromSample(ts: 15_000, value: 5), PromSample(ts: 20_000, value: 2)]),
+        PromSeriesData(device: "b-1", metric: "t.x", samples: [PromSample(ts: 10_000, value: -3.5), PromSample(ts: 400_000, value: 1e100)]),
+    ]
+
+    /// A query as the Prometheus door takes it: it parses, or the refusal
+    /// says where; what parses evaluates at several steps without trapping,
+    /// to one value a step and series with labels the door gives.
+    public static func checkPromQuery(_ text: String) throws(Violation) {
+        let expression: PromExpression
+        do {
+            expression = try PromParser.parse(text)
+        } catch {
+            try require(error.message.contains(": parse error: ") || error.message.contains("longer than"), "refusal without a place: \(error.message)")
+            return
+        }
+        var data: [PromSelector: [PromSeriesData]] = [:]
+        for read in expression.reads {
+            try require(read.windowMs > 0, "a window of \(read.windowMs) ms")
+            data[read.selector] = promData
+        }
+        let steps: [Int64] = [0, 10_000, 20_000, 300_000, 400_000]
+        switch PromEvaluator(steps: steps, data: data).evaluate(expression) {
+        case .scalar(let values):
+            try require(values.count == steps.count, "\(values.count) values for \(steps.count) steps")
+        case .vector(let series):
+            for result in series {
+                try require(result.values.count == steps.count, "\(result.values.count) values for \(steps.count) steps")
+                try require(result.labels.keys.allSatisfy { $0 == "__name__" || $0 == "device" }, "labels \(result.labels)")
+            }
+        }
+    }
+}
