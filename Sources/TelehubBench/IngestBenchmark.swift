@@ -36,6 +36,9 @@ public struct IngestBenchmark: Sendable {
         public var commands = 4000
         /// Commands a second sent beside ingest in the commands section.
         public var commandsDuringIngest = 100.0
+        /// Days of 1 Hz data the promql section queries, and answers timed per query shape.
+        public var promqlDays = 30
+        public var promqlRuns = 50
 
         public init() {}
 
@@ -48,6 +51,8 @@ public struct IngestBenchmark: Sendable {
             options.pacedSeconds = 0.4
             options.maxDevices = 20
             options.commands = 40
+            options.promqlDays = 2
+            options.promqlRuns = 3
             return options
         }
     }
@@ -75,7 +80,7 @@ public struct IngestBenchmark: Sendable {
 
     /// The parts of a run; start to healthy and idle RSS are always measured.
     public enum Section: String, CaseIterable, Sendable {
-        case throughput, latency, fanout, alerts, commands, idle
+        case throughput, latency, fanout, alerts, commands, lineprotocol, promql, idle
     }
 
     /// One run of the alerts section: the same case with `rules` rules active.
@@ -155,6 +160,8 @@ public struct IngestBenchmark: Sendable {
         public var fanOut: FanOut?
         public var alerts: [AlertLoad] = []
         public var commands: CommandBenchmark.Figures?
+        public var lineProtocol: [DoorBenchmark.LineProtocolFigures] = []
+        public var queries: [DoorBenchmark.QueryFigures] = []
         public var idleConnections: [IdleConnections] = []
     }
 
@@ -190,12 +197,17 @@ public struct IngestBenchmark: Sendable {
             if options.sections.contains(.fanout) { try await runFanOut(load, &fleet, &report, progress) }
             if options.sections.contains(.alerts) { try await runAlerts(load, &fleet, database: database, &report, progress) }
             if options.sections.contains(.commands) { try await runCommands(load, &fleet, &report, progress) }
+            if options.sections.contains(.lineprotocol) { try await runLineProtocol(load, &fleet, &report, progress) }
         } catch {
             hub.stop()
             throw error
         }
         hub.stop()
 
+        if options.sections.contains(.promql) {
+            report.queries = try await DoorBenchmark(options: options).queries(
+                directory: directory, days: options.promqlDays, runs: options.promqlRuns, group: group, progress: progress)
+        }
         if options.sections.contains(.idle) { try await runIdle(database: database, fleet: fleet, group: group, &report, progress) }
         return report
     }
@@ -217,6 +229,25 @@ public struct IngestBenchmark: Sendable {
                 progress(String(
                     format: "       InfluxDB, same load: %9.0f values/s, %9.0f per server CPU s (hub %.2fx per CPU s, %.2fx values/s)",
                     influx.valuesPerSecond, influx.valuesPerServerCPUSecond, influx.hubRatio, row.valuesPerSecond / influx.valuesPerSecond))
+            }
+        }
+    }
+
+    private func runLineProtocol(
+        _ load: LoadGenerator, _ fleet: inout Fleet, _ report: inout Report, _ progress: @Sendable (String) -> Void
+    ) async throws {
+        for (devices, readings) in DoorBenchmark.lineCases {
+            let devices = min(devices, options.maxDevices)
+            let row = try await DoorBenchmark(options: options).lineProtocol(load, &fleet, devices: devices, readings: readings)
+            report.lineProtocol.append(row)
+            progress(String(
+                format: "line protocol %4d devices x %4d lines x 4 fields over HTTP: /write %9.0f values/s, %9.0f per hub CPU s; /v1/ingest (JSON) %9.0f values/s, %9.0f per hub CPU s (line protocol %.2fx)",
+                devices, readings, row.lineValuesPerSecond, row.lineValuesPerHubCPUSecond, row.nativeValuesPerSecond,
+                row.nativeValuesPerHubCPUSecond, row.lineToNative))
+            if let influx = row.influx {
+                progress(String(
+                    format: "       InfluxDB, same lines: %9.0f values/s, %9.0f per server CPU s (hub's /write %.2fx per CPU s)",
+                    influx.valuesPerSecond, influx.valuesPerServerCPUSecond, influx.hubRatio))
             }
         }
     }
@@ -406,7 +437,7 @@ public struct IngestBenchmark: Sendable {
             }
             let cpu = server.cpuSeconds() ?? 0
             let started = ContinuousClock.now
-            try await load.saturatePeer(peerPlans, server: server)
+            try await load.saturateHTTP(peerPlans, server: server)
             let elapsed = (ContinuousClock.now - started).seconds
             let peerPerCPU = Double(values) / max((server.cpuSeconds() ?? 0) - cpu, 0.01)
             row.influx = PeerFigures(valuesPerSecond: Double(values) / elapsed, valuesPerServerCPUSecond: peerPerCPU, hubRatio: perCPU / peerPerCPU)

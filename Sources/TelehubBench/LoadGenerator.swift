@@ -81,12 +81,12 @@ struct LoadGenerator: Sendable {
 
     /// Writes every plan's requests to the InfluxDB peer at `server`, each
     /// connection keeping its window full; returns when all are answered.
-    func saturatePeer(_ plans: [DevicePlan], server: HubProcess) async throws {
-        var channels: [(any Channel, NIOLoopBound<InfluxConnection>, EventLoopFuture<Void>)] = []
+    func saturateHTTP(_ plans: [DevicePlan], server: HubProcess) async throws {
+        var channels: [(any Channel, NIOLoopBound<HTTPWriteConnection>, EventLoopFuture<Void>)] = []
         for plan in plans {
             let loop = group.next()
             let finished = loop.makePromise(of: Void.self)
-            let handler = try await loop.submit { NIOLoopBound(InfluxConnection(plan: plan, finished: finished), eventLoop: loop) }.get()
+            let handler = try await loop.submit { NIOLoopBound(HTTPWriteConnection(plan: plan, finished: finished), eventLoop: loop) }.get()
             let channel = try await ClientBootstrap(group: loop)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in

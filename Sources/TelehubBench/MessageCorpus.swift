@@ -21,6 +21,13 @@ struct MessageCorpus {
 
     /// One framed `batch` message: `readings` readings from `ts`, 1 ms apart.
     mutating func frame(seq: Int, ts: Int64, readings: Int) throws -> ByteBuffer {
+        let text = batch(seq: seq, ts: ts, readings: readings)
+        guard let compressor else { return WebSocketFrames.clientText(text, compressed: false) }
+        return WebSocketFrames.clientText(try Self.deflate(text, compressor), compressed: true)
+    }
+
+    /// The text of one `batch` message, as a WebSocket frame or an HTTP body carries it.
+    mutating func batch(seq: Int, ts: Int64, readings: Int) -> ByteBuffer {
         var text = ByteBuffer()
         text.reserveCapacity(48 + readings * 96)
         text.writeString(#"{"type":"batch","seq":"#)
@@ -42,8 +49,7 @@ struct MessageCorpus {
             text.writeString("}}")
         }
         text.writeString("]}")
-        guard let compressor else { return WebSocketFrames.clientText(text, compressed: false) }
-        return WebSocketFrames.clientText(try Self.deflate(text, compressor), compressed: true)
+        return text
     }
 
     /// RFC 7692 §7.2.1: compress, flush to a byte boundary, drop the

@@ -36,8 +36,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "With --ingest: also write each throughput case to this InfluxDB 1.x (host:port; Benchmarks/influx_peer.sh starts one).")
     var influx: String?
     @Option(help: "With --influx: the InfluxDB server's pid, for its CPU seconds.") var influxPid: Int32?
-    @Option(help: "With --ingest: the sections to run, comma-separated: throughput, latency, fanout, alerts, commands, idle.")
-    var sections = "throughput,latency,fanout,alerts,commands,idle"
+    @Option(help: "With --ingest: the sections to run, comma-separated: throughput, latency, fanout, alerts, commands, lineprotocol, promql, idle.")
+    var sections = "throughput,latency,fanout,alerts,commands,lineprotocol,promql,idle"
     @Flag(help: "Several hubs on one PostgreSQL database (--postgres) against one hub on SQLite.") var scaleOut = false
     @Option(help: "With --scale-out: the PostgreSQL database, postgresql://USER@HOST:PORT/DBNAME (a schema is made per configuration).")
     var postgres: String?
@@ -55,7 +55,7 @@ struct BenchCommand: AsyncParsableCommand {
         try Bounds.check("--paced-seconds", pacedSeconds, 0.1...3600)
         try Bounds.check("--load-threads", loadThreads, 1...64)
         if let unknown = sectionNames.first(where: { IngestBenchmark.Section(rawValue: $0) == nil }) {
-            throw ValidationError("--sections: unknown section \"\(unknown.prefix(40))\"; choose from throughput, latency, fanout, alerts, commands, idle")
+            throw ValidationError("--sections: unknown section \"\(unknown.prefix(40))\"; choose from throughput, latency, fanout, alerts, commands, lineprotocol, promql, idle")
         }
         if let influx {
             guard let colon = influx.lastIndex(of: ":"), let port = Int(influx[influx.index(after: colon)...]), (1...65535).contains(port),

@@ -66,6 +66,14 @@ def test_every_section_of_the_ingest_benchmark_reports_figures():
     for run in (commands["ingestAlone"], commands["ingestWithCommands"]):
         assert run["valuesPerSecond"] > 0 and run["valuesPerHubCPUSecond"] > 0, run
     assert "send -> result p50" in result.stderr, result.stderr[-2000:]
+    assert [(row["devices"], row["readingsPerRequest"]) for row in report["lineProtocol"]] == [(20, 100), (10, 1000)]
+    for row in report["lineProtocol"]:
+        for figure in ("lineValuesPerSecond", "lineValuesPerHubCPUSecond", "nativeValuesPerSecond", "nativeValuesPerHubCPUSecond", "lineToNative"):
+            assert row[figure] > 0, (figure, row)
+    assert [(row["query"], row["stepSeconds"]) for row in report["queries"]] == [
+        ("avg_over_time(power[1h])", 3600), ("power", 3600), ("avg_over_time(power[15s])", 15), ("power", 15)]
+    for row in report["queries"]:
+        assert row["points"] > 1 and 0 < row["medianMs"] <= row["p99Ms"], row
     assert [row["deflate"] for row in report["idleConnections"]] == [False, True]
     for row in report["idleConnections"]:
         assert row["connections"] == 50 and row["hubRSSAfterKiB"] > 0, row

@@ -10,6 +10,10 @@ extension LineProtocol {
         let limits: IngestLimits?
         private var tags: [(key: Range<Int>, value: Range<Int>)] = []
         private var name: [UInt8] = []
+        /// The names the previous lines made, by field position: Telegraf
+        /// repeats a measurement's tags and fields line after line, so a
+        /// name equal to the one before is shared, not allocated again.
+        private var recentNames: [(bytes: [UInt8], name: String)] = []
 
         init(bytes: UnsafeBufferPointer<UInt8>, precision: Precision, now: Int64, limits: IngestLimits?) {
             self.bytes = bytes
@@ -72,6 +76,7 @@ extension LineProtocol {
             composePrefix(measurement)
             let prefixCount = name.count
             var metrics: [MetricValue] = []
+            var field = 0
             repeat {
                 if position < end, bytes[position] == Byte.comma { position += 1 }
                 let key = try token(&position, end, stopAtEquals: true, what: "field key")
@@ -82,7 +87,8 @@ extension LineProtocol {
                     name.append(Byte.dot)
                     appendUnescaped(key)
                     try sanitize(&name)
-                    let metric = MetricValue(name: String(decoding: name, as: UTF8.self), value: value)
+                    let metric = MetricValue(name: sharedName(at: field), value: value)
+                    field += 1
                     // A repeated field: the last one counts.
                     if let index = metrics.firstIndex(where: { $0.name == metric.name }) { metrics.remove(at: index) }
                     metrics.append(metric)
@@ -92,6 +98,18 @@ extension LineProtocol {
             guard !metrics.isEmpty else { return nil }
             try check(ts: ts, metrics: metrics)
             return Reading(ts: ts, metrics: metrics)
+        }
+
+        /// `name` as a `String`, the one made for the same position before when the bytes are the same.
+        private mutating func sharedName(at position: Int) -> String {
+            if position < recentNames.count, recentNames[position].bytes == name { return recentNames[position].name }
+            let made = String(decoding: name, as: UTF8.self)
+            if position < recentNames.count {
+                recentNames[position] = (name, made)
+            } else if position == recentNames.count, position < 64 {
+                recentNames.append((name, made))
+            }
+            return made
         }
 
         /// The message bounds of ingest, so the door stores nothing ingest would refuse.
