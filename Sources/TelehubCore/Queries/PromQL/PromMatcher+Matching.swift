@@ -6,8 +6,54 @@ extension PromMatcher {
 
     /// Prometheus anchors every regular expression at both ends.
     static func regex(_ pattern: String) -> NSRegularExpression? {
-        guard pattern.utf8.count <= maxRegexBytes else { return nil }
+        guard pattern.utf8.count <= maxRegexBytes, !mayBacktrackExponentially(pattern) else { return nil }
         return try? NSRegularExpression(pattern: "^(?:\(pattern))$", options: [.dotMatchesLineSeparators])
+    }
+
+    /// Prometheus matches with RE2, in linear time; this engine backtracks,
+    /// and `(a+)+$` against a 60-character name would run for ages. So a
+    /// quantified group may hold neither a quantifier nor an alternation,
+    /// and backreferences are refused: what dashboards write (`a|b|c`,
+    /// `room-.*`, `(cellar|attic)`) stays, the exponential shapes go.
+    static func mayBacktrackExponentially(_ pattern: String) -> Bool {
+        var groups: [Bool] = []  // per open group: holds a quantifier or an alternation
+        var risky = false  // what the last closed group held
+        var escaped = false
+        var inClass = false
+        var previous: Character = " "
+        for character in pattern {
+            defer { previous = character }
+            if escaped {
+                escaped = false
+                if character.isNumber { return true }  // a backreference
+                risky = false
+                continue
+            }
+            switch character {
+            case "\\": escaped = true
+            case "[": inClass = true
+            case "]": inClass = false
+            default:
+                guard !inClass else { continue }
+                switch character {
+                case "(": groups.append(false)
+                case ")":
+                    risky = groups.popLast() ?? false
+                    if risky, !groups.isEmpty { groups[groups.count - 1] = true }
+                    continue
+                case "?" where previous == "(":
+                    continue  // `(?:` and its kin open a group, they quantify nothing
+                case "*", "+", "?", "{":
+                    if risky { return true }
+                    if !groups.isEmpty { groups[groups.count - 1] = true }
+                case "|":
+                    if !groups.isEmpty { groups[groups.count - 1] = true }
+                default: break
+                }
+            }
+            risky = false
+        }
+        return false
     }
 
     /// Whether an absent label (the empty string) matches: a selector of

@@ -70,3 +70,17 @@ import TelehubCore
         }
     }
 }
+
+/// Regular expressions run on a backtracking engine: the shapes that take
+/// exponential time are refused, the ones dashboards write are kept.
+@Suite struct PromRegexTests {
+    @Test(arguments: ["(a+)+$", "(a|aa)*b", "(x*)*", "(.*a){20}", #"(a)\\1"#, "((ab)+)+", "(?:a+)+"])
+    func exponentialShapesAreRefused(_ pattern: String) {
+        #expect(throws: PromParser.ParseError.self) { try PromParser.parse("x{device=~\"\(pattern)\"}") }
+    }
+
+    @Test(arguments: ["a|b|c", "room-.*", "(cellar|attic)", "dev-[0-9]+", "(?:ab)+", "[(+*]+", #"a\.b+"#, "(cellar|attic)-1"])
+    func ordinaryShapesAreKept(_ pattern: String) throws {
+        _ = try PromParser.parse("x{device=~\"\(pattern)\"}")
+    }
+}
