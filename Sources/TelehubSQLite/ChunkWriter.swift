@@ -53,6 +53,12 @@ struct ChunkCache: Sendable {
     /// to have committed (it is written inside the transaction).
     var commit = 0
     var confirmed = false
+
+    /// The tails, leaving none here, so their new owner holds the only reference.
+    mutating func takeTails() -> [SeriesKey: SeriesTail] {
+        defer { tails = [:] }
+        return tails
+    }
 }
 
 /// Writes one commit's values into their series' chunks, inside the

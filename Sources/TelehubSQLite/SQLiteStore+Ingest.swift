@@ -12,7 +12,14 @@ extension SQLiteStore {
         do {
             outcome = try await writeClassifyingFaults { db in
                 // Inside the transaction: commits are serialized here, so the cache is the last commit's.
-                let cached = self.chunkCache.withLock { $0 }
+                // The writer takes the tails over rather than sharing them: a
+                // dictionary held twice is copied whole at its first change,
+                // every series of the fleet on every commit.
+                var cached = self.chunkCache.withLock { cache -> ChunkCache in
+                    let taken = cache
+                    cache.tails = [:]
+                    return taken
+                }
                 let dataVersion = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? -2
                 let current = self.chunkGeneration.withLock { $0 }
                 let trusted = cached.confirmed && cached.dataVersion == dataVersion && cached.generation == current
@@ -21,7 +28,7 @@ extension SQLiteStore {
                 var ids = known
                 var newIDs: [String: Int64] = [:]
                 let rows = try Self.sortedRows(points, ids: &ids, created: &newIDs, db)
-                var writer = ChunkWriter(tails: cached.tails, trusted: trusted)
+                var writer = ChunkWriter(tails: cached.takeTails(), trusted: trusted)
                 try Self.writeChunks(rows, &writer, db)
                 try RollupTable.apply(&writer.changes, db)
                 try RollupTable.complete(writer.completed, gathered: writer.gathered, db)

@@ -203,6 +203,7 @@ extension LineProtocol {
             }
             let from = position
             while position < end, bytes[position] != Byte.comma, bytes[position] != Byte.space { position += 1 }
+            if let value = Self.plainDecimal(UnsafeBufferPointer(rebasing: bytes[from..<position])) { return value }
             // Up to 15 bytes a String is stored inline: no allocation for a number.
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<position]), as: UTF8.self)
             guard let value = LineProtocol.number(text) else {
@@ -218,16 +219,79 @@ extension LineProtocol {
             guard position < end else { return nil }
             let from = position
             while position < end, bytes[position] != Byte.space { position += 1 }
-            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[from..<position]), as: UTF8.self)
+            let digits = UnsafeBufferPointer(rebasing: bytes[from..<position])
             while position < end, bytes[position] == Byte.space { position += 1 }
             guard position == end else { throw LineError("unexpected text after the timestamp") }
-            guard let value = Int64(text), let ms = precision.milliseconds(value) else {
+            guard let value = Self.integer(digits) ?? Int64(String(decoding: digits, as: UTF8.self)), let ms = precision.milliseconds(value) else {
+                let text = String(decoding: digits, as: UTF8.self)
                 throw LineError("timestamp \(JSONText.quoted(String(text.prefix(40)))) is not an integer in the precision given")
             }
             return ms
         }
     }
 
+}
+
+extension LineProtocol.Parser {
+    /// Powers of ten a `Double` holds exactly.
+    private static let exactPowers: [Double] = (0...22).map { Double("1e\($0)")! }
+
+    /// The common field value, `-12.375` or `42`, read straight from its
+    /// bytes: at most 15 digits, no exponent. Both the digits and the power of
+    /// ten are exact doubles, so one division rounds correctly, as `strtod`
+    /// would. Anything else (exponents, integers `12i`, booleans) is nil here.
+    static func plainDecimal(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
+        var index = 0
+        var negative = false
+        if index < text.count, text[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        var mantissa: Int64 = 0
+        var digits = 0
+        var scale = -1
+        while index < text.count {
+            let byte = text[index]
+            if byte == LineProtocol.Byte.dot {
+                guard scale < 0 else { return nil }
+                scale = 0
+            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                digits += 1
+                guard digits <= 15 else { return nil }
+                mantissa = mantissa * 10 + Int64(byte - UInt8(ascii: "0"))
+                if scale >= 0 { scale += 1 }
+            } else {
+                return nil
+            }
+            index += 1
+        }
+        guard digits > 0 else { return nil }
+        let value = Double(mantissa) / exactPowers[max(0, scale)]
+        return negative ? -value : value
+    }
+
+    /// A timestamp's digits (with an optional minus) as an `Int64`; nil for
+    /// anything else or past its range (then the caller's error says so).
+    static func integer(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var index = 0
+        let negative = text.first == UInt8(ascii: "-")
+        if negative { index = 1 }
+        guard text.count > index, text.count - index <= 19 else { return nil }
+        var value: Int64 = 0
+        while index < text.count {
+            let byte = text[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowAdding) = times10.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow, !overflowAdding else { return nil }
+            value = sum
+            index += 1
+        }
+        return negative ? -value : value
+    }
+}
+
+extension LineProtocol {
     /// A token's bytes with its escapes resolved.
     struct Unescaped: Sequence, IteratorProtocol {
         let bytes: UnsafeBufferPointer<UInt8>

@@ -1,5 +1,5 @@
 import Testing
-import TelehubCore
+@testable import TelehubCore
 
 /// Line protocol as InfluxDB documents it ("Line protocol" reference: syntax,
 /// data types, special characters), and the names and bounds of the
@@ -132,6 +132,31 @@ import TelehubCore
             } catch {
                 #expect((1...lines).contains(error.line), "\(error) of \(lines) lines")
             }
+        }
+    }
+}
+
+/// The fast readings of numbers agree with the standard library's.
+@Suite struct LineProtocolNumberTests {
+    @Test func plainDecimalsReadAsDoubleReadsThem() {
+        var random = SplitMix(seed: 26)
+        for _ in 0..<20000 {
+            let digits = Int.random(in: 1...15, using: &random)
+            var text = (0..<digits).map { _ in String(Int.random(in: 0...9, using: &random)) }.joined()
+            if Bool.random(using: &random) { text.insert(".", at: text.index(text.startIndex, offsetBy: Int.random(in: 0...digits, using: &random))) }
+            if Bool.random(using: &random) { text = "-" + text }
+            let fast = Array(text.utf8).withUnsafeBufferPointer { LineProtocol.Parser.plainDecimal($0) }
+            let standard = Double(text)
+            #expect(fast.map(\.bitPattern) == standard.map(\.bitPattern), "\(text): \(String(describing: fast)) vs \(String(describing: standard))")
+        }
+        for text in ["", "-", ".", "1e3", "+1", "1.2.3", "1234567890123456", "0x10"] {
+            #expect(Array(text.utf8).withUnsafeBufferPointer { LineProtocol.Parser.plainDecimal($0) } == nil, "\(text)")
+        }
+    }
+
+    @Test func timestampsReadAsInt64ReadsThem() {
+        for text in ["0", "-1", "1465839830100400200", "9223372036854775807", "-9223372036854775807", "9223372036854775808", "12x", "", "-"] {
+            #expect(Array(text.utf8).withUnsafeBufferPointer { LineProtocol.Parser.integer($0) } == Int64(text), "\(text)")
         }
     }
 }
