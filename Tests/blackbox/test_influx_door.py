@@ -143,6 +143,8 @@ def test_bounds_of_ingest_hold_for_the_door(hub_factory):
     eleven = "\n".join(f"m v={i}" for i in range(11))
     too_many = write(hub, eleven, token)
     assert too_many.status_code == 413 and too_many.json()["message"].startswith("line 11: ")
+    wide = write(hub, "m " + ",".join(f"f{i}=1" for i in range(300)), token)
+    assert wide.status_code == 413 and wide.json()["message"].startswith("line 1: 300 fields"), wide.text
     series = write(hub, "m a=1,b=2,c=3,d=4,e=5,f=6", token)
     assert series.status_code == 413, series.text
     big = write(hub, "m v=1 " + " " * 5000, token)

@@ -83,7 +83,12 @@ public enum LineProtocol {
 
     struct LineError: Error {
         var message: String
-        init(_ message: String) { self.message = message }
+        /// Over a bound of the hub rather than malformed: 413, as ingest answers it.
+        var isTooLarge = false
+        init(_ message: String, isTooLarge: Bool = false) {
+            self.message = message
+            self.isTooLarge = isTooLarge
+        }
     }
 
     /// `name` with every character outside the metric-name rule as `_`.

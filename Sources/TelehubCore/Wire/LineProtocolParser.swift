@@ -37,7 +37,7 @@ extension LineProtocol {
                 do {
                     reading = try parseLine(start, lineEnd)
                 } catch {
-                    throw ParseError(line: number, message: error.message)
+                    throw ParseError(line: number, message: error.message, isTooLarge: error.isTooLarge)
                 }
                 if let reading {
                     if let limits, readings.count == limits.maxBatch {
@@ -120,7 +120,7 @@ extension LineProtocol {
                 throw LineError("timestamp \(ts) ms is more than \(limits.maxFutureSkewMs / 60000) minutes in the future")
             }
             if metrics.count > limits.maxMetricsPerReading {
-                throw LineError("\(metrics.count) fields with values, at most \(limits.maxMetricsPerReading) a line")
+                throw LineError("\(metrics.count) fields with values, at most \(limits.maxMetricsPerReading) a line", isTooLarge: true)
             }
             if let metric = metrics.first(where: { abs($0.value) > IngestLimits.maxMagnitude }) {
                 throw LineError("field of \(JSONText.quoted(metric.name)): magnitude above 1e100")

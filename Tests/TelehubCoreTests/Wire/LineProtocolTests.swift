@@ -104,7 +104,9 @@ import Testing
         }
         #expect(refusal("m v=1 946684799999")?.message.contains("before 2000") == true)
         #expect(refusal("m v=1 \(now + 11 * 60_000)")?.message.contains("future") == true)
-        #expect(refusal("m a=1,b=2,c=3")?.message.contains("at most 2") == true)
+        let wide = refusal("m a=1,b=2,c=3")
+        #expect(wide?.message.contains("at most 2") == true && wide?.isTooLarge == true)
+        #expect(refusal("m v=1e101")?.isTooLarge == false)
         #expect(refusal("m v=1e101")?.message.contains("magnitude") == true)
         let tooMany = refusal("m v=1\nm s=\"x\"\n# c\nm v=2\nm v=3")
         #expect(tooMany?.isTooLarge == true && tooMany?.line == 5, "\(String(describing: tooMany))")
