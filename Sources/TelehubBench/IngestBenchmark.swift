@@ -51,7 +51,7 @@ public struct IngestBenchmark: Sendable {
             options.pacedSeconds = 0.4
             options.maxDevices = 20
             options.commands = 40
-            options.promqlDays = 2
+            options.promqlDays = 1
             options.promqlRuns = 3
             return options
         }

@@ -27,44 +27,47 @@ def write(hub, body, token=None, path="/write", params=None, headers=None):
 # The client libraries
 
 
-@pytest.mark.parametrize("precision", ["ns", "us", "ms", "s"])
-def test_influxdb_client_2x_writes_gzip_at_every_precision(hub, precision):
-    token = hub.device_token("telegraf")
+def test_influxdb_client_2x_writes_gzip_at_every_precision(hub):
     per_ms = {"ns": 1_000_000, "us": 1000, "ms": 1}
-    base_ms = (now_ms() - 60_000) // 1000 * 1000  # whole seconds, so "s" loses nothing
-    points = [
-        influxdb_client.Point("cpu").tag("cpu", "cpu0").tag("host", "box").field("usage_idle", 93.5).field("n", 3)
-        .field("label", "not stored").time(base_ms * per_ms[precision] if precision != "s" else base_ms // 1000, precision),
-        influxdb_client.Point("mem").field("used_percent", 41.25).field("ok", True)
-        .time((base_ms + 1000) * per_ms[precision] if precision != "s" else base_ms // 1000 + 1, precision),
-    ]
-    with influxdb_client.InfluxDBClient(url=hub.url, token=token, org="home", enable_gzip=True) as client:
-        client.write_api(write_options=SYNCHRONOUS).write(bucket="sensors", record=points, write_precision=precision)
-    assert stored_readings(hub, "telegraf") == {
-        ("cpu.cpu0.box.usage_idle", base_ms): 93.5, ("cpu.cpu0.box.n", base_ms): 3,
-        ("mem.used_percent", base_ms + 1000): 41.25, ("mem.ok", base_ms + 1000): 1,
-    }
+    for index, precision in enumerate(["ns", "us", "ms", "s"]):
+        device = f"telegraf-{precision}"
+        token = hub.device_token(device)
+        base_ms = (now_ms() - 60_000 * (index + 1)) // 1000 * 1000  # whole seconds, so "s" loses nothing
+        points = [
+            influxdb_client.Point("cpu").tag("cpu", "cpu0").tag("host", "box").field("usage_idle", 93.5).field("n", 3)
+            .field("label", "not stored").time(base_ms * per_ms[precision] if precision != "s" else base_ms // 1000, precision),
+            influxdb_client.Point("mem").field("used_percent", 41.25).field("ok", True)
+            .time((base_ms + 1000) * per_ms[precision] if precision != "s" else base_ms // 1000 + 1, precision),
+        ]
+        with influxdb_client.InfluxDBClient(url=hub.url, token=token, org="home", enable_gzip=True) as client:
+            client.write_api(write_options=SYNCHRONOUS).write(bucket="sensors", record=points, write_precision=precision)
+        assert stored_readings(hub, device) == {
+            ("cpu.cpu0.box.usage_idle", base_ms): 93.5, ("cpu.cpu0.box.n", base_ms): 3,
+            ("mem.used_percent", base_ms + 1000): 41.25, ("mem.ok", base_ms + 1000): 1,
+        }, precision
 
 
-@pytest.mark.parametrize("precision", ["n", "u", "ms", "s", "m", "h"])
-def test_influxdb_1x_client_writes_as_home_assistant_does(hub, precision):
+def test_influxdb_1x_client_writes_as_home_assistant_does(hub):
     """Home Assistant's InfluxDB integration (1.x): the password is the device
-    token, `write_points([])` at start to test it, then JSON points."""
-    token = hub.device_token("homeassistant")
-    client = influxdb.InfluxDBClient(
-        host="127.0.0.1", port=hub.port, username="homeassistant", password=token, database="home_assistant", gzip=True)
-    assert client.ping() == "1.8.10"
-    client.create_database("home_assistant")
-    assert {"name": "telehub"} in client.get_list_database()
-    assert client.write_points([]) is True
-    unit_ms = {"n": 1e-6, "u": 1e-3, "ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}[precision]
-    ts_ms = (now_ms() - 7_200_000) // 3_600_000 * 3_600_000  # on the hour, so every precision holds it
-    point = {
-        "measurement": "°C", "tags": {"entity_id": "living_room", "domain": "sensor"},
-        "time": int(ts_ms / unit_ms), "fields": {"value": 21.5, "state": "21.5"},
-    }
-    assert client.write_points([point], time_precision=precision) is True
-    assert stored_readings(hub, "homeassistant") == {("__C.sensor.living_room.value", ts_ms): 21.5}
+    token, `write_points([])` at start to test it, then JSON points; every
+    precision the 1.x API names."""
+    for index, precision in enumerate(["n", "u", "ms", "s", "m", "h"]):
+        device = f"homeassistant-{index}"
+        token = hub.device_token(device)
+        client = influxdb.InfluxDBClient(
+            host="127.0.0.1", port=hub.port, username="homeassistant", password=token, database="home_assistant", gzip=True)
+        assert client.ping() == "1.8.10"
+        client.create_database("home_assistant")
+        assert {"name": "telehub"} in client.get_list_database()
+        assert client.write_points([]) is True
+        unit_ms = {"n": 1e-6, "u": 1e-3, "ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}[precision]
+        ts_ms = (now_ms() - 7_200_000) // 3_600_000 * 3_600_000  # on the hour, so every precision holds it
+        point = {
+            "measurement": "°C", "tags": {"entity_id": "living_room", "domain": "sensor"},
+            "time": int(ts_ms / unit_ms), "fields": {"value": 21.5, "state": "21.5"},
+        }
+        assert client.write_points([point], time_precision=precision) is True
+        assert stored_readings(hub, device) == {("__C.sensor.living_room.value", ts_ms): 21.5}, precision
 
 
 def test_influxdb_1x_client_with_the_password_as_a_parameter(hub):
