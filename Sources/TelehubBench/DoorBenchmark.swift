@@ -176,13 +176,3 @@ enum DoorBenchmarkFailure: Error, CustomStringConvertible {
         }
     }
 }
-
-extension Fleet {
-    /// Moves each device's next `seq` and `ts` past a load sent outside `plans`.
-    mutating func advance(devices: Range<Int>, messages: Int, readings: Int) {
-        for device in devices {
-            nextSeq[device] += messages
-            nextTs[device] += Int64(messages * readings)
-        }
-    }
-}

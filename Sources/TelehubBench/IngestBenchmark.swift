@@ -539,6 +539,7 @@ struct Fleet {
 
     mutating func plans(devices: Range<Int>, messages: Int, readings: Int, deflate: Bool, window: Int) throws -> [DevicePlan] {
         lastBase = nextTs
+        defer { advance(devices: devices, messages: messages, readings: readings) }
         return try devices.map { device in
             // One corpus a device, as the peer's, so both get the very same values.
             var corpus = try MessageCorpus(deflate: deflate)
@@ -548,10 +549,16 @@ struct Fleet {
             for message in 0..<messages {
                 frames.append(try corpus.frame(seq: firstSeq + message, ts: nextTs[device] + Int64(message * readings), readings: readings))
             }
-            nextSeq[device] += messages
-            nextTs[device] += Int64(messages * readings)
             return DevicePlan(device: "bench-\(device)", upgradeRequest: upgradeRequest(device, deflate: deflate),
                               frames: frames, firstSeq: firstSeq, window: window)
+        }
+    }
+
+    /// Moves each device's next `seq` and `ts` past `messages` messages of `readings`.
+    mutating func advance(devices: Range<Int>, messages: Int, readings: Int) {
+        for device in devices {
+            nextSeq[device] += messages
+            nextTs[device] += Int64(messages * readings)
         }
     }
 

@@ -91,13 +91,6 @@ public enum LineProtocol {
         }
     }
 
-    /// `name` with every character outside the metric-name rule as `_`.
-    static func metricName(_ name: String) throws(LineError) -> String {
-        var bytes = Array(name.utf8)
-        try sanitize(&bytes)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     /// Replaces, in place, every byte outside the metric-name rule with `_`.
     /// A multi-byte character becomes several `_`; that is still one name per input.
     static func sanitize(_ bytes: inout [UInt8]) throws(LineError) {

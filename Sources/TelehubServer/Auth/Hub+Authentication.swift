@@ -44,11 +44,9 @@ extension Hub {
     func requireReader(
         _ request: Request, _ context: some ClientAddressed, credential: (Request) -> String?
     ) async throws -> TokenIdentity {
-        try await authenticate(from: clientAddress(request, context)) {
-            guard let token = credential(request) else { return .nothing }
-            return .presented(await authenticator.identify(token, as: .read))
-        }
+        try await requireToken(.read, request, context, credential: credential)
     }
+
 
     /// Throws 401 without a live read or control credential (as
     /// `requireReader`), 403 for a read one, and 403 for a change made through
@@ -84,10 +82,18 @@ extension Hub {
     func requireDevice(
         _ request: Request, _ context: some ClientAddressed, credential: (Request) -> String? = Credentials.device
     ) async throws -> TokenIdentity {
+        try await requireToken(.device, request, context, credential: credential) { $0.deviceID != nil && $0.deviceName != nil }
+    }
+
+    /// Throws 401 unless `credential` finds a live token granting `kind` that
+    /// `accepts` takes; a token presented and refused counts as a failure.
+    private func requireToken(
+        _ kind: TokenKind, _ request: Request, _ context: some ClientAddressed, credential: (Request) -> String?,
+        accepts: (TokenIdentity) -> Bool = { _ in true }
+    ) async throws -> TokenIdentity {
         try await authenticate(from: clientAddress(request, context)) {
             guard let token = credential(request) else { return .nothing }
-            let identity = await authenticator.identify(token, as: .device)
-            return .presented(identity?.deviceID != nil && identity?.deviceName != nil ? identity : nil)
+            return .presented(await authenticator.identify(token, as: kind).flatMap { accepts($0) ? $0 : nil })
         }
     }
 

@@ -21,11 +21,11 @@ struct InfluxError: Error {
     /// A refusal of the ingest actor: the bounds and answers of `/v1/ingest`
     /// (a body over a bound 413, rate 429, overload 503, with `Retry-After`).
     init(_ rejection: IngestRejection) {
+        if let status = rejection.retryStatus {
+            self.init(status: status, message: rejection.message, headers: [.retryAfter: String(rejection.retryAfterSeconds)])
+            return
+        }
         switch rejection.code {
-        case .rateLimited, .overloaded:
-            self.init(
-                status: rejection.code == .rateLimited ? .tooManyRequests : .serviceUnavailable, message: rejection.message,
-                headers: [.retryAfter: String(rejection.retryAfterSeconds)])
         case .batchTooLarge, .tooManySeries:
             self.init(status: .contentTooLarge, message: rejection.message)
         default:
@@ -36,16 +36,12 @@ struct InfluxError: Error {
     /// Any error of a door route: the hub's own (401, 429 for failed logins,
     /// 413 for a body over the limit) keep their status and headers.
     init(_ error: any Error) {
-        switch error {
-        case let error as InfluxError:
+        if let error = error as? InfluxError {
             self = error
-        case let error as APIError:
-            self.init(status: error.status, message: error.message ?? Self.defaultMessage(error.status), headers: error.headers)
-        case let error as any HTTPResponseError:
-            self.init(status: error.status, message: Self.defaultMessage(error.status))
-        default:
-            self.init(status: .internalServerError, message: "internal error")
+            return
         }
+        let answer = APIError(answering: error)
+        self.init(status: answer.status, message: answer.message ?? Self.defaultMessage(answer.status), headers: answer.headers)
     }
 
     private static func defaultMessage(_ status: HTTPResponse.Status) -> String {

@@ -106,8 +106,6 @@ struct InfluxRoutes {
             let text = try await statementText(request)
             let results = try InfluxStatements.answer(text)
             return WireResponseEncoder.response(InfluxQueryAnswer(results: results))
-        } catch let error as InfluxError {
-            return WireResponseEncoder.response(InfluxQueryError(error: error.message), status: error.status)
         } catch {
             let answer = InfluxError(error)
             var response = WireResponseEncoder.response(InfluxQueryError(error: answer.message), status: answer.status)

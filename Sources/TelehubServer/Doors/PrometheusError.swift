@@ -21,16 +21,22 @@ struct PrometheusError: Error {
 
     /// The hub's own errors (401, 429 after failed logins, 413) keep their status and headers.
     init(_ error: any Error) {
-        switch error {
-        case let error as PrometheusError:
+        if let error = error as? PrometheusError {
             self = error
-        case let error as APIError:
-            let message = error.status == .unauthorized ? "a read token is needed (Bearer, or the password of basic authentication)" : error.message ?? error.code
-            self.init(status: error.status, type: error.status == .unauthorized ? "unauthorized" : "bad_data", message: message, headers: error.headers)
-        case let error as any HTTPResponseError:
-            self.init(status: error.status, type: "bad_data", message: error.status.reasonPhrase.lowercased())
+            return
+        }
+        let answer = APIError(answering: error)
+        switch answer.status {
+        case .unauthorized:
+            self.init(
+                status: answer.status, type: "unauthorized",
+                message: "a read token is needed (Bearer, or the password of basic authentication)", headers: answer.headers)
+        case .internalServerError:
+            self.init(status: answer.status, type: "internal", message: "internal error")
         default:
-            self.init(status: .internalServerError, type: "internal", message: "internal error")
+            self.init(
+                status: answer.status, type: "bad_data", message: answer.message ?? answer.status.reasonPhrase.lowercased(),
+                headers: answer.headers)
         }
     }
 }

@@ -44,34 +44,30 @@ struct PrometheusRoutes {
             return await answering(request, context) { try await labelValues(name, $0) }
         }
         router.get("/api/v1/status/buildinfo") { request, context in
-            await answering(request, context) { _ in
-                "{\"version\":\(JSONText.quoted(Self.apiVersion)),\"revision\":\"telehub\",\"branch\":\"telehub\",\"buildUser\":\"telehub\",\"buildDate\":\"\",\"goVersion\":\"none\"}"
-            }
+            await answering(request, context) { _ in PrometheusBuildInfo(version: Self.apiVersion) }
         }
         // Grafana asks for metric metadata (help and type) to annotate names; Telehub keeps none.
         router.get("/api/v1/metadata") { request, context in
-            await answering(request, context) { _ in "{}" }
+            await answering(request, context) { _ in [String: String]() }
         }
     }
 
     // MARK: - Queries
 
-    private func instant(_ form: FormParameters) async throws -> String {
+    private func instant(_ form: FormParameters) async throws -> PrometheusQueryData {
         let expression = try Self.expression(form)
         let time = try form["time"].map { try Self.time($0, "time") } ?? EpochClock.nowMs()
-        let value = try await evaluate(expression, steps: [time], stepMs: 0)
-        switch value {
+        switch try await evaluate(expression, steps: [time], stepMs: 0) {
         case .scalar(let numbers):
-            return "{\"resultType\":\"scalar\",\"result\":\(Self.sample(time, numbers[0]))}"
+            return .scalar(PrometheusSample(ms: time, value: numbers[0]))
         case .vector(let series):
-            let items = series.compactMap { result in
-                result.values[0].map { "{\"metric\":\(Self.labels(result.labels)),\"value\":\(Self.sample(time, $0))}" }
-            }
-            return "{\"resultType\":\"vector\",\"result\":[\(items.joined(separator: ","))]}"
+            return .vector(series.compactMap { result in
+                result.values[0].map { .init(metric: result.labels, value: PrometheusSample(ms: time, value: $0)) }
+            })
         }
     }
 
-    private func range(_ form: FormParameters) async throws -> String {
+    private func range(_ form: FormParameters) async throws -> PrometheusQueryData {
         let expression = try Self.expression(form)
         let start = try Self.time(try Self.required(form, "start"), "start")
         let end = try Self.time(try Self.required(form, "end"), "end")
@@ -89,11 +85,11 @@ struct PrometheusRoutes {
         case .scalar(let numbers): series = [PromSeriesResult(labels: [:], values: numbers)]
         case .vector(let results): series = results
         }
-        let items = series.map { result in
-            let values = zip(steps, result.values).compactMap { time, value in value.map { Self.sample(time, $0) } }
-            return "{\"metric\":\(Self.labels(result.labels)),\"values\":[\(values.joined(separator: ","))]}"
-        }
-        return "{\"resultType\":\"matrix\",\"result\":[\(items.joined(separator: ","))]}"
+        return .matrix(series.map { result in
+            .init(
+                metric: result.labels,
+                values: zip(steps, result.values).compactMap { time, value in value.map { PrometheusSample(ms: time, value: $0) } })
+        })
     }
 
     /// Reads what the expression's selectors need from the store, then evaluates.
@@ -122,12 +118,11 @@ struct PrometheusRoutes {
 
     // MARK: - Labels and series
 
-    private func labels(_ form: FormParameters) async throws -> String {
-        let series = try await selected(form, required: false)
-        return series.isEmpty ? "[]" : "[\"__name__\",\"device\"]"
+    private func labels(_ form: FormParameters) async throws -> [String] {
+        try await selected(form, required: false).isEmpty ? [] : ["__name__", "device"]
     }
 
-    private func labelValues(_ name: String, _ form: FormParameters) async throws -> String {
+    private func labelValues(_ name: String, _ form: FormParameters) async throws -> [String] {
         let series = try await selected(form, required: false)
         let values: Set<String> =
             switch name {
@@ -135,12 +130,11 @@ struct PrometheusRoutes {
             case "device": Set(series.map(\.device))
             default: []
             }
-        return "[\(values.sorted().map(JSONText.quoted).joined(separator: ","))]"
+        return values.sorted()
     }
 
-    private func series(_ form: FormParameters) async throws -> String {
-        let series = try await selected(form, required: true)
-        return "[\(series.map { Self.labels(["__name__": PromNames.exposed($0.metric), "device": $0.device]) }.joined(separator: ","))]"
+    private func series(_ form: FormParameters) async throws -> [[String: String]] {
+        try await selected(form, required: true).map { ["__name__": PromNames.exposed($0.metric), "device": $0.device] }
     }
 
     /// The series any `match[]` selects, or every series when none is given (and none is required).
@@ -188,36 +182,21 @@ struct PrometheusRoutes {
         return ms
     }
 
-    static func sample(_ ms: Int64, _ value: Double) -> String {
-        "[\(PromTime.seconds(ms)),\(JSONText.quoted(PromTime.value(value)))]"
-    }
-
-    static func labels(_ labels: [String: String]) -> String {
-        "{" + labels.sorted { $0.key < $1.key }.map { "\(JSONText.quoted($0.key)):\(JSONText.quoted($0.value))" }.joined(separator: ",") + "}"
-    }
-
-    /// Authenticates, reads the parameters, and wraps `data` (JSON text) in
+    /// Authenticates, reads the parameters, and answers `data` as
     /// `{"status":"success","data":…}`, or an error in Prometheus's shape.
-    private func answering(
-        _ request: Request, _ context: HubRequestContext, _ data: (FormParameters) async throws -> String
+    private func answering<Data: Encodable>(
+        _ request: Request, _ context: HubRequestContext, _ data: (FormParameters) async throws -> Data
     ) async -> Response {
         do {
             try await hub.requireReader(request, context, credential: Credentials.prometheus)
             let form = try await FormParameters(request)
-            return Self.response("{\"status\":\"success\",\"data\":\(try await data(form))}", status: .ok)
+            return WireResponseEncoder.response(PrometheusSuccess(data: try await data(form)))
         } catch {
             let problem = PrometheusError(error)
-            var response = Self.response(
-                "{\"status\":\"error\",\"errorType\":\(JSONText.quoted(problem.type)),\"error\":\(JSONText.quoted(problem.message))}",
-                status: problem.status)
+            var response = WireResponseEncoder.response(
+                PrometheusFailure(errorType: problem.type, error: problem.message), status: problem.status)
             response.headers.append(contentsOf: problem.headers)
             return response
         }
-    }
-
-    private static func response(_ json: String, status: HTTPResponse.Status) -> Response {
-        Response(
-            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 }

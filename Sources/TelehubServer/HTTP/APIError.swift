@@ -20,7 +20,12 @@ struct APIError: HTTPResponseError {
         APIError(
             status: .tooManyRequests, code: "too_many_requests",
             message: "too many failed authentications from this address; try again later",
-            headers: [.retryAfter: String(max(1, (retryAfterMs + 999) / 1000))])
+            headers: [.retryAfter: String(retryAfterSeconds(retryAfterMs))])
+    }
+
+    /// `Retry-After` in whole seconds, rounded up, at least 1.
+    static func retryAfterSeconds(_ ms: Int64) -> Int64 {
+        max(1, (ms + 999) / 1000)
     }
 
     /// A query parameter out of its bounds.
@@ -39,6 +44,30 @@ struct APIError: HTTPResponseError {
     }
 }
 
+extension APIError {
+    /// Any error a route throws, as the hub answers it: its own as they are,
+    /// a library's (`HTTPError`, `NIOTooManyBytesError` for a body over its
+    /// limit, …) by its status, anything else 500.
+    init(answering error: any Error) {
+        switch error {
+        case let error as APIError:
+            self = error
+        case let error as any HTTPResponseError:
+            switch error.status {
+            case .notFound: self = .notFound
+            case .methodNotAllowed: self = .methodNotAllowed
+            default: self.init(status: error.status, code: Self.code(error.status), message: (error as? HTTPError)?.body)
+            }
+        default:
+            self.init(status: .internalServerError, code: "internal_error")
+        }
+    }
+
+    private static func code(_ status: HTTPResponse.Status) -> String {
+        status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+    }
+}
+
 /// Gives every error a JSON body, so `/v1` never answers with HTML or an empty page.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -46,19 +75,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            throw error
         } catch let error as any HTTPResponseError {
-            // Library errors (HTTPError, NIOTooManyBytesError for a body over the limit, ...).
-            switch error.status {
-            case .notFound: throw APIError.notFound
-            case .methodNotAllowed: throw APIError.methodNotAllowed
-            default: throw APIError(status: error.status, code: Self.code(error.status), message: (error as? HTTPError)?.body)
-            }
+            throw APIError(answering: error)
         }
-    }
-
-    private static func code(_ status: HTTPResponse.Status) -> String {
-        status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
     }
 }

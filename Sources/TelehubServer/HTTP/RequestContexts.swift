@@ -56,10 +56,14 @@ enum Credentials {
 
     /// The token of an `Authorization: Bearer` header value.
     static func bearer(authorization value: String?) -> String? {
-        guard let value else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return String(parts[1]).trimmingCharacters(in: .whitespaces)
+        guard let (scheme, credential) = authorization(value), scheme == "bearer" else { return nil }
+        return credential
+    }
+
+    /// An `Authorization` header value as its scheme (lowercased) and credential.
+    static func authorization(_ value: String?) -> (scheme: String, credential: String)? {
+        guard let parts = value?.split(separator: " ", maxSplits: 1), parts.count == 2 else { return nil }
+        return (parts[0].lowercased(), parts[1].trimmingCharacters(in: .whitespaces))
     }
 
     static func query(_ request: Request) -> String? {
@@ -82,12 +86,9 @@ enum Credentials {
     /// password or the `p` parameter (1.x), and `?token=` as everywhere.
     static func influx(_ request: Request) -> String? {
         if let value = request.headers[.authorization] {
-            let parts = value.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2 else { return nil }
-            let credential = parts[1].trimmingCharacters(in: .whitespaces)
-            switch parts[0].lowercased() {
-            case "token", "bearer": return credential
-            case "basic": return basicPassword(credential)
+            switch authorization(value) {
+            case ("token", let credential)?, ("bearer", let credential)?: return credential
+            case ("basic", let credential)?: return basicPassword(credential)
             default: return nil
             }
         }
@@ -96,11 +97,11 @@ enum Credentials {
 
     /// The Prometheus door: `Bearer …`, or basic authentication's password (any user name).
     static func prometheus(_ request: Request) -> String? {
-        if let token = bearer(request) { return token }
-        guard let value = request.headers[.authorization] else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "basic" else { return nil }
-        return basicPassword(parts[1].trimmingCharacters(in: .whitespaces))
+        switch authorization(request.headers[.authorization]) {
+        case ("bearer", let credential)?: credential
+        case ("basic", let credential)?: basicPassword(credential)
+        default: nil
+        }
     }
 
     /// The password of a basic-authentication credential (any user name).

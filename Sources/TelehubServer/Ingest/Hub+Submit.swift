@@ -1,3 +1,4 @@
+import HTTPTypes
 import TelehubCore
 
 extension Hub {
@@ -20,6 +21,16 @@ extension Hub {
 }
 
 extension IngestRejection {
+    /// 429 (rate) or 503 (overload) for a refusal that may succeed later,
+    /// with `Retry-After`; nil for one that will not.
+    var retryStatus: HTTPResponse.Status? {
+        switch code {
+        case .rateLimited: .tooManyRequests
+        case .overloaded: .serviceUnavailable
+        default: nil
+        }
+    }
+
     /// `Retry-After` in whole seconds, at least 1.
-    var retryAfterSeconds: Int { max(1, ((retryAfterMs ?? 1000) + 999) / 1000) }
+    var retryAfterSeconds: Int64 { APIError.retryAfterSeconds(Int64(retryAfterMs ?? 1000)) }
 }

@@ -68,8 +68,7 @@ struct IngestRoutes {
 
     private static func response(for rejection: IngestRejection) -> Response {
         let body = ServerMessage.error(ErrorBody(rejection))
-        guard rejection.code.isRetryable else { return WireResponseEncoder.response(body, status: .badRequest) }
-        let status: HTTPResponse.Status = rejection.code == .rateLimited ? .tooManyRequests : .serviceUnavailable
+        guard let status = rejection.retryStatus else { return WireResponseEncoder.response(body, status: .badRequest) }
         var response = WireResponseEncoder.response(body, status: status)
         response.headers[.retryAfter] = String(rejection.retryAfterSeconds)
         return response

@@ -74,10 +74,6 @@ extension PromMatcher {
         /// written (Telehub's name and its exposed form): a positive matcher
         /// accepts if any matches, a negative one if none does.
         public func accepts(_ candidates: String...) -> Bool {
-            accepts(candidates)
-        }
-
-        public func accepts(_ candidates: [String]) -> Bool {
             switch kind {
             case .equal: candidates.contains(value)
             case .notEqual: !candidates.contains(value)

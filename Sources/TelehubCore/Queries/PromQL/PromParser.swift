@@ -82,7 +82,7 @@ public struct PromParser {
             return inner
         }
         if let number = try numberLiteral() { return .number(number) }
-        if byte == UInt8(ascii: "{") { return try instantOrRange(name: nil) }
+        if byte == UInt8(ascii: "{") { return try plainSelector(name: nil) }
         guard Self.isIdentifierStart(byte) else { throw error("unexpected \(describeNext()); expected a number, a metric or a function") }
         let start = position
         let name = identifier()
@@ -102,10 +102,11 @@ public struct PromParser {
             position = start
             throw error("function \(JSONText.quoted(name)) is not supported; functions: \(PromRangeFunction.allCases.map(\.rawValue).joined(separator: ", ")); aggregations: \(PromAggregation.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        return try instantOrRange(name: name)
+        return try plainSelector(name: name)
     }
 
-    private mutating func instantOrRange(name: String?) throws(ParseError) -> PromExpression {
+    /// A selector standing alone; a range after it belongs inside a function.
+    private mutating func plainSelector(name: String?) throws(ParseError) -> PromExpression {
         let selector = try self.selector(name: name)
         skipSpace()
         if peek == UInt8(ascii: "[") {
