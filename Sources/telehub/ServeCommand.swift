@@ -41,6 +41,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // A token nobody was shown is a credential nobody needs: under a
         // service manager stdout is a log that others may read.
+        // Every device connection is a descriptor: take all the process may have.
+        let files = OpenFileLimit.raiseToHard()
+        Logger(label: "telehub").info(
+            "open files: soft limit \(files.before.soft) raised to \(files.after.soft) (hard \(files.after.hard)); device connections past \(files.after.connectionCapacity) are refused with 503")
         let printsTokenURL = configuration.printTokenURL ?? (isatty(STDOUT_FILENO) == 1)
         configuration.sessionReadToken = printsTokenURL ? TokenSecret.generate(.read).value : nil
         let database = try await store.open(busyTimeout: 2)

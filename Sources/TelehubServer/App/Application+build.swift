@@ -2,7 +2,6 @@ public import Hummingbird
 import HummingbirdCore
 import ServiceLifecycle
 import HummingbirdTLS
-import HummingbirdWebSocket
 import NIOCore
 public import Logging
 import NIOHTTP1
@@ -87,39 +86,26 @@ private func refuseOtherMethods(on router: Router<HubRequestContext>, path: Stri
 }
 
 private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
-    let webSocketRouter = Router(context: IngestRequestContext.self)
-    IngestRoutes(hub: hub).register(on: webSocketRouter)
     let configuration = hub.configuration
-    let maxBytes = configuration.limits.maxMessageBytes
-    let deflate: [WebSocketExtensionFactory] =
-        configuration.deflate
-        ? [PerMessageInflateBuilder.factory(windowBits: configuration.deflateWindowBits, maxMessageBytes: maxBytes)] : []
-    let webSocket = WebSocketServerConfiguration(
-        maxFrameSize: maxBytes,
-        extensions: deflate,
-        autoPing: .enabled(timePeriod: .seconds(configuration.heartbeatSeconds)),
-        closeTimeout: configuration.closeTimeout,
-        validateUTF8: true)
-    let server = HTTPServerBuilder.gatedWebSocketUpgrade(
-        webSocketRouter: webSocketRouter, configuration: .init(http1: http1Configuration(configuration), ws: webSocket),
+    let server = HTTPServerBuilder.deviceSessions(
+        DeviceSessions(hub: hub), http1: http1Configuration(configuration),
         decide: { head, address in
             let uri = URI(head.uri)
             // Only /v1/ingest upgrades; anywhere else the router answers as for plain HTTP (404).
-            guard uri.path == "/v1/ingest" else { return false }
+            guard uri.path == "/v1/ingest" else { return nil }
             // A name this loopback-only hub does not answer for: the router says 421.
             if hub.configuration.listensOnLoopbackOnly, !hub.origin(head, peer: address).suitsLoopbackListener {
-                return false
+                return nil
             }
             // Refused here, the request goes on to the router, which answers 401 or 429
             // and counts the failure (once).
             let client = ClientAddress.resolve(
                 peer: address, forwardedFor: head.headers["X-Forwarded-For"], trusted: hub.configuration.trustedProxies)
-            guard hub.authenticator.retryAfterMs(address: client) == nil else { return false }
+            guard hub.authenticator.retryAfterMs(address: client) == nil else { return nil }
             let token = Credentials.bearer(authorization: head.headers.first(name: "authorization"))
                 ?? uri.queryParameters["token"].map(String.init)
-            return await hub.authenticator.identify(token, as: .device) != nil
+            return await hub.authenticator.identify(token, as: .device).flatMap { $0.deviceID == nil ? nil : $0 }
         },
-        onShutdown: { hub.connections.shutDown() },
         headTimeout: .nanoseconds(configuration.requestHeadTimeout.milliseconds * 1_000_000),
         onHeadRefused: { hub.metrics.requestHeadsRefused.increment() })
     guard let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath else { return server }

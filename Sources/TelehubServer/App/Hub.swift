@@ -10,6 +10,8 @@ struct Hub: Sendable {
     let usage: TokenUsageRecorder
     let live: LiveHub
     let connections: ConnectionRegistry
+    /// Connections against the descriptors the process may open.
+    let descriptors: DescriptorBudget
     let ingest: IngestActor
     let metrics: HubMetrics
     let health: StoreHealth
@@ -33,6 +35,7 @@ struct Hub: Sendable {
             replayEvents: configuration.replayEvents, bufferSize: configuration.streamBufferEvents,
             keepaliveInterval: .seconds(configuration.keepaliveSeconds), metrics: metrics)
         self.connections = ConnectionRegistry()
+        self.descriptors = DescriptorBudget()
         let rateLimiter = RateLimiter(
             readingsPerSecond: configuration.rateLimitReadingsPerSecond,
             burst: max(configuration.rateLimitBurst, configuration.limits.maxBatch))

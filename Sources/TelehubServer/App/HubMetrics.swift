@@ -25,6 +25,8 @@ final class HubMetrics: Sendable {
     let authFailures: CoreMetrics.Counter
     /// Device connections closed because they did not read their replies.
     let unreadRepliesClosed: CoreMetrics.Counter
+    /// Device connections refused with 503: every descriptor was in use.
+    let connectionsRefused: CoreMetrics.Counter
     /// Connections closed because their request head was late or too large.
     let requestHeadsRefused: CoreMetrics.Counter
     /// Requests refused for naming another host on a loopback-only hub (421).
@@ -65,6 +67,7 @@ final class HubMetrics: Sendable {
         storageBytes = CoreMetrics.Meter(label: "telehub_storage_bytes", factory: factory)
         authFailures = CoreMetrics.Counter(label: "telehub_auth_failures_total", factory: factory)
         unreadRepliesClosed = CoreMetrics.Counter(label: "telehub_unread_replies_closed_total", factory: factory)
+        connectionsRefused = CoreMetrics.Counter(label: "telehub_connections_refused_total", factory: factory)
         requestHeadsRefused = CoreMetrics.Counter(label: "telehub_request_heads_refused_total", factory: factory)
         requestsMisdirected = CoreMetrics.Counter(label: "telehub_requests_misdirected_total", factory: factory)
         alertTransitions = CoreMetrics.Counter(label: "telehub_alert_transitions_total", factory: factory)

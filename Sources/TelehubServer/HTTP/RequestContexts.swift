@@ -1,28 +1,8 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import HummingbirdWebSocket
 import TelehubCore
 import Foundation
-
-/// The context of `/v1/ingest` upgrade requests: carries the authenticated
-/// device from the auth middleware to the WebSocket handler.
-struct IngestRequestContext: RequestContext, WebSocketRequestContext, ClientAddressed {
-    var coreContext: CoreRequestContextStorage
-    let webSocket: WebSocketHandlerReference<Self>
-    var identity: TokenIdentity?
-    var responseEncoder: WireResponseEncoder { WireResponseEncoder() }
-    /// The connection, so a device that stops reading can be cut off even
-    /// while a write to it is pending.
-    let channel: any Channel
-
-    init(source: Source) {
-        self.coreContext = .init(source: source)
-        self.webSocket = .init()
-        self.identity = nil
-        self.channel = source.channel
-    }
-}
 
 /// The context of every HTTP request. It keeps the connection's channel, so
 /// that a stream whose client stopped reading can be disconnected even while

@@ -58,14 +58,7 @@ final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if let error = error as? HTTPParserError, error == .headerOverflow, inFlight == 0 {
             onRefused()
             let body = APIErrorAnswer(error: "request_header_fields_too_large", message: "the request head is over 16 KiB")
-            let buffer = ByteBuffer(bytes: (try? JSONEncoder.wire.encode(body)) ?? Data("{}".utf8))
-            let headers = HTTPHeaders([
-                ("Connection", "close"), ("Content-Type", "application/json"), ("Content-Length", String(buffer.readableBytes)),
-            ])
-            let head = HTTPResponseHead(version: .http1_1, status: .requestHeaderFieldsTooLarge, headers: headers)
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            RawHTTPAnswer.write(.requestHeaderFieldsTooLarge, body, to: context)
         }
         context.fireErrorCaught(error)
     }

@@ -39,8 +39,15 @@ final class ConnectionRegistry: Sendable {
 
     private struct State {
         var connections: [Int: Connection] = [:]
+        /// Each device's connections on this hub, oldest first: a takeover
+        /// looks at one device, not at every connection.
+        var byDevice: [String: [Int]] = [:]
         var nextID = 0
         var shuttingDown = false
+
+        func devices(_ name: String) -> [Connection] {
+            byDevice[name, default: []].compactMap { connections[$0] }
+        }
     }
 
     private let state = Mutex(State())
@@ -56,8 +63,9 @@ final class ConnectionRegistry: Sendable {
             var replaced: [Connection] = []
             var cameOnline = false
             if case .device(let name) = kind {
-                replaced = state.connections.values.filter { $0.isDevice(name) }
+                replaced = state.devices(name)
                 cameOnline = replaced.isEmpty
+                state.byDevice[name, default: []].append(id)
             }
             state.connections[id] = Connection(id: id, kind: kind, tokenID: tokenID, send: send, end: end)
             return (id, replaced, cameOnline, state.shuttingDown)
@@ -74,7 +82,10 @@ final class ConnectionRegistry: Sendable {
             guard let connection = state.connections.removeValue(forKey: id), case .device(let name) = connection.kind else {
                 return false
             }
-            return !state.connections.values.contains { $0.isDevice(name) }
+            state.byDevice[name]?.removeAll { $0 == id }
+            guard state.byDevice[name]?.isEmpty ?? true else { return false }
+            state.byDevice[name] = nil
+            return true
         }
     }
 
@@ -84,8 +95,7 @@ final class ConnectionRegistry: Sendable {
     /// `sent` (or, taken beside the opening's resend, sent twice).
     func sender(device: String) -> (@Sendable (String) -> Bool)? {
         state.withLock { state in
-            guard let newest = state.connections.values.filter({ $0.isDevice(device) }).max(by: { $0.id < $1.id }),
-                newest.ready
+            guard let newest = state.byDevice[device]?.last.flatMap({ state.connections[$0] }), newest.ready
             else { return nil }
             return newest.send
         }
@@ -98,7 +108,7 @@ final class ConnectionRegistry: Sendable {
 
     func onlineDevices() -> Set<String> {
         state.withLock { state in
-            Set(state.connections.values.compactMap { if case .device(let name) = $0.kind { name } else { nil } })
+            Set(state.byDevice.keys)
         }
     }
 
@@ -115,7 +125,7 @@ final class ConnectionRegistry: Sendable {
 
     /// Ends this hub's connections of a device whose newer connection began on another hub.
     func endDevice(_ name: String) {
-        let ending = state.withLock { $0.connections.values.filter { $0.isDevice(name) } }
+        let ending = state.withLock { $0.devices(name) }
         ending.forEach { $0.end(.replaced) }
     }
 
@@ -128,12 +138,6 @@ final class ConnectionRegistry: Sendable {
             return Array(state.connections.values)
         }
         connections.forEach { $0.end(.shutdown) }
-    }
-}
-
-extension ConnectionRegistry.Connection {
-    func isDevice(_ name: String) -> Bool {
-        if case .device(let device) = kind { device == name } else { false }
     }
 }
 

@@ -49,6 +49,11 @@ struct DeviceSocketState {
 
     var isOver: Bool { phase == .over }
 
+    /// Shutting down: owed acks still go out before the close.
+    var isDraining: Bool {
+        if case .draining = phase { true } else { false }
+    }
+
     mutating func handle(_ event: Event) -> [Action] {
         guard phase != .over else { return [] }
         switch event {

@@ -98,6 +98,12 @@ public actor IngestActor: Service {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Queues the messages of one event loop's turn, in order: one hop to the
+    /// actor for many device sessions.
+    public func submit(batch: [Submission]) async {
+        for submission in batch { await submit(submission) }
+    }
+
     /// Queues a message; waits while the queue is full (backpressure).
     /// A message at or below the device's accepted `seq` is acknowledged after
     /// the next commit and not stored again.

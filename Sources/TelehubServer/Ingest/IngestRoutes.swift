@@ -1,25 +1,9 @@
 import Hummingbird
-import HummingbirdWebSocket
 import TelehubCore
 
 /// `/v1/ingest`: the WebSocket connection, and HTTP POST for devices that send rarely.
 struct IngestRoutes {
     let hub: Hub
-
-    /// The upgrade route. Tokens were already checked by the upgrade gate;
-    /// this looks the device up again to hand its identity to the connection.
-    func register(on router: Router<IngestRequestContext>) {
-        let socket = IngestSocket(hub: hub)
-        router.add(middleware: DeviceAuthMiddleware(hub: hub))
-        router.ws("/v1/ingest") { inbound, outbound, context in
-            guard let identity = context.requestContext.identity, let deviceID = identity.deviceID,
-                let device = identity.deviceName
-            else { return }
-            try await socket.run(
-                identity: identity, device: device, deviceID: deviceID, channel: context.requestContext.channel,
-                inbound: inbound, outbound: outbound)
-        }
-    }
 
     func register(on router: Router<HubRequestContext>) {
         router.get("/v1/ingest") { request, context -> Response in
@@ -72,19 +56,5 @@ struct IngestRoutes {
         var response = WireResponseEncoder.response(body, status: status)
         response.headers[.retryAfter] = String(rejection.retryAfterSeconds)
         return response
-    }
-}
-
-/// Resolves the device token of an upgrade request into `context.identity`.
-struct DeviceAuthMiddleware: RouterMiddleware {
-    typealias Context = IngestRequestContext
-    let hub: Hub
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        var context = context
-        context.identity = try await hub.requireDevice(request, context)
-        return try await next(request, context)
     }
 }

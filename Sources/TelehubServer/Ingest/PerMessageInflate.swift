@@ -1,47 +1,8 @@
 import CompressNIO
 import NIOCore
 import NIOWebSocket
-import Synchronization
+import HTTPTypes
 import WSCore
-
-/// permessage-deflate (RFC 7692) for the device socket, receiving side only.
-///
-/// The WebSocket library's extension builds a compressor and a decompressor
-/// for every connection when it opens: 27 KiB of zlib state an idle device
-/// holds for nothing (`telehub bench --ingest --sections idle`, BENCHMARKS.md).
-/// The hub's own messages are acks of about 20 bytes, which compression does
-/// not make meaningfully smaller, and RFC 7692 lets an endpoint send any
-/// message uncompressed; so the hub never compresses, and inflates with state
-/// made at the first compressed message. A client that offers
-/// `client_no_context_takeover` starts every message afresh, so its state is
-/// released at the end of each message.
-///
-/// A message that inflates past the size limit closes the connection with
-/// 1009 (message too big), as an oversized uncompressed message does.
-struct PerMessageInflateBuilder: WebSocketExtensionBuilder {
-    static var name: String { "permessage-deflate" }
-    let windowBits: Int
-    let maxMessageBytes: Int
-
-    static func factory(windowBits: Int, maxMessageBytes: Int) -> WebSocketExtensionFactory {
-        WebSocketExtensionFactory { PerMessageInflateBuilder(windowBits: windowBits, maxMessageBytes: maxMessageBytes) }
-    }
-
-    func clientRequestHeader() -> String { "permessage-deflate" }
-
-    func serverReponseHeader(to request: WebSocketExtensionHTTPParameters) -> String? {
-        InflateNegotiation(offer: request.parameters.mapValues(\.optional), windowBits: windowBits)?.responseHeader
-    }
-
-    func serverExtension(from request: WebSocketExtensionHTTPParameters) throws -> (any WebSocketExtension)? {
-        InflateNegotiation(offer: request.parameters.mapValues(\.optional), windowBits: windowBits).map {
-            PerMessageInflate(negotiation: $0, maxMessageBytes: maxMessageBytes)
-        }
-    }
-
-    /// The hub is never the client of this extension.
-    func clientExtension(from response: WebSocketExtensionHTTPParameters) throws -> (any WebSocketExtension)? { nil }
-}
 
 /// What a client's permessage-deflate offer settles, by RFC 7692 section 7.
 /// A plain value, so the negotiation is tested without a socket.
@@ -82,45 +43,69 @@ struct InflateNegotiation: Equatable, Sendable {
         responseHeader = header
     }
 
+    /// The first permessage-deflate offer of a `Sec-WebSocket-Extensions`
+    /// request header this hub accepts, or nil.
+    init?(requestHeaders values: [String], windowBits: Int) {
+        var fields = HTTPFields()
+        // Offers are separated by commas, in one header or several (RFC 7692 section 5).
+        for offer in values.flatMap({ $0.split(separator: ",") }) {
+            fields.append(HTTPField(name: .secWebSocketExtensions, value: String(offer)))
+        }
+        let offers = WebSocketExtensionHTTPParameters.parseHeaders(fields).filter { $0.name == "permessage-deflate" }
+        for offer in offers {
+            if let settled = InflateNegotiation(offer: offer.parameters.mapValues(\.optional), windowBits: windowBits) {
+                self = settled
+                return
+            }
+        }
+        return nil
+    }
+
     private static func bits(_ text: String) -> Int? {
         guard text.count <= 2, let bits = Int(text), (8...15).contains(bits) else { return nil }
         return bits
     }
 }
 
-/// One connection's inflater. Frames arrive one at a time from the
-/// connection's reader, so the lock is never contended; it makes the state
-/// safe to hold in a `Sendable` extension.
-final class PerMessageInflate: WebSocketExtension, Sendable {
+/// permessage-deflate (RFC 7692) for the device socket, receiving side only.
+///
+/// The WebSocket library's extension builds a compressor and a decompressor
+/// for every connection when it opens: 27 KiB of zlib state an idle device
+/// holds for nothing (`telehub bench --ingest --sections idle`, BENCHMARKS.md).
+/// The hub's own messages are acks of about 20 bytes, which compression does
+/// not make meaningfully smaller, and RFC 7692 lets an endpoint send any
+/// message uncompressed; so the hub never compresses, and inflates with state
+/// made at the first compressed message. A client that offers
+/// `client_no_context_takeover` starts every message afresh, so its state is
+/// released at the end of each message.
+///
+/// A message that inflates past the size limit closes the connection with
+/// 1009 (message too big), as an oversized uncompressed message does.
+///
+/// One connection's inflater, used on the connection's event loop only.
+final class PerMessageInflate {
     private enum Phase { case idle, plain, compressed }
     private struct State: ~Copyable {
         var phase = Phase.idle
         var inflater: ZlibDecompressor?
     }
 
-    let name = "permessage-deflate"
     let negotiation: InflateNegotiation
     let maxMessageBytes: Int
-    private let state = Mutex(State())
+    private var state = State()
 
     init(negotiation: InflateNegotiation, maxMessageBytes: Int) {
         self.negotiation = negotiation
         self.maxMessageBytes = maxMessageBytes
     }
 
-    var reservedBits: WebSocketFrame.ReservedBits { .rsv1 }
-
     /// Whether zlib state is held now (for tests: released between messages
     /// when the client offered `client_no_context_takeover`).
-    var holdsInflater: Bool { state.withLock { $0.inflater != nil } }
-
-    func processReceivedFrame(_ frame: WebSocketFrame, context: WebSocketExtensionContext) async throws -> WebSocketFrame {
-        try receive(frame)
-    }
+    var holdsInflater: Bool { state.inflater != nil }
 
     /// One received frame, inflated when its message is compressed.
     func receive(_ frame: WebSocketFrame) throws -> WebSocketFrame {
-        try state.withLock { state in try inflate(frame, &state) }
+        try inflate(frame, &state)
     }
 
     private func inflate(_ frame: WebSocketFrame, _ state: inout State) throws -> WebSocketFrame {
@@ -152,14 +137,5 @@ final class PerMessageInflate: WebSocketExtension, Sendable {
         result.rsv1 = false
         if frame.fin, negotiation.clientNoContextTakeover { state.inflater = nil }
         return result
-    }
-
-    /// The hub's messages go out as they are (see the type's comment).
-    func processFrameToSend(_ frame: WebSocketFrame, context: WebSocketExtensionContext) async throws -> WebSocketFrame {
-        frame
-    }
-
-    func shutdown() async {
-        state.withLock { $0.inflater = nil }
     }
 }

@@ -24,7 +24,9 @@ final class ReplyBudget: Sendable {
     /// Counts a reply about to be queued. - Returns: false when it would pass the budget.
     func take(_ bytes: Int) -> Bool {
         state.withLock { state in
-            guard !state.cutOff, state.count < maxCount, state.bytes + bytes <= maxBytes else { return false }
+            // One reply alone always fits (an error may quote a message of up
+            // to maxMessageBytes): the budget bounds replies piling up.
+            guard !state.cutOff, state.count < maxCount, state.count == 0 || state.bytes + bytes <= maxBytes else { return false }
             state.count += 1
             state.bytes += bytes
             return true
@@ -33,8 +35,13 @@ final class ReplyBudget: Sendable {
 
     /// A reply was written to the socket.
     func release(_ bytes: Int) {
+        release(count: 1, bytes: bytes)
+    }
+
+    /// Replies were written to the socket.
+    func release(count: Int, bytes: Int) {
         state.withLock { state in
-            state.count -= 1
+            state.count -= count
             state.bytes -= bytes
         }
     }
@@ -48,29 +55,10 @@ final class ReplyBudget: Sendable {
     }
 
     /// Takes the budget for an event that carries a reply; other events pass.
-    static func admit(_ event: IngestSocket.Event, into budget: ReplyBudget) -> Bool {
+    static func admit(_ event: DeviceSocketState.Event, into budget: ReplyBudget) -> Bool {
         switch event {
         case .reply(let text), .completed(let text?): budget.take(text.utf8.count)
         default: true
-        }
-    }
-}
-
-/// Closes the connection of a device that does not read its replies.
-///
-/// The connection's writer may be stuck in a write to the full socket, so the
-/// close frame (1008) is written on the channel directly, and the channel is
-/// closed once it is flushed or after `limit` at the latest.
-enum UnreadRepliesCutOff {
-    static func close(_ channel: any Channel, within limit: Duration) {
-        let reason = "replies not read"
-        var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        data.write(webSocketErrorCode: .policyViolation)
-        data.writeString(reason)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
-        channel.writeAndFlush(frame).whenComplete { _ in channel.close(promise: nil) }
-        channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(limit.milliseconds) * 1_000_000)) {
-            channel.close(promise: nil)
         }
     }
 }

@@ -1,39 +1,53 @@
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
-import ServiceLifecycle
+import TelehubCore
+import Foundation
 
 /// Decides whether a WebSocket upgrade may go ahead before the upgrader sees
 /// the request.
 ///
-/// The WebSocket library answers a refused upgrade with a bare 400. The
+/// The WebSocket upgrader answers a refused upgrade with a bare 400. The
 /// contract wants 401 with a JSON body, so this handler sits between the HTTP
 /// decoder and the upgrader: when the gate refuses, it strips the upgrade
 /// headers and the request continues as plain HTTP to the router, which
-/// answers 401. It handles the first request of a connection only (the only
-/// one that can upgrade) and then removes itself.
+/// answers 401. When the hub holds as many connections as it may open, it
+/// answers 503 itself and closes. It handles the first request of a
+/// connection only (the only one that can upgrade) and then removes itself.
 final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
 
     /// Answers whether the upgrade request with this head, from this client
-    /// address, may proceed.
-    typealias Decision = @Sendable (HTTPRequestHead, String) async -> Bool
+    /// address, may proceed, and as whom: nil refuses it.
+    typealias Decision = @Sendable (HTTPRequestHead, String) async -> TokenIdentity?
 
     private let decide: Decision
+    /// Whether the hub may take one more connection.
+    private let hasRoom: @Sendable () -> Bool
+    private let onFull: @Sendable () -> Void
     /// Completed with whether this connection is becoming a WebSocket.
     private let upgrading: EventLoopPromise<Bool>
+    /// The device token's identity, for the upgrader.
+    private let admitted: NIOLoopBoundBox<TokenIdentity?>
     private var held: [HTTPServerRequestPart] = []
     private var deciding = false
     private var reported = false
+    /// Answered 503: what follows of the request is dropped.
+    private var full = false
 
-    init(decide: @escaping Decision, upgrading: EventLoopPromise<Bool>) {
+    init(
+        decide: @escaping Decision, hasRoom: @escaping @Sendable () -> Bool, onFull: @escaping @Sendable () -> Void,
+        upgrading: EventLoopPromise<Bool>, admitted: NIOLoopBoundBox<TokenIdentity?>
+    ) {
         self.decide = decide
+        self.hasRoom = hasRoom
+        self.onFull = onFull
         self.upgrading = upgrading
+        self.admitted = admitted
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -48,6 +62,7 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        if full { return }
         if deciding {
             held.append(part)
             return
@@ -58,16 +73,29 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
         }
+        guard hasRoom() else { return refuseForRoom(head, context: context) }
         deciding = true
-        let promise = context.eventLoop.makePromise(of: Bool.self)
+        let promise = context.eventLoop.makePromise(of: TokenIdentity?.self)
         let decide = self.decide
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
         promise.completeWithTask { await decide(head, address) }
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        promise.futureResult.whenSuccess { allowed in
+        promise.futureResult.whenSuccess { identity in
             let (handler, context) = bound.value
-            handler.release(head: head, allowed: allowed, context: context)
+            handler.admitted.value = identity
+            handler.release(head: head, allowed: identity != nil, context: context)
         }
+    }
+
+    /// 503 and close: every descriptor the process may open is in use, so
+    /// the device is told to come back instead of being left to time out.
+    private func refuseForRoom(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        onFull()
+        full = true
+        report(false)
+        let answer = APIErrorAnswer(
+            error: "overloaded", message: "the hub holds as many connections as it may open; connect again later")
+        RawHTTPAnswer.write(.serviceUnavailable, answer, headers: [("Retry-After", "5")], to: context)
     }
 
     private func release(head: HTTPRequestHead, allowed: Bool, context: ChannelHandlerContext) {
@@ -86,81 +114,22 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// `HTTP1WebSocketUpgradeChannel` with an `UpgradeGateHandler` in front of its upgrader.
-///
-/// It also owns how device connections end on shutdown. The WebSocket library
-/// closes every socket with 1000 the moment graceful shutdown starts, before
-/// the acks that are due could be sent. So an upgraded connection runs
-/// outside the server's graceful-shutdown scope, and the shutdown signal
-/// goes to `onShutdown` instead, which drains the connections: stop reading,
-/// send the acks of what was committed, close with 1001.
-struct GatedUpgradeChannel: ServerChildChannel {
-    struct Value: ServerChildChannelValue {
-        let base: HTTP1WebSocketUpgradeChannel.Value
-        let upgrading: EventLoopFuture<Bool>
-        var channel: any Channel { base.channel }
-    }
-
-    let base: HTTP1WebSocketUpgradeChannel
-    let decide: UpgradeGateHandler.Decision
-    let onShutdown: @Sendable () -> Void
-    let headTimeout: TimeAmount
-    let onHeadRefused: @Sendable () -> Void
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let upgrading = channel.eventLoop.makePromise(of: Bool.self)
-        return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            let pipeline = channel.pipeline.syncOperations
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            let gate = UpgradeGateHandler(decide: decide, upgrading: upgrading)
-            let headGuard = RequestHeadGuard(timeout: headTimeout, onRefused: onHeadRefused)
-            try pipeline.addHandler(gate, position: .after(decoder))
-            try pipeline.addHandler(headGuard, position: .after(decoder))
-            // Reported before the upgrade request moves on, so the guard is gone
-            // before the first WebSocket frame could reach it.
-            upgrading.futureResult.assumeIsolated().whenSuccess { upgraded in
-                if upgraded { channel.pipeline.syncOperations.removeHandler(headGuard, promise: nil) }
-            }
-            return Value(base: value, upgrading: upgrading.futureResult)
-        }
-    }
-
-    func handle(value: Value, logger: Logger) async {
-        guard (try? await value.upgrading.get()) == true else {
-            return await base.handle(value: value.base, logger: logger)
-        }
-        let base = self.base
-        // Detached: no task-locals, so the library's own shutdown handler never fires.
-        let connection = Task.detached { await base.handle(value: value.base, logger: logger) }
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await connection.value
-            } onGracefulShutdown: {
-                onShutdown()
-            }
-        } onCancel: {
-            connection.cancel()
-        }
-    }
-}
-
-extension HTTPServerBuilder {
-    /// HTTP/1.1 with WebSocket upgrade, where `decide` may refuse an upgrade
-    /// so that the router answers the request as plain HTTP instead.
-    static func gatedWebSocketUpgrade<WSResponderBuilder: HTTPResponderBuilder & _HB_SendableMetatype>(
-        webSocketRouter: WSResponderBuilder,
-        configuration: HTTP1WebSocketUpgradeChannel.Configuration,
-        decide: @escaping UpgradeGateHandler.Decision,
-        onShutdown: @escaping @Sendable () -> Void,
-        headTimeout: TimeAmount,
-        onHeadRefused: @escaping @Sendable () -> Void
-    ) -> HTTPServerBuilder where WSResponderBuilder.Responder.Context: WebSocketRequestContext {
-        let webSocketResponder = webSocketRouter.buildResponder()
-        return HTTPServerBuilder { responder in
-            GatedUpgradeChannel(
-                base: HTTP1WebSocketUpgradeChannel(
-                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
-                decide: decide, onShutdown: onShutdown, headTimeout: headTimeout, onHeadRefused: onHeadRefused)
+/// A whole HTTP response written by a handler before the router (431, 503),
+/// followed by closing the connection.
+enum RawHTTPAnswer {
+    static func write(
+        _ status: HTTPResponseStatus, _ body: APIErrorAnswer, headers extra: [(String, String)] = [],
+        to context: ChannelHandlerContext
+    ) {
+        let buffer = ByteBuffer(bytes: (try? JSONEncoder.wire.encode(body)) ?? Data("{}".utf8))
+        let headers = HTTPHeaders(
+            [("Connection", "close"), ("Content-Type", "application/json"), ("Content-Length", String(buffer.readableBytes))]
+                + extra)
+        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
         }
     }
 }

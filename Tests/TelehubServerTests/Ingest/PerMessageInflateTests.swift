@@ -2,7 +2,6 @@ import CompressNIO
 import NIOCore
 import NIOWebSocket
 import Testing
-import WSCore
 @testable import TelehubServer
 
 @Suite struct PerMessageInflateTests {
@@ -31,6 +30,15 @@ import WSCore
             windowBits: 10))
         #expect(settled.clientNoContextTakeover)
         #expect(settled.responseHeader == "permessage-deflate;client_no_context_takeover;server_max_window_bits=9;server_no_context_takeover")
+    }
+
+    @Test func offerIsReadFromTheRequestHeader() throws {
+        let settled = try #require(InflateNegotiation(
+            requestHeaders: ["x-webkit-deflate-frame", "permessage-deflate; client_max_window_bits=16, permessage-deflate; client_no_context_takeover"],
+            windowBits: 10))
+        #expect(settled.clientNoContextTakeover)  // the first offer was invalid and declined
+        #expect(InflateNegotiation(requestHeaders: ["x-webkit-deflate-frame"], windowBits: 10) == nil)
+        #expect(InflateNegotiation(requestHeaders: [], windowBits: 10) == nil)
     }
 
     @Test(arguments: [

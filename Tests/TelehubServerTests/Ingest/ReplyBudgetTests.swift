@@ -12,6 +12,15 @@ import Testing
         #expect(budget.take(40))
     }
 
+    @Test func oneReplyAloneFitsWhateverItsSize() {
+        // An error may quote a whole message of maxMessageBytes.
+        let budget = ReplyBudget(maxCount: 10, maxBytes: 100)
+        #expect(budget.take(150))
+        #expect(budget.take(1) == false)  // nothing more while it waits
+        budget.release(count: 1, bytes: 150)
+        #expect(budget.take(1))
+    }
+
     @Test func aConnectionIsCutOffOnceAndTakesNothingAfter() {
         let budget = ReplyBudget(maxCount: 10, maxBytes: 1000)
         #expect(budget.markCutOff())

@@ -1,0 +1,149 @@
+import NIOCore
+import Synchronization
+
+/// What the device sessions of one event loop share: the messages they hand
+/// to the ingest actor, gathered into one batch per loop turn, and the
+/// heartbeat wheel. Used on its event loop only.
+///
+/// A connection holds no task: its messages reach the actor in its loop's
+/// batch (one hop for many sessions), and their outcomes come back through
+/// the loop's `AckOutbox` (one hop for many acks).
+final class LoopSessions {
+    let eventLoop: any EventLoop
+    private let ingest: IngestActor
+    let outbox: AckOutbox
+    let wheel: HeartbeatWheel
+
+    /// Messages read in this loop turn, and the session of each.
+    private var gathered: [IngestActor.Submission] = []
+    private var gatheredFrom: [DeviceSessionHandler] = []
+    private var handOffScheduled = false
+    /// A batch is with the actor (it may wait for room in its queue); the
+    /// next one goes once it was taken, so a device's messages keep their order.
+    private var handingOff = false
+
+    init(eventLoop: any EventLoop, ingest: IngestActor, heartbeat: TimeAmount) {
+        self.eventLoop = eventLoop
+        self.ingest = ingest
+        self.outbox = AckOutbox(eventLoop: eventLoop)
+        self.wheel = HeartbeatWheel(eventLoop: eventLoop, interval: heartbeat)
+    }
+
+    /// Queues a message for the next hand-over; the session reads no more
+    /// until `handedOff` (backpressure reaches the device's socket).
+    func gather(_ submission: IngestActor.Submission, from session: DeviceSessionHandler) {
+        gathered.append(submission)
+        gatheredFrom.append(session)
+        guard !handOffScheduled, !handingOff else { return }
+        handOffScheduled = true
+        // After the reads of this loop turn, so they travel together.
+        eventLoop.assumeIsolated().execute { self.handOff() }
+    }
+
+    private func handOff() {
+        handOffScheduled = false
+        guard !handingOff, !gathered.isEmpty else { return }
+        handingOff = true
+        let batch = gathered
+        let sessions = NIOLoopBound(gatheredFrom, eventLoop: eventLoop)
+        gathered = []
+        gatheredFrom = []
+        let ingest = self.ingest
+        let loop = eventLoop
+        let me = NIOLoopBound(self, eventLoop: loop)
+        Task {
+            await ingest.submit(batch: batch)
+            loop.execute { me.value.accepted(sessions.value) }
+        }
+    }
+
+    private func accepted(_ sessions: [DeviceSessionHandler]) {
+        handingOff = false
+        for session in sessions { session.handedOff() }
+        if !gathered.isEmpty { handOff() }
+    }
+}
+
+/// Where the ingest actor leaves the outcomes of one loop's messages. The
+/// first outcome of a commit schedules one pass on the loop, which sends
+/// every outcome that arrived by then.
+final class AckOutbox: Sendable {
+    struct Delivery: Sendable {
+        let session: NIOLoopBound<DeviceSessionHandler>
+        let outcome: IngestActor.Outcome
+    }
+
+    private let eventLoop: any EventLoop
+    private let pending = Mutex<[Delivery]>([])
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func deliver(_ delivery: Delivery) {
+        let first = pending.withLock { pending in
+            pending.append(delivery)
+            return pending.count == 1
+        }
+        if first { eventLoop.execute { self.drain() } }
+    }
+
+    private func drain() {
+        let deliveries = pending.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+        for delivery in deliveries { delivery.session.value.completed(delivery.outcome) }
+    }
+}
+
+/// The heartbeat of one loop's sessions: one timer for all of them, not one
+/// per connection. Each session sits in one of four slots; every quarter of
+/// the interval one slot is visited, so each session is visited once an
+/// interval, between ¾ and 1 interval after it joined.
+final class HeartbeatWheel {
+    private static let slotCount = 4
+    private let eventLoop: any EventLoop
+    private let tick: TimeAmount
+    private var slots: [[ObjectIdentifier: DeviceSessionHandler]]
+    private var current = 0
+    private var running = false
+
+    init(eventLoop: any EventLoop, interval: TimeAmount) {
+        self.eventLoop = eventLoop
+        self.tick = .nanoseconds(max(1_000_000, interval.nanoseconds / Int64(Self.slotCount)))
+        self.slots = Array(repeating: [:], count: Self.slotCount)
+    }
+
+    var count: Int { slots.reduce(0) { $0 + $1.count } }
+
+    /// - Returns: the slot, for `remove`.
+    func add(_ session: DeviceSessionHandler) -> Int {
+        // The slot visited last: its next visit is a whole turn away.
+        slots[current][ObjectIdentifier(session)] = session
+        if !running {
+            running = true
+            schedule()
+        }
+        return current
+    }
+
+    func remove(_ session: DeviceSessionHandler, slot: Int) {
+        slots[slot][ObjectIdentifier(session)] = nil
+    }
+
+    private func schedule() {
+        eventLoop.assumeIsolated().scheduleTask(in: tick) { self.turn() }
+    }
+
+    private func turn() {
+        current = (current + 1) % Self.slotCount
+        for session in slots[current].values { session.heartbeat() }
+        // Idle loops keep no timer.
+        if slots.allSatisfy(\.isEmpty) {
+            running = false
+        } else {
+            schedule()
+        }
+    }
+}
