@@ -51,6 +51,8 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var early: [WebSocketFrame] = []
     /// Replies queued in this turn, written together.
     private var outgoing: [String] = []
+    /// Set while the outbox hands over outcomes: it flushes once after all of them.
+    private var holdingFlush = false
     /// Messages in the loop's batch not yet taken by the ingest actor; no
     /// read while there are any.
     private var handOffs = 0
@@ -272,8 +274,14 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         resumeReading()
     }
 
-    /// A submitted message was committed or refused.
-    func completed(_ outcome: IngestActor.Outcome) {
+    /// A submitted message was committed or refused. Its reply is written
+    /// but not flushed: the outbox flushes each session once for all the
+    /// outcomes of a commit (one `writev` instead of one per message).
+    /// - Returns: true when this outcome gave the session its first reply to flush.
+    func completed(_ outcome: IngestActor.Outcome) -> Bool {
+        let hadReplies = !outgoing.isEmpty
+        holdingFlush = true
+        defer { holdingFlush = false }
         switch outcome {
         case .committed(let seq):
             _ = send(.completed(seq.map { ServerMessage.ack(seq: $0).json }))
@@ -281,7 +289,7 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             hub.metrics.rejected(device: opening.device, reason: rejection.code.rawValue)
             _ = send(.completed(ServerMessage.error(ErrorBody(rejection)).json))
         }
-        flushReplies()
+        return !hadReplies && !outgoing.isEmpty
     }
 
     // MARK: - Writing
@@ -319,10 +327,10 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
                         self.handle(.close(ending.closeCode, ending.reason))
                     }
                 case .close(let code, let reason):
-                    flushReplies()
+                    writeReplies()  // the acks owed go out before the close, held or not
                     writeClose(code, reason: reason)
                 case .finish, .fail:
-                    flushReplies()
+                    writeReplies()
                     closeChannel()
                 }
             }
@@ -330,7 +338,13 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         flushReplies()
     }
 
-    private func flushReplies() {
+    /// Writes the replies queued, unless the outbox holds them for one flush.
+    func flushReplies() {
+        guard !holdingFlush else { return }
+        writeReplies()
+    }
+
+    private func writeReplies() {
         guard !outgoing.isEmpty, let context, phase != .closed else { return }
         var bytes = 0
         let count = outgoing.count

@@ -93,7 +93,12 @@ final class AckOutbox: Sendable {
             defer { pending = [] }
             return pending
         }
-        for delivery in deliveries { delivery.session.value.completed(delivery.outcome) }
+        var toFlush: [DeviceSessionHandler] = []
+        for delivery in deliveries {
+            let session = delivery.session.value
+            if session.completed(delivery.outcome) { toFlush.append(session) }
+        }
+        for session in toFlush { session.flushReplies() }
     }
 }
 
