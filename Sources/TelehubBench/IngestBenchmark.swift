@@ -18,7 +18,12 @@ public struct IngestBenchmark: Sendable {
     public struct Options: Sendable {
         /// Values each throughput case sends in all.
         public var valuesPerCase = 2_000_000
-        public var idleConnections = 10_000
+        /// The most idle device connections the memory curve reaches (1,000,
+        /// 5,000, 10,000, then this), within the descriptors this process may open.
+        public var idleConnections = 19_000
+        /// Of the connected devices, how many then send one reading (4 values)
+        /// a second: 2,500 offer 10,000 values a second.
+        public var pacedConnections = 2_500
         public var subscribers = 1000
         /// How long each paced load (latency, fan-out) sends.
         public var pacedSeconds = 5.0
@@ -47,6 +52,7 @@ public struct IngestBenchmark: Sendable {
             var options = Options()
             options.valuesPerCase = 8000
             options.idleConnections = 50
+            options.pacedConnections = 10
             options.subscribers = 10
             options.pacedSeconds = 0.4
             options.maxDevices = 20
@@ -148,6 +154,10 @@ public struct IngestBenchmark: Sendable {
         public var hubRSSBeforeKiB: Int
         public var hubRSSAfterKiB: Int
         public var kibPerConnection: Double
+        /// The hub's memory at each step of connections, on the same hub.
+        public var curve: [ConnectionBenchmark.Step] = []
+        /// Then `pacedConnections` of them send one reading a second, the rest idle.
+        public var paced: Latency?
         /// The growth per connection by kind of mapping (`HubProcess.residentByKind`).
         public var kibPerConnectionByKind: [String: Double]
     }
@@ -183,7 +193,7 @@ public struct IngestBenchmark: Sendable {
         var report = Report()
 
         let database = directory.appendingPathComponent("hub.sqlite").path
-        var fleet = try await Fleet.mint(store: try SQLiteStore(path: database), devices: max(2000, options.idleConnections))
+        var fleet = try await Fleet.mint(store: try SQLiteStore(path: database), devices: max(2000, options.idleConnections, options.pacedConnections))
         let hub = try await HubProcess.start(database: database, settings: Self.hubSettings, binary: options.hubBinary, group: group)
         do {
             try await Task.sleep(for: .seconds(1))
@@ -320,14 +330,10 @@ public struct IngestBenchmark: Sendable {
     private func runIdle(
         database: String, fleet: Fleet, group: any EventLoopGroup, _ report: inout Report, _ progress: @Sendable (String) -> Void
     ) async throws {
+        let bench = ConnectionBenchmark(options: options)
         for deflate in [false, true] {
-            let row = try await idleConnections(database: database, fleet: fleet, group: group, deflate: deflate)
+            let row = try await bench.curve(database: database, fleet: fleet, group: group, deflate: deflate, progress: progress)
             report.idleConnections.append(row)
-            progress(String(
-                format: "%d idle device connections%@: hub RSS %.1f -> %.1f MiB, %.1f KiB per connection (%@)",
-                row.connections, deflate ? " with deflate" : "", Double(row.hubRSSBeforeKiB) / 1024,
-                Double(row.hubRSSAfterKiB) / 1024, row.kibPerConnection,
-                row.kibPerConnectionByKind.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f", $0.key, $0.value) }.joined(separator: ", ")))
         }
     }
 
@@ -469,28 +475,6 @@ public struct IngestBenchmark: Sendable {
             deliveriesPerSecond: Double(book.deliveries) / max(book.spanSeconds, 1e-9),
             p50LagMs: book.percentileMs(50), p99LagMs: book.percentileMs(99),
             hubCores: book.hubCPUShare, generatorCores: book.generatorCPUShare)
-    }
-
-    /// A fresh hub, `idleConnections` devices connected and saying nothing:
-    /// the growth of its resident memory, per connection.
-    private func idleConnections(database: String, fleet: Fleet, group: any EventLoopGroup, deflate: Bool) async throws -> IdleConnections {
-        let hub = try await HubProcess.start(database: database, settings: [], binary: options.hubBinary, group: group)
-        defer { hub.stop() }
-        let load = LoadGenerator(group: group, hub: hub, readToken: fleet.readToken)
-        try await Task.sleep(for: .seconds(1))
-        let before = hub.residentKiB() ?? 0
-        let kindsBefore = hub.residentByKind()
-        let plans = fleet.idlePlans(devices: 0..<options.idleConnections, deflate: deflate)
-        let connections = try await load.connect(plans, deflate: deflate)
-        try await Task.sleep(for: .seconds(2))
-        let after = hub.residentKiB() ?? 0
-        let count = Double(max(1, connections.count))
-        let byKind = hub.residentByKind().mapValues(Double.init).merging(kindsBefore.mapValues { -Double($0) }, uniquingKeysWith: +)
-            .mapValues { $0 / count }
-        await load.close(connections)
-        return IdleConnections(
-            deflate: deflate, connections: connections.count, hubRSSBeforeKiB: before, hubRSSAfterKiB: after,
-            kibPerConnection: Double(after - before) / count, kibPerConnectionByKind: byKind)
     }
 
     /// 10,000 connections need as many descriptors; the hub inherits the limit.

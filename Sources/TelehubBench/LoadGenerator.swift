@@ -121,8 +121,13 @@ struct LoadGenerator: Sendable {
     /// subscriber, or five seconds after the last send.
     /// - Parameter streamHub: where the stream clients connect, when not to the
     ///   devices' hub (another hub on the same database: cross-instance latency).
+    /// - Parameters:
+    ///   - interval: each device sends one message this often (staggered).
+    ///   - filtered: the stream asks for the plans' devices by name; with
+    ///     thousands of devices it asks for all (the others are silent).
     func paced(
-        _ plans: [DevicePlan], subscribers: Int, readings: Int, fleet: Fleet, streamHub: HubProcess? = nil
+        _ plans: [DevicePlan], subscribers: Int, readings: Int, fleet: Fleet, streamHub: HubProcess? = nil,
+        interval: TimeAmount = .milliseconds(40), filtered: Bool = true
     ) async throws -> LatencyBook {
         let loop = group.next()
         let devices = try await connect(plans, deflate: false, on: loop)
@@ -130,12 +135,11 @@ struct LoadGenerator: Sendable {
         let book = try await loop.submit {
             NIOLoopBoundBox(LatencyBook(devices: devices.map(\.handler.value), bases: fleet.lastBase, readings: readings), eventLoop: loop)
         }.get()
-        let filter = plans.map(\.device).joined(separator: ",")
+        let path = filtered ? "/v1/stream?device=" + plans.map(\.device).joined(separator: ",") : "/v1/stream"
         var listeners: [any Channel] = []
         for _ in 0..<subscribers {
-            listeners.append(try await listen(to: streamHub ?? hub, on: loop, filter: filter, book: book))
+            listeners.append(try await listen(to: streamHub ?? hub, on: loop, path: path, book: book))
         }
-        let interval = TimeAmount.milliseconds(40)
         let ticks = try await loop.submit {
             devices.enumerated().map { index, device in
                 loop.scheduleRepeatedTask(
@@ -144,7 +148,7 @@ struct LoadGenerator: Sendable {
             }
         }.get()
         let cpu = (hub: hub.cpuSeconds() ?? 0, generator: ProcessCPU.ownSeconds(), at: ContinuousClock.now)
-        let sending = TimeAmount.milliseconds(40 * Int64(plans.map(\.frames.count).max() ?? 0))
+        let sending = TimeAmount.nanoseconds(interval.nanoseconds * Int64(plans.map(\.frames.count).max() ?? 0))
         let deadline = NIODeadline.now() + sending + .seconds(5)
         while NIODeadline.now() < deadline {
             try await Task.sleep(for: .milliseconds(50))
@@ -163,7 +167,7 @@ struct LoadGenerator: Sendable {
     }
 
     private func listen(
-        to hub: HubProcess, on loop: any EventLoop, filter: String, book: NIOLoopBoundBox<LatencyBook>
+        to hub: HubProcess, on loop: any EventLoop, path: String, book: NIOLoopBoundBox<LatencyBook>
     ) async throws -> any Channel {
         let subscribed = loop.makePromise(of: Void.self)
         let host = "\(hub.host):\(hub.port)"
@@ -174,7 +178,7 @@ struct LoadGenerator: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(
-                        StreamListener(host: host, path: "/v1/stream?device=\(filter)", token: token, subscribed: subscribed) {
+                        StreamListener(host: host, path: path, token: token, subscribed: subscribed) {
                             device, ts, arrived in book.value.record(device: device, ts: ts, arrivedNanos: arrived)
                         })
                 }

@@ -27,7 +27,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Tiny loads: every section runs and reports, in seconds (a smoke test, not a measurement).") var quick = false
     @Flag(help: "With --ingest: print the hub's figures as one JSON object on stdout (progress goes to stderr).") var json = false
     @Option(help: "With --ingest: values each throughput case sends.") var valuesPerCase = 2_000_000
-    @Option(help: "With --ingest: idle device connections to open.") var connections = 10_000
+    @Option(help: "With --ingest: device connections the idle section's memory curve reaches (1,000, 5,000, 10,000, then this).")
+    var connections = 19_000
+    @Option(help: "With --ingest: of those, devices that then send one reading (4 values) a second.") var pacedConnections = 2_500
     @Option(help: "With --ingest: stream subscribers in the fan-out case.") var subscribers = 1000
     @Option(help: "With --ingest: seconds each paced load sends.") var pacedSeconds = 5.0
     @Option(help: "With --ingest: event loop threads of the load generator.") var loadThreads = 1
@@ -51,6 +53,7 @@ struct BenchCommand: AsyncParsableCommand {
         try Bounds.check("--seconds", seconds, 1...2_592_000)
         try Bounds.check("--values-per-case", valuesPerCase, 1000...1_000_000_000)
         try Bounds.check("--connections", connections, 1...1_000_000)
+        try Bounds.check("--paced-connections", pacedConnections, 1...1_000_000)
         try Bounds.check("--subscribers", subscribers, 1...100_000)
         try Bounds.check("--paced-seconds", pacedSeconds, 0.1...3600)
         try Bounds.check("--load-threads", loadThreads, 1...64)
@@ -87,6 +90,7 @@ struct BenchCommand: AsyncParsableCommand {
         if !quick {
             options.valuesPerCase = valuesPerCase
             options.idleConnections = connections
+            options.pacedConnections = pacedConnections
             options.subscribers = subscribers
             options.pacedSeconds = pacedSeconds
         }

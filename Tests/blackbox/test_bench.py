@@ -77,8 +77,14 @@ def test_every_section_of_the_ingest_benchmark_reports_figures():
     assert [row["deflate"] for row in report["idleConnections"]] == [False, True]
     for row in report["idleConnections"]:
         assert row["connections"] == 50 and row["hubRSSAfterKiB"] > 0, row
+        assert [step["connections"] for step in row["curve"]] == [50] and row["curve"][0]["hubRSSKiB"] > 0, row
+    # Then some of them send a reading a second, the others connected and silent.
+    paced = report["idleConnections"][0]["paced"]
+    assert paced["devices"] == 10 and paced["deliveries"] > 0 and 0 < paced["p50Ms"] <= paced["p99Ms"], paced
+    assert "paced" not in report["idleConnections"][1], report["idleConnections"][1]
     # Progress lines go to stderr with --json, one per figure.
-    assert "idle device connections with deflate" in result.stderr, result.stderr[-2000:]
+    assert "device connections with deflate" in result.stderr, result.stderr[-2000:]
+    assert "connected devices sending a reading a second" in result.stderr, result.stderr[-2000:]
 
 
 def test_bench_refuses_unknown_sections_and_missing_hub_binaries():

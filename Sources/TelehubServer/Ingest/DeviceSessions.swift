@@ -55,7 +55,7 @@ final class DeviceSessions: Sendable {
     func announce(
         _ opening: DeviceOpening, connection id: Int, cameOnline: Bool, send: @escaping @Sendable (String) -> Bool
     ) async {
-        await hub.ingest.connectionStarted(deviceID: opening.deviceID)
+        await hub.ingest.connectionStarted(deviceID: opening.deviceID, lastSeq: opening.lastSeq)
         if let feed = hub.feed {
             await feed.deviceConnected(opening.device, deviceID: opening.deviceID, connection: id)
         } else if cameOnline {

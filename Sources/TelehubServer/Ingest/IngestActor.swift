@@ -165,9 +165,16 @@ public actor IngestActor: Service {
     }
 
     /// A device opens a new connection: it resumes from `hello.lastSeq`, so an
-    /// earlier hold no longer applies.
-    public func connectionStarted(deviceID: Int64) {
+    /// earlier hold no longer applies. What its first message would read from
+    /// the store (its accepted `seq`, its metrics) is read now, while it says
+    /// hello: a thousand devices reconnecting at once must not make their
+    /// first messages queue behind a thousand store reads.
+    /// - Parameter lastSeq: the device's stored `seq`, as its `hello` said.
+    public func connectionStarted(deviceID: Int64, lastSeq: Int64? = nil) async {
         retryHolds.clear(deviceID: deviceID)
+        if let lastSeq, acceptedSeq[deviceID] == nil { acceptedSeq[deviceID] = lastSeq }
+        guard !seriesLimit.knows(deviceID), let names = try? await store.metricNames(deviceID: deviceID) else { return }
+        if !seriesLimit.knows(deviceID) { seriesLimit.learn(deviceID, names) }
     }
 
     /// The hold and the rate limit, checked before a message may queue.
