@@ -103,11 +103,13 @@ final class AckOutbox: Sendable {
 }
 
 /// The heartbeat of one loop's sessions: one timer for all of them, not one
-/// per connection. Each session sits in one of four slots; every quarter of
-/// the interval one slot is visited, so each session is visited once an
-/// interval, between ¾ and 1 interval after it joined.
+/// per connection. Each session sits in one slot of the wheel; a slot is
+/// visited every tick (100 ms, at least four a turn), so each session is
+/// visited once an interval. Sessions are spread over the slots, so the
+/// pings of 10,000 devices go out a few dozen at a time, not in one burst
+/// that would stall the loop.
 final class HeartbeatWheel {
-    private static let slotCount = 4
+    private let slotCount: Int
     private let eventLoop: any EventLoop
     private let tick: TimeAmount
     private var slots: [[ObjectIdentifier: DeviceSessionHandler]]
@@ -116,21 +118,26 @@ final class HeartbeatWheel {
 
     init(eventLoop: any EventLoop, interval: TimeAmount) {
         self.eventLoop = eventLoop
-        self.tick = .nanoseconds(max(1_000_000, interval.nanoseconds / Int64(Self.slotCount)))
-        self.slots = Array(repeating: [:], count: Self.slotCount)
+        let slotCount = Int(max(4, min(1200, interval.nanoseconds / 100_000_000)))
+        self.slotCount = slotCount
+        self.tick = .nanoseconds(max(1_000_000, interval.nanoseconds / Int64(slotCount)))
+        self.slots = Array(repeating: [:], count: slotCount)
     }
 
     var count: Int { slots.reduce(0) { $0 + $1.count } }
 
+    /// Places a session half a turn to a whole turn ahead, at random: a
+    /// thousand devices that connect in the same second are spread over half
+    /// the wheel, and none is pinged before half an interval.
     /// - Returns: the slot, for `remove`.
     func add(_ session: DeviceSessionHandler) -> Int {
-        // The slot visited last: its next visit is a whole turn away.
-        slots[current][ObjectIdentifier(session)] = session
+        let slot = (current + Int.random(in: (slotCount / 2)...slotCount)) % slotCount
+        slots[slot][ObjectIdentifier(session)] = session
         if !running {
             running = true
             schedule()
         }
-        return current
+        return slot
     }
 
     func remove(_ session: DeviceSessionHandler, slot: Int) {
@@ -142,7 +149,7 @@ final class HeartbeatWheel {
     }
 
     private func turn() {
-        current = (current + 1) % Self.slotCount
+        current = (current + 1) % slotCount
         for session in slots[current].values { session.heartbeat() }
         // Idle loops keep no timer.
         if slots.allSatisfy(\.isEmpty) {
