@@ -47,10 +47,13 @@ final class HubProcess: @unchecked Sendable {
     /// Starts this very executable (or `binary`) as `telehub serve` on `database`, on a free
     /// port, with no rate limit (the generator is the only client).
     /// - Parameter binary: another build of `telehub` to measure instead, for before-and-after figures.
-    static func start(database: String, settings: [String], binary: String?, group: any EventLoopGroup) async throws -> HubProcess {
+    /// - Parameter port: 0 for a free one; a given one to restart a hub where its devices look for it.
+    static func start(
+        database: String, settings: [String], binary: String?, group: any EventLoopGroup, port: Int = 0
+    ) async throws -> HubProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary ?? "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["serve", "--db", database, "--port", "0", "--token-url", "--rate-limit", "0"] + settings
+        process.arguments = ["serve", "--db", database, "--port", String(port), "--token-url", "--rate-limit", "0"] + settings
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -173,6 +173,7 @@ public struct IngestBenchmark: Sendable {
         public var lineProtocol: [DoorBenchmark.LineProtocolFigures] = []
         public var queries: [DoorBenchmark.QueryFigures] = []
         public var idleConnections: [IdleConnections] = []
+        public var reconnectStorm: ReconnectStorm.Figures?
     }
 
     let options: Options
@@ -335,6 +336,8 @@ public struct IngestBenchmark: Sendable {
             let row = try await bench.curve(database: database, fleet: fleet, group: group, deflate: deflate, progress: progress)
             report.idleConnections.append(row)
         }
+        let storm = ReconnectStorm(group: group, fleet: fleet, settings: Self.hubSettings, binary: options.hubBinary)
+        report.reconnectStorm = try await storm.run(database: database, devices: bench.steps.last ?? 1, progress: progress)
     }
 
     /// Room for every case's messages in flight (at most 1M values; the

@@ -85,6 +85,10 @@ def test_every_section_of_the_ingest_benchmark_reports_figures():
     # Progress lines go to stderr with --json, one per figure.
     assert "device connections with deflate" in result.stderr, result.stderr[-2000:]
     assert "connected devices sending a reading a second" in result.stderr, result.stderr[-2000:]
+    # And the hub restarts under them: every device back, nothing acknowledged lost.
+    storm = report["reconnectStorm"]
+    assert storm["devices"] == 50 and storm["missing"] == 0 and storm["lost"] == 0, storm
+    assert 0 < storm["secondsAfterHealthy"] <= storm["secondsToReconnectAll"] < 60 and storm["hubRSSPeakKiB"] > 0, storm
 
 
 def test_bench_refuses_unknown_sections_and_missing_hub_binaries():
