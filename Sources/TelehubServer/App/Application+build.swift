@@ -30,7 +30,10 @@ public func buildApplication(
     return Application(
         router: makeRouter(hub: hub),
         server: try makeServer(hub: hub),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "telehub"),
+        // A backlog for reconnect storms: thousands of devices knock at once
+        // after a restart (the kernel caps it at net.core.somaxconn).
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "telehub", backlog: 4096),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -115,7 +115,7 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         if context.channel.parent?.isActive == false { hub.connections.shutDown() }
         let sessions = self.sessions
         let opening = self.opening
-        Task {
+        sessions.open {
             await sessions.announce(opening, connection: id, cameOnline: cameOnline, send: send)
             eventLoop.execute { bound.value.opened() }
         }

@@ -21,6 +21,17 @@ struct DeviceOpening: Sendable {
 final class DeviceSessions: Sendable {
     let hub: Hub
     private let loops = Mutex<[ObjectIdentifier: NIOLoopBound<LoopSessions>]>([:])
+    /// Openings run at most this many at once; the rest wait their turn
+    /// (their devices' frames wait unread). 19,000 devices reconnecting
+    /// after a restart must not become 19,000 tasks waiting on the store.
+    static let openingsAtOnce = 64
+    private let openings = Mutex(Openings())
+
+    private struct Openings {
+        var running = 0
+        var waiting: [@Sendable () async -> Void] = []
+        var next = 0
+    }
 
     init(hub: Hub) {
         self.hub = hub
@@ -34,6 +45,37 @@ final class DeviceSessions: Sendable {
             eventLoop: eventLoop, ingest: hub.ingest, heartbeat: .seconds(Int64(hub.configuration.heartbeatSeconds)))
         loops.withLock { $0[key] = NIOLoopBound(created, eventLoop: eventLoop) }
         return created
+    }
+
+    /// Runs a connection's opening (`announce`) now, or once fewer than
+    /// `openingsAtOnce` are running.
+    func open(_ work: @escaping @Sendable () async -> Void) {
+        let now = openings.withLock { openings -> Bool in
+            guard openings.running < Self.openingsAtOnce else {
+                openings.waiting.append(work)
+                return false
+            }
+            openings.running += 1
+            return true
+        }
+        if now { run(work) }
+    }
+
+    private func run(_ work: @escaping @Sendable () async -> Void) {
+        Task {
+            await work()
+            let next = openings.withLock { openings -> (@Sendable () async -> Void)? in
+                guard openings.next < openings.waiting.count else {
+                    openings.running -= 1
+                    openings.waiting = []
+                    openings.next = 0
+                    return nil
+                }
+                defer { openings.next += 1 }
+                return openings.waiting[openings.next]
+            }
+            if let next { run(next) }
+        }
     }
 
     /// What the session of an admitted upgrade starts from, with the

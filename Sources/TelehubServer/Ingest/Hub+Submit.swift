@@ -1,4 +1,5 @@
 import HTTPTypes
+import Synchronization
 import TelehubCore
 
 extension Hub {
@@ -9,14 +10,11 @@ extension Hub {
         guard let deviceID = identity.deviceID, let device = identity.deviceName else {
             return .rejected(IngestRejection(.invalidMessage, "not a device token", seq: message.seq))
         }
-        let (outcomes, continuation) = AsyncStream.makeStream(of: IngestActor.Outcome.self)
-        await ingest.submit(
-            .init(deviceID: deviceID, device: device, message: message, receivedAt: now) {
-                continuation.yield($0)
-                continuation.finish()
-            })
-        for await outcome in outcomes { return outcome }
-        return .rejected(IngestRejection(.overloaded, "the hub is shutting down", seq: message.seq))
+        // The actor calls the completion exactly once (committed or refused),
+        // perhaps before `submit` returns: the request's own task waits for it.
+        let outcome = PendingOutcome()
+        await ingest.submit(.init(deviceID: deviceID, device: device, message: message, receivedAt: now) { outcome.deliver($0) })
+        return await outcome.value
     }
 }
 
@@ -33,4 +31,38 @@ extension IngestRejection {
 
     /// `Retry-After` in whole seconds, at least 1.
     var retryAfterSeconds: Int64 { APIError.retryAfterSeconds(Int64(retryAfterMs ?? 1000)) }
+}
+
+/// One message's outcome, handed from the ingest actor to the request that
+/// waits for it: a continuation and a lock, where a stream would allocate
+/// its buffer and iterator for one value.
+final class PendingOutcome: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<IngestActor.Outcome, Never>?)
+        case delivered(IngestActor.Outcome)
+    }
+
+    private let state = Mutex(State.waiting(nil))
+
+    func deliver(_ outcome: IngestActor.Outcome) {
+        let waiter = state.withLock { state -> CheckedContinuation<IngestActor.Outcome, Never>? in
+            guard case .waiting(let waiter) = state else { return nil }  // delivered once only
+            state = .delivered(outcome)
+            return waiter
+        }
+        waiter?.resume(returning: outcome)
+    }
+
+    var value: IngestActor.Outcome {
+        get async {
+            await withCheckedContinuation { continuation in
+                let outcome = state.withLock { state -> IngestActor.Outcome? in
+                    if case .delivered(let outcome) = state { return outcome }
+                    state = .waiting(continuation)
+                    return nil
+                }
+                if let outcome { continuation.resume(returning: outcome) }
+            }
+        }
+    }
 }
