@@ -58,7 +58,6 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var handOffs = 0
     private var readHeld = false
     private var connectionID: Int?
-    private var cameOnline = false
     private var drainTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
     private var wheelSlot: Int?
@@ -108,7 +107,6 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
             eventLoop.execute { bound.value.handle(.end(ending)) }
         }
         connectionID = id
-        self.cameOnline = cameOnline
         hub.metrics.connections.increment()
         wheelSlot = loop.wheel.add(self)
         // The server stopped listening before this connection got here: drain at once.
