@@ -162,6 +162,7 @@ let package = Package(
             name: "TelehubBench",
             dependencies: [
                 "TelehubCore",
+                "TelehubDevice",
                 "TelehubAuth",
                 "TelehubStore",
                 "TelehubSQLite",

@@ -1,8 +1,5 @@
 import Foundation
 import NIOCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The `idle` section: how the hub's memory grows with connected devices,
 /// step by step on one hub (a curve, so that a cost per connection that is
@@ -24,10 +21,8 @@ public struct ConnectionBenchmark: Sendable {
     /// Steps of 1,000, 5,000, 10,000 and the last, as far as the options and
     /// the descriptors this process may open allow.
     var steps: [Int] {
-        var limit = rlimit()
-        let soft = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? Int(min(limit.rlim_cur, 1 << 30)) : 1024
         // The generator holds one descriptor a connection too, and needs some of its own.
-        let room = soft - 500
+        let room = IngestBenchmark.openFileLimit() - 500
         let most = max(1, min(options.idleConnections, room))
         return ([1000, 5000, 10_000].filter { $0 < most } + [most])
     }

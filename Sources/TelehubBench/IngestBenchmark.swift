@@ -487,6 +487,12 @@ public struct IngestBenchmark: Sendable {
         limit.rlim_cur = limit.rlim_max
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
+
+    /// The descriptors this process may open now.
+    static func openFileLimit() -> Int {
+        var limit = rlimit()
+        return getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? Int(min(limit.rlim_cur, 1 << 30)) : 1024
+    }
 }
 
 /// The benchmark's devices `bench-0`, `bench-1`, …: their tokens, and the

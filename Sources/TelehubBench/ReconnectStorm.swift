@@ -1,11 +1,12 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import TelehubDevice
 
 /// A reconnect storm: every device connected, each sends one reading and
 /// has it acknowledged, the hub restarts, and every device reconnects at
-/// once, with exponential backoff and full jitter as the device SDK does
-/// (0.5 s doubling to 30 s). Measures how long until every device is back,
+/// once, with the device SDK's `Backoff` (0.5 s doubling to 30 s, full
+/// jitter). Measures how long until every device is back,
 /// the hub's memory meanwhile, and whether each `hello.lastSeq` still covers
 /// the reading acknowledged before the restart (nothing acknowledged lost).
 public struct ReconnectStorm: Sendable {
@@ -98,7 +99,8 @@ final class StormDevice {
     private let plan: DevicePlan
     private let port: Int
     let loop: any EventLoop
-    private var attempt = 0
+    private var backoff = Backoff()
+    private var connectedAt: ContinuousClock.Instant?
     private var stopped = false
     private var channel: (any Channel)?
     /// The reading was acknowledged (before the restart).
@@ -133,18 +135,20 @@ final class StormDevice {
             }
     }
 
-    /// Exponential backoff with full jitter: 0.5 s doubling, at most 30 s.
+    /// The next attempt after the SDK's backoff.
     func retry() {
         guard !stopped else { return }
         channel = nil
-        let bound = Int64(min(30_000, 500 << min(attempt, 10)))
-        attempt += 1
-        loop.assumeIsolated().scheduleTask(in: .milliseconds(Int64.random(in: 0...bound))) { self.connect() }
+        if let connectedAt { backoff.connectionEnded(after: .now - connectedAt) }
+        connectedAt = nil
+        var random = SystemRandomNumberGenerator()
+        let delay = backoff.next(using: &random)
+        loop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delay / .milliseconds(1)))) { self.connect() }
     }
 
     func hello(lastSeq: Int64, context: ChannelHandlerContext) {
         connections += 1
-        attempt = 0
+        connectedAt = .now
         if connections == 1 {
             context.writeAndFlush(NIOAny(plan.frames[0]), promise: nil)
         } else {

@@ -109,7 +109,7 @@ private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
                 ?? uri.queryParameters["token"].map(String.init)
             return await hub.authenticator.identify(token, as: .device).flatMap { $0.deviceID == nil ? nil : $0 }
         },
-        headTimeout: .nanoseconds(configuration.requestHeadTimeout.milliseconds * 1_000_000),
+        headTimeout: configuration.requestHeadTimeout.timeAmount,
         onHeadRefused: { hub.metrics.requestHeadsRefused.increment() })
     guard let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath else { return server }
     return try .tls(server, tlsConfiguration: TLSFiles.configuration(certificate: certificate, key: key))

@@ -19,7 +19,6 @@ final class DescriptorBudget: Sendable {
     }
 
     var hasRoom: Bool { open.load(ordering: .relaxed) <= capacity }
-    var count: Int { open.load(ordering: .relaxed) }
 
     func opened() { open.add(1, ordering: .relaxed) }
     func closed() { open.subtract(1, ordering: .relaxed) }

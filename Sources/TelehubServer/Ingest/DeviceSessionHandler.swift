@@ -61,9 +61,10 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var drainTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
     private var wheelSlot: Int?
-    /// Heartbeat: a frame arrived since the last visit, and a ping is out.
+    /// Heartbeat: a frame arrived since the wheel's last visit, and the
+    /// visits in a row that found none.
     private var heard = true
-    private var pinged = false
+    private var silentVisits = 0
 
     private var hub: Hub { sessions.hub }
 
@@ -311,11 +312,11 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         while let event = next {
             next = nil
             let actions = socket.handle(event)
-            if actions.isEmpty, admitted, case .reply(let text) = event { replies.release(text.utf8.count) }
+            if actions.isEmpty, admitted, case .reply(let text) = event { replies.release(count: 1, bytes: text.utf8.count) }
             for action in actions {
                 switch action {
                 case .write(let text):
-                    if phase == .closed || phase == .closing { replies.release(text.utf8.count) } else { outgoing.append(text) }
+                    if phase == .closed || phase == .closing { replies.release(count: 1, bytes: text.utf8.count) } else { outgoing.append(text) }
                 case .stopReader(let marker):
                     submitting = false
                     if marker { next = .submissionsOver }  // on the loop nothing can be handed over after this
@@ -410,19 +411,16 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     // MARK: - Heartbeat
 
     /// A visit of the loop's wheel, once an interval: a ping, or the end of a
-    /// device that showed no traffic since the last one.
+    /// device that showed no traffic for two intervals (two visits in a row
+    /// found nothing since the one before: between two and three intervals).
     func heartbeat() {
         guard phase == .open, let context else { return }
-        if pinged, !heard {
+        silentVisits = heard ? 0 : silentVisits + 1
+        heard = false
+        if silentVisits >= 2 {
             writeClose(.goingAway, reason: "no traffic for two heartbeat intervals")
             return closeChannel()
         }
-        heard = false
-        pinged = true
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
     }
-}
-
-extension Duration {
-    var timeAmount: TimeAmount { .nanoseconds(milliseconds * 1_000_000) }
 }

@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 public import ServiceLifecycle
 public import TelehubCore
 import TelehubStore
@@ -417,4 +418,7 @@ extension Duration {
     var milliseconds: Int64 {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
+
+    /// For NIO's timers.
+    var timeAmount: TimeAmount { .nanoseconds(milliseconds * 1_000_000) }
 }

@@ -124,8 +124,6 @@ final class HeartbeatWheel {
         self.slots = Array(repeating: [:], count: slotCount)
     }
 
-    var count: Int { slots.reduce(0) { $0 + $1.count } }
-
     /// Places a session half a turn to a whole turn ahead, at random: a
     /// thousand devices that connect in the same second are spread over half
     /// the wheel, and none is pinged before half an interval.

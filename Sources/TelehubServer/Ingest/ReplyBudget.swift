@@ -33,11 +33,6 @@ final class ReplyBudget: Sendable {
         }
     }
 
-    /// A reply was written to the socket.
-    func release(_ bytes: Int) {
-        release(count: 1, bytes: bytes)
-    }
-
     /// Replies were written to the socket.
     func release(count: Int, bytes: Int) {
         state.withLock { state in

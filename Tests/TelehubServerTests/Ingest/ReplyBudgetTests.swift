@@ -8,7 +8,7 @@ import Testing
         #expect(budget.take(70) == false)  // 110 bytes would pass the budget
         #expect(budget.take(60))
         #expect(budget.take(0) == false)  // two replies queued already
-        budget.release(40)
+        budget.release(count: 1, bytes: 40)
         #expect(budget.take(40))
     }
 
