@@ -1,5 +1,5 @@
 """Chaos: 50 simulated devices (the Swift device SDK, through `telehub
-simulate`) stream for 40 seconds through a proxy that cuts and stalls their
+simulate`) stream for 50 seconds through a proxy that cuts and stalls their
 connections, and the hub is killed once and restarted, while each device is
 sent 20 commands. Afterwards every generated reading is stored exactly once,
 the clients' counters agree with the store, and every command is final,

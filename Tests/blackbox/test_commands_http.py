@@ -72,3 +72,18 @@ def test_the_long_poll_answers_when_a_command_arrives(hub):
     bad = httpx.get(f"{hub.url}/v1/ingest/commands", params={"wait": "61000"}, headers=bearer(token), timeout=10)
     assert bad.status_code == 400
     assert httpx.get(f"{hub.url}/v1/ingest/commands", headers=bearer(control), timeout=10).status_code == 401
+
+
+def test_a_report_through_ingest_is_stored_with_or_without_seq_and_a_repeat_is_not_applied_twice(hub):
+    control, reader, token = control_token(hub), hub.read_token(), hub.device_token("gh-1")
+    assert post(hub, token, {"type": "reported", "state": {"interval": 10}}) == {"ack": None}
+    now = httpx.get(f"{hub.url}/v1/devices/gh-1/state", headers=bearer(reader), timeout=10).json()
+    assert (now["reported"]["version"], now["reported"]["state"]) == (1, {"interval": 10})
+    assert post(hub, token, {"type": "reported", "state": {"fw": "1.2"}, "applied": 0, "seq": 5}) == {"ack": 5}
+    assert post(hub, token, {"type": "reported", "state": {"fw": "9"}, "seq": 5}) == {"ack": 5}  # a repeat
+    now = httpx.get(f"{hub.url}/v1/devices/gh-1/state", headers=bearer(reader), timeout=10).json()
+    assert (now["reported"]["version"], now["reported"]["state"]) == (2, {"interval": 10, "fw": "1.2"})
+    bad = httpx.post(f"{hub.url}/v1/ingest", headers=bearer(token), json={"type": "reported", "state": [1]}, timeout=10)
+    assert bad.status_code == 400 and bad.json()["message"].startswith("state")
+    assert httpx.post(f"{hub.url}/v1/ingest", headers=bearer(control), json={"type": "reported", "state": {}},
+                      timeout=10).status_code == 401

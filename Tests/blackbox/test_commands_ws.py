@@ -219,3 +219,40 @@ def test_a_cancel_racing_the_devices_result_ends_in_exactly_one_final_status(hub
     assert len(finals) == 20 and all(len(statuses) == 1 for statuses in finals.values()), finals
     assert set(outcomes) == {"canceled", "succeeded"}, outcomes  # both orders happened
     print(f"cancel race: {outcomes.count('canceled')} canceled, {outcomes.count('succeeded')} succeeded")
+
+
+def test_a_result_over_8_kib_is_refused_and_the_command_stays_open(hub):
+    control = control_token(hub)
+    token = hub.device_token("gh-1")
+    sent = send_command(hub, control)
+    with open_device(hub, token) as device:
+        assert next_command(device)["id"] == sent["id"]
+        big = {"blob": "x" * 8200}
+        reply = device.request({"type": "command_result", "id": sent["id"], "status": "succeeded", "result": big, "seq": 1})
+        assert reply["type"] == "error" and reply["code"] == "invalid_message" and reply["message"].startswith("result"), reply
+        assert command(hub, control, sent["id"])["status"] == "sent"
+        fits = {"blob": "x" * 8000}
+        assert device.request({"type": "command_result", "id": sent["id"], "status": "succeeded", "result": fits,
+                               "seq": 2}) == {"type": "ack", "seq": 2}
+    done = command(hub, control, sent["id"])
+    assert (done["status"], done["result"]) == ("succeeded", fits)
+
+
+def test_answers_without_seq_for_unknown_or_repeated_ids_get_no_reply_and_change_nothing(hub):
+    control = control_token(hub)
+    token = hub.device_token("gh-1")
+    sent = send_command(hub, control)
+    with open_device(hub, token) as device:
+        assert next_command(device)["id"] == sent["id"]
+        device.send({"type": "command_ack", "id": "cmd_unknown"})
+        device.send({"type": "command_result", "id": "cmd_unknown", "status": "succeeded"})
+        assert nothing_more(device)
+        device.send({"type": "command_result", "id": sent["id"], "status": "succeeded", "result": {"n": 1}})
+        assert wait_for(lambda: command(hub, control, sent["id"])["status"] == "succeeded")
+        device.send({"type": "command_result", "id": sent["id"], "status": "failed", "message": "late"})
+        device.send({"type": "command_ack", "id": sent["id"]})
+        assert nothing_more(device)
+        # The connection is still good and the sequence untouched.
+        assert device.request(reading(1, {"t": 1.0})) == {"type": "ack", "seq": 1}
+    done = command(hub, control, sent["id"])
+    assert (done["status"], done["result"]) == ("succeeded", {"n": 1})
