@@ -112,7 +112,7 @@ def log_in_by_link(driver, hub):
 
 @contextmanager
 def device(hub, name):
-    """A device session over WebSocket, past the hello."""
+    """A device connection over WebSocket, past the hello."""
     token = hub.device_token(name)
     with connect(hub.ws_url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=10) as ws:
         hello = json.loads(ws.recv(timeout=10))

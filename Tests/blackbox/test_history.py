@@ -15,7 +15,7 @@ def hub(hub_factory):
 
 
 def ingest(hub, device, points, metric="t"):
-    """Stores (ts, value) points through a device session, 1000 per batch."""
+    """Stores (ts, value) points through a device connection, 1000 per batch."""
     token = hub.device_token(device)
     with open_device(hub, token) as session:
         for seq, start in enumerate(range(0, len(points), 1000), start=1):

@@ -1,4 +1,4 @@
-"""Liveness of device sessions: server heartbeat, presence events on
+"""Liveness of device connections: server heartbeat, presence events on
 `/v1/stream`, and takeover of a device's session by a newer connection."""
 import json
 import time

@@ -90,8 +90,8 @@ private func refuseOtherMethods(on router: Router<HubRequestContext>, path: Stri
 
 private func makeServer(hub: Hub) throws -> HTTPServerBuilder {
     let configuration = hub.configuration
-    let server = HTTPServerBuilder.deviceSessions(
-        DeviceSessions(hub: hub), http1: http1Configuration(configuration),
+    let server = HTTPServerBuilder.deviceConnections(
+        DeviceConnections(hub: hub), http1: http1Configuration(configuration),
         decide: { head, address in
             let uri = URI(head.uri)
             // Only /v1/ingest upgrades; anywhere else the router answers as for plain HTTP (404).

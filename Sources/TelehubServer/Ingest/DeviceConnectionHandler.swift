@@ -18,7 +18,7 @@ import CoreMetrics
 /// kernel discard the acks it has not read yet. So when the connection ends,
 /// reading goes on while nothing more is submitted (the gate), until the
 /// device answers the close or the close times out.
-final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -30,8 +30,8 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         case closed
     }
 
-    private let sessions: DeviceSessions
-    private let loop: LoopSessions
+    private let connections: DeviceConnections
+    private let loop: LoopConnections
     private let opening: DeviceOpening
     private var connection: DeviceConnectionState
     private var socket = DeviceSocketState()
@@ -66,13 +66,13 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var heard = true
     private var silentVisits = 0
 
-    private var hub: Hub { sessions.hub }
+    private var hub: Hub { connections.hub }
 
-    init(sessions: DeviceSessions, loop: LoopSessions, opening: DeviceOpening) {
-        self.sessions = sessions
+    init(connections: DeviceConnections, loop: LoopConnections, opening: DeviceOpening) {
+        self.connections = connections
         self.loop = loop
         self.opening = opening
-        let configuration = sessions.hub.configuration
+        let configuration = connections.hub.configuration
         self.connection = DeviceConnectionState(
             device: opening.device, limits: configuration.limits, errorLimit: configuration.errorWindow)
         self.frames = WebSocketMessageAssembler(
@@ -112,10 +112,10 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         wheelSlot = loop.wheel.add(self)
         // The server stopped listening before this connection got here: drain at once.
         if context.channel.parent?.isActive == false { hub.connections.shutDown() }
-        let sessions = self.sessions
+        let connections = self.connections
         let opening = self.opening
-        sessions.open {
-            await sessions.announce(opening, connection: id, cameOnline: cameOnline, send: send)
+        connections.open {
+            await connections.announce(opening, connection: id, cameOnline: cameOnline, send: send)
             eventLoop.execute { bound.value.opened() }
         }
     }
@@ -152,9 +152,9 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         hub.metrics.connections.decrement()
         guard hub.connections.unregister(id) else { return }
         hub.states.disconnected(opening.device)
-        let sessions = self.sessions
+        let connections = self.connections
         let opening = self.opening
-        Task { await sessions.announceLeaving(opening, connection: id) }
+        Task { await connections.announceLeaving(opening, connection: id) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -259,24 +259,24 @@ final class DeviceSessionHandler: ChannelDuplexHandler, RemovableChannelHandler 
         guard submitting, let context else { return }
         handle(.submitted)
         handOffs += 1
-        let session = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
         let outbox = loop.outbox
         loop.gather(
             .init(deviceID: opening.deviceID, device: opening.device, message: message, receivedAt: now) { outcome in
-                outbox.deliver(.init(session: session, outcome: outcome))
+                outbox.deliver(.init(connection: connection, outcome: outcome))
             }, from: self)
     }
 
-    /// The loop's batch with one of this session's messages was taken by the ingest actor.
+    /// The loop's batch with one of this connection's messages was taken by the ingest actor.
     func handedOff() {
         handOffs -= 1
         resumeReading()
     }
 
     /// A submitted message was committed or refused. Its reply is written
-    /// but not flushed: the outbox flushes each session once for all the
+    /// but not flushed: the outbox flushes each connection once for all the
     /// outcomes of a commit (one `writev` instead of one per message).
-    /// - Returns: true when this outcome gave the session its first reply to flush.
+    /// - Returns: true when this outcome gave the connection its first reply to flush.
     func completed(_ outcome: IngestActor.Outcome) -> Bool {
         let hadReplies = !outgoing.isEmpty
         holdingFlush = true

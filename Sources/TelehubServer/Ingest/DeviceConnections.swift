@@ -16,11 +16,11 @@ struct DeviceOpening: Sendable {
     let inflate: InflateNegotiation?
 }
 
-/// Everything the hub's device sessions share: the hub, and for each event
-/// loop its `LoopSessions`.
-final class DeviceSessions: Sendable {
+/// Everything the hub's device connections share: the hub, and for each event
+/// loop its `LoopConnections`.
+final class DeviceConnections: Sendable {
     let hub: Hub
-    private let loops = Mutex<[ObjectIdentifier: NIOLoopBound<LoopSessions>]>([:])
+    private let loops = Mutex<[ObjectIdentifier: NIOLoopBound<LoopConnections>]>([:])
     /// Openings run at most this many at once; the rest wait their turn
     /// (their devices' frames wait unread). 19,000 devices reconnecting
     /// after a restart must not become 19,000 tasks waiting on the store.
@@ -38,10 +38,10 @@ final class DeviceSessions: Sendable {
     }
 
     /// The loop's shared parts; call on `eventLoop`.
-    func loopSessions(on eventLoop: any EventLoop) -> LoopSessions {
+    func loopConnections(on eventLoop: any EventLoop) -> LoopConnections {
         let key = ObjectIdentifier(eventLoop)
         if let known = loops.withLock({ $0[key] }) { return known.value }
-        let created = LoopSessions(
+        let created = LoopConnections(
             eventLoop: eventLoop, ingest: hub.ingest, heartbeat: .seconds(Int64(hub.configuration.heartbeatSeconds)))
         loops.withLock { $0[key] = NIOLoopBound(created, eventLoop: eventLoop) }
         return created
@@ -78,7 +78,7 @@ final class DeviceSessions: Sendable {
         }
     }
 
-    /// What the session of an admitted upgrade starts from, with the
+    /// What the connection of an admitted upgrade starts from, with the
     /// extension it agreed to; nil when the device is gone meanwhile.
     func opening(for identity: TokenIdentity, head: HTTPRequestHead) async throws -> DeviceOpening? {
         guard let deviceID = identity.deviceID, let device = identity.deviceName else { return nil }

@@ -11,13 +11,13 @@ import TelehubCore
 import CoreMetrics
 
 /// Each accepted connection: HTTP/1.1 for the routes, or, for an admitted
-/// upgrade of `/v1/ingest`, a device session that lives on the channel's
-/// event loop (`DeviceSessionHandler`).
+/// upgrade of `/v1/ingest`, a device connection that lives on the channel's
+/// event loop (`DeviceConnectionHandler`).
 ///
 /// The server runs `handle` in a task per connection; for a device that task
 /// ends as soon as the upgrade is done, so a connected device holds no task.
 /// Its end on shutdown comes from the server's quiesce event, which every
-/// session receives: it drains (acks owed, then 1001), and the server waits
+/// connection receives: it drains (acks owed, then 1001), and the server waits
 /// until every channel is closed.
 struct DeviceUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     enum UpgradeResult: Sendable {
@@ -32,7 +32,7 @@ struct DeviceUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     let responder: HTTPChannelHandler.Responder
-    let sessions: DeviceSessions
+    let connections: DeviceConnections
     let http1: HTTP1Channel.Configuration
     let decide: UpgradeGateHandler.Decision
     let headTimeout: TimeAmount
@@ -40,7 +40,7 @@ struct DeviceUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture(withResultOf: {
-            let descriptors = sessions.hub.descriptors
+            let descriptors = connections.hub.descriptors
             descriptors.opened()
             channel.closeFuture.whenComplete { _ in descriptors.closed() }
             let pipeline = channel.pipeline.syncOperations
@@ -70,7 +70,7 @@ struct DeviceUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
         let pipeline = channel.pipeline.syncOperations
         let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
         let upgrading = channel.eventLoop.makePromise(of: Bool.self)
-        let hub = sessions.hub
+        let hub = connections.hub
         let gate = UpgradeGateHandler(
             decide: decide, hasRoom: { hub.descriptors.hasRoom }, onFull: { hub.metrics.connectionsRefused.increment() },
             upgrading: upgrading, admitted: admitted)
@@ -85,19 +85,19 @@ struct DeviceUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// The WebSocket upgrader: the device's opening is settled before the
-    /// 101 (its `lastSeq`, its extension), and the session takes the channel after.
+    /// 101 (its `lastSeq`, its extension), and the connection takes the channel after.
     private func upgrader(
         admitted: NIOLoopBoundBox<TokenIdentity?>, attempted: NIOLoopBoundBox<Bool>
     ) -> NIOTypedWebSocketServerUpgrader<UpgradeResult> {
-        let sessions = self.sessions
+        let connections = self.connections
         let opening = NIOLoopBoundBox<DeviceOpening?>(nil, eventLoop: admitted.eventLoop)
         return NIOTypedWebSocketServerUpgrader<UpgradeResult>(
-            maxFrameSize: sessions.hub.configuration.limits.maxMessageBytes,
+            maxFrameSize: connections.hub.configuration.limits.maxMessageBytes,
             shouldUpgrade: { channel, head in
                 attempted.value = true
                 guard let identity = admitted.value else { return channel.eventLoop.makeSucceededFuture(nil) }
                 let settled = channel.eventLoop.makePromise(of: DeviceOpening?.self)
-                settled.completeWithTask { try await sessions.opening(for: identity, head: head) }
+                settled.completeWithTask { try await connections.opening(for: identity, head: head) }
                 return settled.futureResult.map { settled -> HTTPHeaders? in
                     guard let settled else { return nil }
                     opening.value = settled
@@ -109,9 +109,9 @@ struct DeviceUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
                     guard let settled = opening.value else { throw ChannelError.inappropriateOperationForState }
-                    let loop = sessions.loopSessions(on: channel.eventLoop)
+                    let loop = connections.loopConnections(on: channel.eventLoop)
                     try channel.pipeline.syncOperations.addHandler(
-                        DeviceSessionHandler(sessions: sessions, loop: loop, opening: settled))
+                        DeviceConnectionHandler(connections: connections, loop: loop, opening: settled))
                     return .device
                 }
             })
@@ -133,7 +133,7 @@ struct DeviceUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
         do {
             switch try await value.upgradeResult.get() {
             case .device:
-                return  // the session runs on the channel's event loop from here
+                return  // the connection runs on the channel's event loop from here
             case .notUpgraded(let http1):
                 await handleHTTP(asyncChannel: http1, logger: logger)
             case .failedUpgrade(let http1):
@@ -160,14 +160,14 @@ struct DeviceUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with device sessions on `/v1/ingest`.
-    static func deviceSessions(
-        _ sessions: DeviceSessions, http1: HTTP1Channel.Configuration, decide: @escaping UpgradeGateHandler.Decision,
+    /// HTTP/1.1 with device connections on `/v1/ingest`.
+    static func deviceConnections(
+        _ connections: DeviceConnections, http1: HTTP1Channel.Configuration, decide: @escaping UpgradeGateHandler.Decision,
         headTimeout: TimeAmount, onHeadRefused: @escaping @Sendable () -> Void
     ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             DeviceUpgradeChannel(
-                responder: responder, sessions: sessions, http1: http1, decide: decide, headTimeout: headTimeout,
+                responder: responder, connections: connections, http1: http1, decide: decide, headTimeout: headTimeout,
                 onHeadRefused: onHeadRefused)
         }
     }

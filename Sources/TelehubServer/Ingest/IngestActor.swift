@@ -100,7 +100,7 @@ public actor IngestActor: Service {
     }
 
     /// Queues the messages of one event loop's turn, in order: one hop to the
-    /// actor for many device sessions.
+    /// actor for many device connections.
     public func submit(batch: [Submission]) async {
         for submission in batch { await submit(submission) }
     }

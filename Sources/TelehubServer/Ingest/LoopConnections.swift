@@ -1,22 +1,22 @@
 import NIOCore
 import Synchronization
 
-/// What the device sessions of one event loop share: the messages they hand
+/// What the device connections of one event loop share: the messages they hand
 /// to the ingest actor, gathered into one batch per loop turn, and the
 /// heartbeat wheel. Used on its event loop only.
 ///
 /// A connection holds no task: its messages reach the actor in its loop's
-/// batch (one hop for many sessions), and their outcomes come back through
+/// batch (one hop for many connections), and their outcomes come back through
 /// the loop's `AckOutbox` (one hop for many acks).
-final class LoopSessions {
+final class LoopConnections {
     let eventLoop: any EventLoop
     private let ingest: IngestActor
     let outbox: AckOutbox
     let wheel: HeartbeatWheel
 
-    /// Messages read in this loop turn, and the session of each.
+    /// Messages read in this loop turn, and the connection of each.
     private var gathered: [IngestActor.Submission] = []
-    private var gatheredFrom: [DeviceSessionHandler] = []
+    private var gatheredFrom: [DeviceConnectionHandler] = []
     private var handOffScheduled = false
     /// A batch is with the actor (it may wait for room in its queue); the
     /// next one goes once it was taken, so a device's messages keep their order.
@@ -29,11 +29,11 @@ final class LoopSessions {
         self.wheel = HeartbeatWheel(eventLoop: eventLoop, interval: heartbeat)
     }
 
-    /// Queues a message for the next hand-over; the session reads no more
+    /// Queues a message for the next hand-over; the connection reads no more
     /// until `handedOff` (backpressure reaches the device's socket).
-    func gather(_ submission: IngestActor.Submission, from session: DeviceSessionHandler) {
+    func gather(_ submission: IngestActor.Submission, from connection: DeviceConnectionHandler) {
         gathered.append(submission)
-        gatheredFrom.append(session)
+        gatheredFrom.append(connection)
         guard !handOffScheduled, !handingOff else { return }
         handOffScheduled = true
         // After the reads of this loop turn, so they travel together.
@@ -45,7 +45,7 @@ final class LoopSessions {
         guard !handingOff, !gathered.isEmpty else { return }
         handingOff = true
         let batch = gathered
-        let sessions = NIOLoopBound(gatheredFrom, eventLoop: eventLoop)
+        let connections = NIOLoopBound(gatheredFrom, eventLoop: eventLoop)
         gathered = []
         gatheredFrom = []
         let ingest = self.ingest
@@ -53,13 +53,13 @@ final class LoopSessions {
         let me = NIOLoopBound(self, eventLoop: loop)
         Task {
             await ingest.submit(batch: batch)
-            loop.execute { me.value.accepted(sessions.value) }
+            loop.execute { me.value.accepted(connections.value) }
         }
     }
 
-    private func accepted(_ sessions: [DeviceSessionHandler]) {
+    private func accepted(_ connections: [DeviceConnectionHandler]) {
         handingOff = false
-        for session in sessions { session.handedOff() }
+        for connection in connections { connection.handedOff() }
         if !gathered.isEmpty { handOff() }
     }
 }
@@ -69,7 +69,7 @@ final class LoopSessions {
 /// every outcome that arrived by then.
 final class AckOutbox: Sendable {
     struct Delivery: Sendable {
-        let session: NIOLoopBound<DeviceSessionHandler>
+        let connection: NIOLoopBound<DeviceConnectionHandler>
         let outcome: IngestActor.Outcome
     }
 
@@ -93,26 +93,26 @@ final class AckOutbox: Sendable {
             defer { pending = [] }
             return pending
         }
-        var toFlush: [DeviceSessionHandler] = []
+        var toFlush: [DeviceConnectionHandler] = []
         for delivery in deliveries {
-            let session = delivery.session.value
-            if session.completed(delivery.outcome) { toFlush.append(session) }
+            let connection = delivery.connection.value
+            if connection.completed(delivery.outcome) { toFlush.append(connection) }
         }
-        for session in toFlush { session.flushReplies() }
+        for connection in toFlush { connection.flushReplies() }
     }
 }
 
-/// The heartbeat of one loop's sessions: one timer for all of them, not one
-/// per connection. Each session sits in one slot of the wheel; a slot is
-/// visited every tick (100 ms, at least four a turn), so each session is
-/// visited once an interval. Sessions are spread over the slots, so the
+/// The heartbeat of one loop's connections: one timer for all of them, not one
+/// per connection. Each connection sits in one slot of the wheel; a slot is
+/// visited every tick (100 ms, at least four a turn), so each connection is
+/// visited once an interval. Connections are spread over the slots, so the
 /// pings of 10,000 devices go out a few dozen at a time, not in one burst
 /// that would stall the loop.
 final class HeartbeatWheel {
     private let slotCount: Int
     private let eventLoop: any EventLoop
     private let tick: TimeAmount
-    private var slots: [[ObjectIdentifier: DeviceSessionHandler]]
+    private var slots: [[ObjectIdentifier: DeviceConnectionHandler]]
     private var current = 0
     private var running = false
 
@@ -124,13 +124,13 @@ final class HeartbeatWheel {
         self.slots = Array(repeating: [:], count: slotCount)
     }
 
-    /// Places a session half a turn to a whole turn ahead, at random: a
+    /// Places a connection half a turn to a whole turn ahead, at random: a
     /// thousand devices that connect in the same second are spread over half
     /// the wheel, and none is pinged before half an interval.
     /// - Returns: the slot, for `remove`.
-    func add(_ session: DeviceSessionHandler) -> Int {
+    func add(_ connection: DeviceConnectionHandler) -> Int {
         let slot = (current + Int.random(in: (slotCount / 2)...slotCount)) % slotCount
-        slots[slot][ObjectIdentifier(session)] = session
+        slots[slot][ObjectIdentifier(connection)] = connection
         if !running {
             running = true
             schedule()
@@ -138,8 +138,8 @@ final class HeartbeatWheel {
         return slot
     }
 
-    func remove(_ session: DeviceSessionHandler, slot: Int) {
-        slots[slot][ObjectIdentifier(session)] = nil
+    func remove(_ connection: DeviceConnectionHandler, slot: Int) {
+        slots[slot][ObjectIdentifier(connection)] = nil
     }
 
     private func schedule() {
@@ -148,7 +148,7 @@ final class HeartbeatWheel {
 
     private func turn() {
         current = (current + 1) % slotCount
-        for session in slots[current].values { session.heartbeat() }
+        for connection in slots[current].values { connection.heartbeat() }
         // Idle loops keep no timer.
         if slots.allSatisfy(\.isEmpty) {
             running = false

@@ -3,7 +3,7 @@ import NIOWebSocket
 
 /// The frame layer of a device connection (RFC 6455 section 5), without a
 /// socket: control frames, messages in fragments, permessage-deflate, the
-/// size limit and UTF-8. The session feeds it every decoded frame and acts on
+/// size limit and UTF-8. The connection feeds it every decoded frame and acts on
 /// what it returns; tests drive it with frames.
 ///
 /// The frame decoder before it has already refused frames over the limit and
