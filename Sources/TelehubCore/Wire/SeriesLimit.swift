@@ -22,12 +22,19 @@ public struct SeriesLimit: Sendable {
     }
 
     /// Admits the message and counts its new metrics, or returns why not.
-    /// A message of known metrics only (the usual case) costs lookups, no copy.
+    /// A message of known metrics only (the usual case) costs lookups, no copy,
+    /// and a reading with the same names as the one before it (a batch of one
+    /// sensor's readings) costs comparisons, not lookups: hashing every name
+    /// of every reading was 6% of the hub's CPU on 100-line `/write` bodies,
+    /// on the ingest actor that every connection waits for.
     public mutating func admit(_ deviceID: Int64, _ message: IngestMessage) -> String? {
         let names = known[deviceID] ?? []
         var new: Set<String> = []
+        var checked: [MetricValue] = []
         for reading in message.readings {
+            if Self.sameNames(reading.metrics, checked) { continue }
             for metric in reading.metrics where !names.contains(metric.name) { new.insert(metric.name) }
+            checked = reading.metrics
         }
         guard !new.isEmpty else { return nil }
         guard names.count + new.count <= maxSeries else {
@@ -35,6 +42,12 @@ public struct SeriesLimit: Sendable {
         }
         known[deviceID, default: []].formUnion(new)
         return nil
+    }
+
+    private static func sameNames(_ metrics: [MetricValue], _ checked: [MetricValue]) -> Bool {
+        guard metrics.count == checked.count, !metrics.isEmpty else { return false }
+        for index in metrics.indices where metrics[index].name != checked[index].name { return false }
+        return true
     }
 
     public mutating func forget(_ deviceID: Int64) {

@@ -58,14 +58,21 @@ public actor LiveHub: Service {
     func publish(_ readings: [(device: String, reading: Reading)], firstID: Int64? = nil) {
         guard !readings.isEmpty else { return }
         if let firstID { lastID = firstID - 1 }
+        // With nobody listening, the events wait in the replay window unwritten.
+        guard !subscribers.isEmpty else {
+            for (device, reading) in readings {
+                lastID += 1
+                replay.append(.reading(id: lastID, device: device, reading: reading))
+            }
+            return
+        }
         let events = readings.map { device, reading in
             lastID += 1
             let event = LiveEvent.reading(id: lastID, device: device, reading: reading)
             replay.append(event)
             return event
         }
-        // With nobody listening, the events wait in the replay window unwritten.
-        if !subscribers.isEmpty { broadcast(LiveBatch(events)) }
+        broadcast(LiveBatch(events))
     }
 
     /// From now on ids come from the shared log, which is at `position`.

@@ -26,4 +26,21 @@ import TelehubCore
         limit.forgetAll()
         #expect(!limit.knows(1))
     }
+
+    @Test func everyReadingOfABatchCountsThoughMostRepeatTheNamesBeforeThem() {
+        func batch(_ readings: [[String]]) -> IngestMessage {
+            IngestMessage(seq: 1, readings: readings.enumerated().map { index, names in
+                Reading(ts: Int64(index), metrics: names.map { MetricValue(name: $0, value: 1) })
+            })
+        }
+        var limit = SeriesLimit(maxSeries: 4)
+        limit.learn(1, ["a", "b"])
+        // Repeats of known names, then one reading with a new name in the middle, then repeats again.
+        #expect(limit.admit(1, batch([["a", "b"], ["a", "b"], ["a", "c"], ["a", "b"], ["a", "b"]])) == nil)
+        let refused = limit.admit(1, batch([["a", "b"], ["a", "b"], ["d", "e"], ["d", "e"], ["a", "b"]]))
+        #expect(refused?.contains("5 metrics (2 new)") == true)
+        // The same names in another order are checked, not taken for a repeat.
+        #expect(limit.admit(1, batch([["a", "b"], ["b", "d"]])) == nil)
+        #expect(limit.admit(1, batch([["e"]])) != nil)
+    }
 }
