@@ -79,10 +79,11 @@ public struct ConnectionBenchmark: Sendable {
         connections.removeFirst(devices)
         var fleet = fleet
         let seconds = max(2, Int(options.pacedSeconds.rounded()))
-        let plans = try fleet.plans(devices: 0..<devices, messages: seconds, readings: 1, deflate: false, window: seconds)
+        let plans = try fleet.plans(
+            devices: 0..<devices, messages: seconds, readings: 1, deflate: false, window: seconds, metrics: options.pacedMetrics)
         let book = try await load.paced(plans, subscribers: 1, readings: 1, fleet: fleet, interval: .seconds(1), filtered: false)
         let row = IngestBenchmark.Latency(
-            offeredValuesPerSecond: devices * MessageCorpus.metricsPerReading, devices: devices, readingsPerMessage: 1,
+            offeredValuesPerSecond: devices * options.pacedMetrics, devices: devices, readingsPerMessage: 1,
             deliveries: book.deliveries, p50Ms: book.percentileMs(50), p99Ms: book.percentileMs(99),
             p999Ms: book.percentileMs(99.9), maxMs: book.percentileMs(100), hubCores: book.hubCPUShare,
             generatorCores: book.generatorCPUShare)

@@ -24,6 +24,8 @@ public struct IngestBenchmark: Sendable {
         /// Of the connected devices, how many then send one reading (4 values)
         /// a second: 2,500 offer 10,000 values a second.
         public var pacedConnections = 2_500
+        /// Metrics in each reading of those paced devices (1...4).
+        public var pacedMetrics = 4
         public var subscribers = 1000
         /// How long each paced load (latency, fan-out) sends.
         public var pacedSeconds = 5.0
@@ -33,6 +35,8 @@ public struct IngestBenchmark: Sendable {
         /// Another `telehub` executable to start as the hub (before-and-after comparisons).
         public var hubBinary: String?
         public var sections = Set(Section.allCases)
+        /// The throughput cases to run, by name (`100x1`, `100x100d`); nil for all.
+        public var throughputCases: Set<String>?
         /// An InfluxDB 1.x to run the same throughput cases against, in the same run.
         public var peer: Peer?
         /// Rules active in the alerts section's second run.
@@ -228,7 +232,8 @@ public struct IngestBenchmark: Sendable {
     private func runThroughput(
         _ load: LoadGenerator, _ fleet: inout Fleet, _ report: inout Report, _ progress: @Sendable (String) -> Void
     ) async throws {
-        for (devices, readings, deflate) in Self.throughputCases {
+        for (devices, readings, deflate) in Self.throughputCases
+        where options.throughputCases?.contains(Self.caseName(devices, readings, deflate)) ?? true {
             let devices = min(devices, options.maxDevices)
             let row = try await throughput(load, &fleet, devices: devices, readings: readings, deflate: deflate)
             report.throughput.append(row)
@@ -350,6 +355,13 @@ public struct IngestBenchmark: Sendable {
         (100, 1, false), (100, 100, false), (100, 1000, false), (1, 100, false), (1000, 100, false),
         (100, 1, true), (100, 100, true), (100, 1000, true),
     ]
+
+    static func caseName(_ devices: Int, _ readings: Int, _ deflate: Bool) -> String {
+        "\(devices)x\(readings)\(deflate ? "d" : "")"
+    }
+
+    /// `--cases` takes these.
+    public static var throughputCaseNames: [String] { throughputCases.map { caseName($0.0, $0.1, $0.2) } }
 
     // MARK: - Sections
 
@@ -530,12 +542,14 @@ struct Fleet {
     /// the base of each device for the plans made last.
     private(set) var lastBase: [Int64] = []
 
-    mutating func plans(devices: Range<Int>, messages: Int, readings: Int, deflate: Bool, window: Int) throws -> [DevicePlan] {
+    mutating func plans(
+        devices: Range<Int>, messages: Int, readings: Int, deflate: Bool, window: Int, metrics: Int = MessageCorpus.metricsPerReading
+    ) throws -> [DevicePlan] {
         lastBase = nextTs
         defer { advance(devices: devices, messages: messages, readings: readings) }
         return try devices.map { device in
             // One corpus a device, as the peer's, so both get the very same values.
-            var corpus = try MessageCorpus(deflate: deflate)
+            var corpus = try MessageCorpus(deflate: deflate, metrics: metrics)
             let firstSeq = nextSeq[device]
             var frames: [ByteBuffer] = []
             frames.reserveCapacity(messages)

@@ -8,8 +8,11 @@ struct MessageCorpus {
     static let metricsPerReading = 4
     private let compressor: (any NIOCompressor)?
     private var values = SensorValues()
+    /// How many of the four sensor metrics each reading carries (1...4).
+    private let metrics: Int
 
-    init(deflate: Bool) throws {
+    init(deflate: Bool, metrics: Int = MessageCorpus.metricsPerReading) throws {
+        self.metrics = max(1, min(Self.metricsPerReading, metrics))
         if deflate {
             let compressor = CompressionAlgorithm.deflate().compressor
             try compressor.startStream()
@@ -38,14 +41,15 @@ struct MessageCorpus {
             text.writeString(#"{"ts":"#)
             text.writeString(String(ts + Int64(index)))
             let reading = values.next()
-            text.writeString(#","metrics":{"humidity":"#)
-            text.writeString(reading.humidity)
-            text.writeString(#","pressure":"#)
-            text.writeString(reading.pressure)
-            text.writeString(#","temperature":"#)
-            text.writeString(reading.temperature)
-            text.writeString(#","voltage":"#)
-            text.writeString(reading.voltage)
+            let fields = [("humidity", reading.humidity), ("pressure", reading.pressure),
+                          ("temperature", reading.temperature), ("voltage", reading.voltage)]
+            text.writeString(#","metrics":{"#)
+            for (position, (name, value)) in fields.prefix(metrics).enumerated() {
+                text.writeString(position == 0 ? "\"" : ",\"")
+                text.writeString(name)
+                text.writeString("\":")
+                text.writeString(value)
+            }
             text.writeString("}}")
         }
         text.writeString("]}")

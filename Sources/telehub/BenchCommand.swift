@@ -30,6 +30,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "With --ingest: device connections the idle section's memory curve reaches (1,000, 5,000, 10,000, then this).")
     var connections = 19_000
     @Option(help: "With --ingest: of those, devices that then send one reading (4 values) a second.") var pacedConnections = 2_500
+    @Option(help: "With --ingest: metrics in each of those readings (1-4).") var pacedMetrics = 4
     @Option(help: "With --ingest: stream subscribers in the fan-out case.") var subscribers = 1000
     @Option(help: "With --ingest: seconds each paced load sends.") var pacedSeconds = 5.0
     @Option(help: "With --ingest: event loop threads of the load generator.") var loadThreads = 1
@@ -40,6 +41,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "With --influx: the InfluxDB server's pid, for its CPU seconds.") var influxPid: Int32?
     @Option(help: "With --ingest: the sections to run, comma-separated: throughput, latency, fanout, alerts, commands, lineprotocol, promql, idle.")
     var sections = "throughput,latency,fanout,alerts,commands,lineprotocol,promql,idle"
+    @Option(help: "With --ingest: only these throughput cases, comma-separated, as DEVICESxREADINGS with d for deflate (100x1,100x100d).")
+    var cases: String?
     @Flag(help: "Several hubs on one PostgreSQL database (--postgres) against one hub on SQLite.") var scaleOut = false
     @Option(help: "With --scale-out: the PostgreSQL database, postgresql://USER@HOST:PORT/DBNAME (a schema is made per configuration).")
     var postgres: String?
@@ -54,11 +57,18 @@ struct BenchCommand: AsyncParsableCommand {
         try Bounds.check("--values-per-case", valuesPerCase, 1000...1_000_000_000)
         try Bounds.check("--connections", connections, 1...1_000_000)
         try Bounds.check("--paced-connections", pacedConnections, 1...1_000_000)
+        try Bounds.check("--paced-metrics", pacedMetrics, 1...4)
         try Bounds.check("--subscribers", subscribers, 1...100_000)
         try Bounds.check("--paced-seconds", pacedSeconds, 0.1...3600)
         try Bounds.check("--load-threads", loadThreads, 1...64)
         if let unknown = sectionNames.first(where: { IngestBenchmark.Section(rawValue: $0) == nil }) {
             throw ValidationError("--sections: unknown section \"\(unknown.prefix(40))\"; choose from throughput, latency, fanout, alerts, commands, lineprotocol, promql, idle")
+        }
+        if let cases {
+            let known = IngestBenchmark.throughputCaseNames
+            if let unknown = caseNames(cases).first(where: { !known.contains($0) }) {
+                throw ValidationError("--cases: unknown case \"\(unknown.prefix(40))\"; choose from \(known.joined(separator: ", "))")
+            }
         }
         if let influx {
             guard let colon = influx.lastIndex(of: ":"), let port = Int(influx[influx.index(after: colon)...]), (1...65535).contains(port),
@@ -81,6 +91,10 @@ struct BenchCommand: AsyncParsableCommand {
         instances.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { (1...16).contains($0) }
     }
 
+    private func caseNames(_ list: String) -> [String] {
+        list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
     private var sectionNames: [String] {
         sections.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
@@ -91,6 +105,7 @@ struct BenchCommand: AsyncParsableCommand {
             options.valuesPerCase = valuesPerCase
             options.idleConnections = connections
             options.pacedConnections = pacedConnections
+            options.pacedMetrics = pacedMetrics
             options.subscribers = subscribers
             options.pacedSeconds = pacedSeconds
         }
@@ -100,6 +115,7 @@ struct BenchCommand: AsyncParsableCommand {
             options.peer = IngestBenchmark.Peer(host: String(influx[..<colon]), port: port, pid: influxPid)
         }
         options.sections = Set(sectionNames.compactMap(IngestBenchmark.Section.init(rawValue:)))
+        if let cases { options.throughputCases = Set(caseNames(cases)) }
         return options
     }
 
