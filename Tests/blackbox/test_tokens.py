@@ -136,27 +136,6 @@ def test_revoke_closes_that_tokens_websocket_within_2s(hub):
         spare.expect_ack(reading(2, {"v": 2}, ts=t0 + 2))
 
 
-def test_a_token_revoked_while_it_posts_over_http_is_refused_within_2s(hub):
-    """Tokens are remembered for a moment between HTTP requests; never past
-    the time a WebSocket of the same token would be closed."""
-    victim = hub.device_token("poster", "--label", "poster")
-    t0 = now_ms() - 60_000
-    assert post_json(hub, "/v1/ingest", victim, reading(1, {"v": 1}, ts=t0 + 1)).status_code == 200
-    with httpx.Client(base_url=hub.url, headers=bearer(victim), timeout=10) as client:
-        revoked_ms = revoke(hub, "poster")
-        statuses, seq = [], 2
-        while now_ms() - revoked_ms < 5000:
-            statuses.append(client.post("/v1/ingest", json=reading(seq, {"v": seq}, ts=t0 + seq)).status_code)
-            seq += 1
-            if statuses[-1] == 401:
-                break
-        refused_ms = now_ms()
-    assert statuses[-1] == 401, statuses
-    assert set(statuses[:-1]) <= {200}, statuses
-    assert refused_ms - revoked_ms <= 2000 + SLACK_MS, f"refused {refused_ms - revoked_ms} ms after revocation"
-    assert post_json(hub, "/v1/ingest", victim, reading(seq, {"v": 0}, ts=t0 + seq)).status_code == 401
-
-
 def test_revoke_ends_that_tokens_sse_streams_within_2s(hub):
     victim = hub.read_token("--label", "victim-read")
     keeper = hub.read_token("--label", "keeper-read")

@@ -30,8 +30,7 @@ struct Hub: Sendable {
         self.usage = TokenUsageRecorder(store: store)
         self.authenticator = Authenticator(
             store: store, usage: usage, sessionReadToken: configuration.sessionReadToken,
-            failures: FailedAuthTable(limit: configuration.authFailLimit, windowMs: configuration.authFailWindow.milliseconds),
-            remember: configuration.tokenCheckInterval)
+            failures: FailedAuthTable(limit: configuration.authFailLimit, windowMs: configuration.authFailWindow.milliseconds))
         self.live = LiveHub(
             replayEvents: configuration.replayEvents, bufferSize: configuration.streamBufferEvents,
             keepaliveInterval: .seconds(configuration.keepaliveSeconds), metrics: metrics)

@@ -15,19 +15,13 @@ public final class Authenticator: Sendable {
     /// Sessions made from the per-process token live as long as the process,
     /// so they are kept here rather than in the store: hash to expiry.
     private let processSessions = Mutex<[[UInt8]: Int64]>([:])
-    /// Tokens read from the store in the last `--token-check-interval-ms`.
-    private let recent: Mutex<TokenCache>
 
     /// A dashboard session lasts at most this long (and never past its token).
     static let sessionLifetimeMs: Int64 = 30 * 86_400_000
     static let maxProcessSessions = 1000
 
-    init(
-        store: any TokenStore, usage: TokenUsageRecorder, sessionReadToken: String?, failures: FailedAuthTable,
-        remember: Duration = .seconds(1)
-    ) {
+    init(store: any TokenStore, usage: TokenUsageRecorder, sessionReadToken: String?, failures: FailedAuthTable) {
         self.store = store
-        self.recent = Mutex(TokenCache(lifetime: remember))
         self.usage = usage
         self.sessionTokenHash = sessionReadToken.map(TokenSecret.hash)
         self.failures = Mutex(failures)
@@ -45,18 +39,10 @@ public final class Authenticator: Sendable {
             return TokenIdentity(tokenID: 0, kind: .read, deviceID: nil, deviceName: nil)
         }
         let now = EpochClock.nowMs()
-        guard let stored = await stored(hash: hash),
+        guard let stored = try? await store.token(hash: hash),
             Crypto.constantTimeEquals(stored.hash, hash), stored.record.kind == presented
         else { return nil }
         return await live(stored, granting: needed, at: now)
-    }
-
-    /// The token under `hash`: from the cache, or from the store and then kept.
-    private func stored(hash: [UInt8]) async -> StoredToken? {
-        if let cached = recent.withLock({ $0.token(hash: hash, now: .now) }) { return cached }
-        guard let stored = try? await store.token(hash: hash) else { return nil }
-        recent.withLock { $0.keep(stored, now: .now) }
-        return stored
     }
 
     private func live(_ stored: StoredToken, granting needed: TokenKind, at now: Int64) async -> TokenIdentity? {
@@ -65,11 +51,6 @@ public final class Authenticator: Sendable {
         return TokenIdentity(
             tokenID: stored.record.id, kind: stored.record.kind, deviceID: stored.deviceID, deviceName: stored.record.device,
             expiresAt: stored.record.expiresAt)
-    }
-
-    /// Tokens found revoked or expired: not taken from the cache again.
-    func forget(tokenIDs: Set<Int64>) {
-        recent.withLock { $0.forget(tokenIDs: tokenIDs) }
     }
 
     // MARK: - Failed attempts

@@ -24,10 +24,7 @@ struct TokenWatcher: Service, CustomStringConvertible {
         guard !connected.isEmpty else { return }
         do {
             let ended = try await hub.store.endedTokens(among: connected, at: EpochClock.nowMs())
-            if !ended.isEmpty {
-                hub.authenticator.forget(tokenIDs: ended)
-                hub.connections.endConnections(of: ended)
-            }
+            if !ended.isEmpty { hub.connections.endConnections(of: ended) }
         } catch {
             logger.error("could not check tokens; revoked tokens stay connected until this succeeds: \(error)")
         }
