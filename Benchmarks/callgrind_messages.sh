@@ -21,7 +21,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 total_ir() {  # the sum of every thread's Ir in the callgrind files of one run
-    awk '/^summary:/ {sum += $2} END {print sum + 0}' "$1".*
+    awk '/^(summary|totals):/ {if (!seen[FILENAME]++) sum += $2} END {print sum + 0}' "$1".*
 }
 
 for hub in "$@"; do

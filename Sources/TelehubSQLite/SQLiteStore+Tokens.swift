@@ -34,10 +34,12 @@ extension SQLiteStore {
         }
     }
 
+    /// Every HTTP request and WebSocket upgrade asks this: read in place on
+    /// a connection kept for it (`TokenLookup`), never cached.
     public func token(hash: [UInt8]) async throws -> StoredToken? {
-        try await pool.read { db in
-            try GRDB.Row.fetchOne(db, sql: "\(Self.tokenQuery) WHERE t.hash = ?", arguments: [Data(hash)])
-                .map(Self.storedToken)
+        try tokens.read { db in
+            let statement = try db.cachedStatement(sql: "\(Self.tokenQuery) WHERE t.hash = ?")
+            return try GRDB.Row.fetchOne(statement, arguments: [Data(hash)]).map(Self.storedToken)
         }
     }
 

@@ -17,6 +17,8 @@ public final class SQLiteStore: TelemetryStore {
     /// layout migration, deleting a device), inside its transaction, so the
     /// next commit knows its cache may be stale.
     let chunkGeneration = Mutex(0)
+    /// The connection that finds presented tokens.
+    let tokens: TokenLookup
 
     /// Call inside a write transaction that changes chunks outside `commit`.
     func chunksChangedElsewhere() {
@@ -33,6 +35,7 @@ public final class SQLiteStore: TelemetryStore {
     ///     before the store reports itself unavailable.
     public init(path: String, writerCacheMiB: Int = 64, busyTimeout: Double = 10) throws {
         self.path = path
+        self.tokens = TokenLookup(path: path, busyTimeout: busyTimeout)
         try DatabaseFileCheck.requireTelehubDatabase(at: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
@@ -111,6 +114,7 @@ public final class SQLiteStore: TelemetryStore {
         // and the read-only readers that close last cannot checkpoint.
         // Busy (the CLI reading at this moment): the WAL stays, whole and
         // valid, for the next open to checkpoint.
+        tokens.close()
         _ = try? await pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
         try? pool.close()
     }
