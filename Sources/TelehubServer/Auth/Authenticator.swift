@@ -42,12 +42,12 @@ public final class Authenticator: Sendable {
         guard let stored = try? await store.token(hash: hash),
             Crypto.constantTimeEquals(stored.hash, hash), stored.record.kind == presented
         else { return nil }
-        return await live(stored, granting: needed, at: now)
+        return live(stored, granting: needed, at: now)
     }
 
-    private func live(_ stored: StoredToken, granting needed: TokenKind, at now: Int64) async -> TokenIdentity? {
+    private func live(_ stored: StoredToken, granting needed: TokenKind, at now: Int64) -> TokenIdentity? {
         guard stored.record.kind.grants(needed), stored.record.isLive(at: now) else { return nil }
-        await usage.note(tokenID: stored.record.id, at: now)
+        usage.note(tokenID: stored.record.id, at: now)
         return TokenIdentity(
             tokenID: stored.record.id, kind: stored.record.kind, deviceID: stored.deviceID, deviceName: stored.record.device,
             expiresAt: stored.record.expiresAt)
@@ -97,7 +97,7 @@ public final class Authenticator: Sendable {
             return expiry > now ? TokenIdentity(tokenID: 0, kind: .read, deviceID: nil, deviceName: nil) : nil
         }
         guard let stored = try? await store.webSessionToken(hash: hash, at: now) else { return nil }
-        return await live(stored, granting: .read, at: now)
+        return live(stored, granting: .read, at: now)
     }
 
     /// Logout: the session id is forgotten, so a copy of the cookie is worthless.

@@ -1,13 +1,16 @@
 import Logging
 public import ServiceLifecycle
+import Synchronization
 import TelehubStore
 
 /// Coalesces "last used" times so that authentication never writes to the
 /// database on the request path: one small write every few seconds at most.
-public actor TokenUsageRecorder: Service {
+/// Noting a use takes a lock, not a hop to an actor: it happens at every
+/// authenticated request.
+public final class TokenUsageRecorder: Service, Sendable {
     private let store: any TokenStore
     private let interval: Duration
-    private var pending: [Int64: Int64] = [:]
+    private let pending = Mutex<[Int64: Int64]>([:])
     private let logger = Logger(label: "telehub.tokens")
 
     init(store: any TokenStore, interval: Duration = .seconds(5)) {
@@ -16,7 +19,7 @@ public actor TokenUsageRecorder: Service {
     }
 
     func note(tokenID: Int64, at time: Int64) {
-        pending[tokenID] = max(pending[tokenID] ?? 0, time)
+        pending.withLock { $0[tokenID] = max($0[tokenID] ?? 0, time) }
     }
 
     public func run() async {
@@ -27,8 +30,11 @@ public actor TokenUsageRecorder: Service {
     }
 
     private func save() async {
-        let batch = pending
-        pending = [:]
+        let batch = pending.withLock { pending in
+            defer { pending = [:] }
+            return pending
+        }
+        guard !batch.isEmpty else { return }
         do {
             try await store.markTokensUsed(batch)
         } catch {
