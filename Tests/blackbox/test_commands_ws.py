@@ -4,6 +4,7 @@ device acks and answers, with a seq when it wants the hub's ack after commit;
 nothing is sent twice except what was never delivered, with the same id."""
 import json
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -34,6 +35,16 @@ def next_command(device, timeout=5.0):
         message = device.recv(timeout=max(0.1, deadline - time.monotonic()))
         if message.get("type") == "command":
             return message
+
+
+@contextmanager
+def holding_a_command(hub):
+    """A control token, one command sent to gh-1, and gh-1 connected and holding it."""
+    control, token = control_token(hub), hub.device_token("gh-1")
+    sent = send_command(hub, control)
+    with open_device(hub, token) as device:
+        assert next_command(device)["id"] == sent["id"]
+        yield control, sent, device
 
 
 def nothing_more(device, seconds=0.5):
@@ -222,11 +233,7 @@ def test_a_cancel_racing_the_devices_result_ends_in_exactly_one_final_status(hub
 
 
 def test_a_result_over_8_kib_is_refused_and_the_command_stays_open(hub):
-    control = control_token(hub)
-    token = hub.device_token("gh-1")
-    sent = send_command(hub, control)
-    with open_device(hub, token) as device:
-        assert next_command(device)["id"] == sent["id"]
+    with holding_a_command(hub) as (control, sent, device):
         big = {"blob": "x" * 8200}
         reply = device.request({"type": "command_result", "id": sent["id"], "status": "succeeded", "result": big, "seq": 1})
         assert reply["type"] == "error" and reply["code"] == "invalid_message" and reply["message"].startswith("result"), reply
@@ -239,11 +246,7 @@ def test_a_result_over_8_kib_is_refused_and_the_command_stays_open(hub):
 
 
 def test_answers_without_seq_for_unknown_or_repeated_ids_get_no_reply_and_change_nothing(hub):
-    control = control_token(hub)
-    token = hub.device_token("gh-1")
-    sent = send_command(hub, control)
-    with open_device(hub, token) as device:
-        assert next_command(device)["id"] == sent["id"]
+    with holding_a_command(hub) as (control, sent, device):
         device.send({"type": "command_ack", "id": "cmd_unknown"})
         device.send({"type": "command_result", "id": "cmd_unknown", "status": "succeeded"})
         assert nothing_more(device)
