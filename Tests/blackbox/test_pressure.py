@@ -7,6 +7,7 @@ import math
 import threading
 import time
 
+import httpx
 import pytest
 
 from conftest import (
@@ -354,6 +355,39 @@ def test_http_full_queue_is_503_with_retry_after(hub_factory):
     assert flood.error is None, flood.error
     post_until_acked(hub, http_token, reading(seq, {"p": seq}, ts=t0 - seq))
     assert stored_readings(hub, "poster") == {("p", t0 - s): s for s in range(1, seq + 1)}
+
+
+def test_a_write_through_the_influxdb_door_meets_a_full_queue_as_503_with_retry_after(hub_factory):
+    """The door answers overload as ingest does, in InfluxDB's error shape,
+    and stores nothing of the refused body."""
+    hub = hub_factory(*OVERLOAD_ARGS).start()
+    t0 = now_ms() - 3_600_000
+    flood = Flood(hub, hub.device_token("flood4"), t0)
+    token = hub.device_token("telegraf")
+    flood.start()
+    try:
+        n, refused = 1, None
+        deadline = time.monotonic() + 15
+        while refused is None and time.monotonic() < deadline:
+            while (metric_value(scrape(hub), "telehub_ingest_queue_values") or 0) < F:
+                assert time.monotonic() < deadline and flood.is_alive(), f"the queue never filled ({flood.error!r})"
+            response = httpx.post(f"{hub.url}/write", params={"precision": "ms"}, headers={"Authorization": f"Token {token}"},
+                                  content=f"door p={n} {t0 - n}\n", timeout=10)
+            if response.status_code == 204:
+                n += 1
+            else:
+                refused = response
+        assert refused is not None, "no write met a full queue (test precondition)"
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["code"] == "unavailable" and refused.json()["message"], refused.text
+        retry_after = refused.headers.get("Retry-After")
+        assert retry_after is not None and retry_after.isdigit() and int(retry_after) >= 1
+    finally:
+        flood.stop.set()
+        flood.join(timeout=30)
+    assert flood.error is None, flood.error
+    assert ("door.p", t0 - n) not in stored_readings(hub, "telegraf")
+    assert stored_readings(hub, "telegraf") == {("door.p", t0 - k): k for k in range(1, n)}
 
 
 # ---------------------------------------------------------------------------
