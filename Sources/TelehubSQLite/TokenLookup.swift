@@ -11,8 +11,11 @@ import Synchronization
 /// one of the pool's readers can hold the very threads those readers need to
 /// be given back (it deadlocked the hub). This connection serves token
 /// lookups only, each a few microseconds long, so a caller waits at most for
-/// the lookups ahead of it. Nothing is cached: a token revoked by the CLI is
-/// refused at the next request.
+/// the lookups ahead of it. It blocks its thread for that long, which a WAL
+/// reader can afford: readers never wait for the writer, so the busy timeout
+/// only matters while another process holds the file in exclusive locking
+/// mode. Nothing is cached: a token revoked by the CLI is refused at the next
+/// request.
 final class TokenLookup: Sendable {
     private let path: String
     private let busyTimeout: Double

@@ -324,26 +324,39 @@ class Flood(threading.Thread):
             self.device.close()
 
 
+def post_until_refused_while_full(hub, flood, post, accepted):
+    """Sends `post(n)` for n = 1, 2, ... each time the ingest queue is full
+    (the gauge shows it, so the request waits for room) until one is refused;
+    `accepted(response, n)` says whether an answer was a success. Returns the
+    refusal and its n."""
+    n = 1
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        while (metric_value(scrape(hub), "telehub_ingest_queue_values") or 0) < F:
+            assert time.monotonic() < deadline and flood.is_alive(), f"the queue never filled ({flood.error!r})"
+        response = post(n)
+        if not accepted(response, n):
+            return response, n
+        n += 1
+    raise AssertionError("no request met a full queue (test precondition)")
+
+
 def test_http_full_queue_is_503_with_retry_after(hub_factory):
     hub = hub_factory(*OVERLOAD_ARGS).start()
     t0 = now_ms() - 3_600_000
     flood = Flood(hub, hub.device_token("flood3"), t0)
     http_token = hub.device_token("poster")
+
+    def acked(response, seq):
+        if response.status_code != 200:
+            return False
+        assert response.json() == {"ack": seq}
+        return True
+
     flood.start()
     try:
-        seq, refused = 1, None
-        deadline = time.monotonic() + 15
-        while refused is None and time.monotonic() < deadline:
-            # Post while the queue is full (the gauge shows it), so the request waits for room.
-            while (metric_value(scrape(hub), "telehub_ingest_queue_values") or 0) < F:
-                assert time.monotonic() < deadline and flood.is_alive(), f"the queue never filled ({flood.error!r})"
-            response = post_json(hub, "/v1/ingest", http_token, reading(seq, {"p": seq}, ts=t0 - seq))
-            if response.status_code == 200:
-                assert response.json() == {"ack": seq}
-                seq += 1
-            else:
-                refused = response
-        assert refused is not None, "no request met a full queue (test precondition)"
+        refused, seq = post_until_refused_while_full(
+            hub, flood, lambda seq: post_json(hub, "/v1/ingest", http_token, reading(seq, {"p": seq}, ts=t0 - seq)), acked)
         assert refused.status_code == 503, refused.text
         wait_ms = assert_retryable(refused.json(), "overloaded", seq)
         retry_after = refused.headers.get("Retry-After")
@@ -364,20 +377,14 @@ def test_a_write_through_the_influxdb_door_meets_a_full_queue_as_503_with_retry_
     t0 = now_ms() - 3_600_000
     flood = Flood(hub, hub.device_token("flood4"), t0)
     token = hub.device_token("telegraf")
+
+    def write(n):
+        return httpx.post(f"{hub.url}/write", params={"precision": "ms"}, headers={"Authorization": f"Token {token}"},
+                          content=f"door p={n} {t0 - n}\n", timeout=10)
+
     flood.start()
     try:
-        n, refused = 1, None
-        deadline = time.monotonic() + 15
-        while refused is None and time.monotonic() < deadline:
-            while (metric_value(scrape(hub), "telehub_ingest_queue_values") or 0) < F:
-                assert time.monotonic() < deadline and flood.is_alive(), f"the queue never filled ({flood.error!r})"
-            response = httpx.post(f"{hub.url}/write", params={"precision": "ms"}, headers={"Authorization": f"Token {token}"},
-                                  content=f"door p={n} {t0 - n}\n", timeout=10)
-            if response.status_code == 204:
-                n += 1
-            else:
-                refused = response
-        assert refused is not None, "no write met a full queue (test precondition)"
+        refused, n = post_until_refused_while_full(hub, flood, write, lambda response, _: response.status_code == 204)
         assert refused.status_code == 503, refused.text
         assert refused.json()["code"] == "unavailable" and refused.json()["message"], refused.text
         retry_after = refused.headers.get("Retry-After")

@@ -58,21 +58,18 @@ public actor LiveHub: Service {
     func publish(_ readings: [(device: String, reading: Reading)], firstID: Int64? = nil) {
         guard !readings.isEmpty else { return }
         if let firstID { lastID = firstID - 1 }
-        // With nobody listening, the events wait in the replay window unwritten.
-        guard !subscribers.isEmpty else {
-            for (device, reading) in readings {
-                lastID += 1
-                replay.append(.reading(id: lastID, device: device, reading: reading))
-            }
-            return
-        }
-        let events = readings.map { device, reading in
+        // With nobody listening, the events wait in the replay window unwritten
+        // (and no batch of them is built).
+        let listening = !subscribers.isEmpty
+        var events: [LiveEvent] = []
+        if listening { events.reserveCapacity(readings.count) }
+        for (device, reading) in readings {
             lastID += 1
             let event = LiveEvent.reading(id: lastID, device: device, reading: reading)
             replay.append(event)
-            return event
+            if listening { events.append(event) }
         }
-        broadcast(LiveBatch(events))
+        if listening { broadcast(LiveBatch(events)) }
     }
 
     /// From now on ids come from the shared log, which is at `position`.
