@@ -100,18 +100,20 @@ extension SQLiteStore {
         }
     }
 
+    /// `storedToken` reads its columns by position, in this order.
     private static let tokenQuery = """
         SELECT t.id, t.kind, t.device_id, d.name AS device, t.label, t.hash, t.created_at, t.last_used_at,
                t.expires_at, t.revoked_at
         FROM token t LEFT JOIN device d ON d.id = t.device_id
         """
 
+    /// By column position (the order of `tokenQuery`): every request's
+    /// lookup reads this row, and a lookup by name folds each name's case.
     private static func storedToken(_ row: GRDB.Row) -> StoredToken {
-        let hash: Data = row["hash"]
+        let hash: Data = row[5]
         let record = TokenRecord(
-            id: row["id"], kind: TokenKind(rawValue: row["kind"]) ?? .read, device: row["device"], label: row["label"],
-            createdAt: row["created_at"], lastUsedAt: row["last_used_at"], expiresAt: row["expires_at"],
-            revoked: (row["revoked_at"] as Int64?) != nil)
-        return StoredToken(record: record, deviceID: row["device_id"], hash: Array(hash))
+            id: row[0], kind: TokenKind(rawValue: row[1]) ?? .read, device: row[3], label: row[4],
+            createdAt: row[6], lastUsedAt: row[7], expiresAt: row[8], revoked: (row[9] as Int64?) != nil)
+        return StoredToken(record: record, deviceID: row[2], hash: Array(hash))
     }
 }

@@ -91,14 +91,22 @@ public enum LineProtocol {
         }
     }
 
-    /// Replaces, in place, every byte outside the metric-name rule with `_`.
-    /// A multi-byte character becomes several `_`; that is still one name per input.
-    static func sanitize(_ bytes: inout [UInt8]) throws(LineError) {
+    /// A metric name is at most 64 bytes.
+    static func checkLength(_ bytes: [UInt8]) throws(LineError) {
         guard bytes.count <= 64 else {
             let shown = String(decoding: bytes.prefix(80), as: UTF8.self)
             throw LineError("metric name \(JSONText.quoted(shown)) is longer than 64 characters")
         }
-        for index in bytes.indices {
+    }
+
+    /// Replaces, in place, every byte of `bytes[from...]` outside the
+    /// metric-name rule with `_` (a multi-byte character becomes several `_`;
+    /// that is still one name per input): the first byte of the name a letter
+    /// or `_`, the others letters, digits, `_`, `.` or `-`. Mapping is per
+    /// byte, so a part already mapped is left as it is.
+    static func sanitizeBytes(_ bytes: inout [UInt8], from: Int) {
+        guard from < bytes.count else { return }
+        for index in from..<bytes.count {
             let byte = bytes[index]
             let letter = (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
             let digit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")

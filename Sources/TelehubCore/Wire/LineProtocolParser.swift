@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension LineProtocol {
     /// One pass over a body's bytes. Tokens are ranges into the body, never
     /// copies; a metric name is composed in one reused buffer and becomes a
@@ -74,6 +80,10 @@ extension LineProtocol {
             }
             while position < end, bytes[position] == Byte.space { position += 1 }
             composePrefix(measurement)
+            // The prefix is the same for every field of the line: made to
+            // follow the name rule once (the rule maps byte by byte, and `_`
+            // is allowed anywhere), so each field adds only its own key.
+            LineProtocol.sanitizeBytes(&name, from: 0)
             let prefixCount = name.count
             var metrics: [MetricValue] = []
             var field = 0
@@ -83,10 +93,11 @@ extension LineProtocol {
                 guard position < end, bytes[position] == Byte.equals else { throw LineError("field \(quoted(key)) has no value") }
                 position += 1
                 if let value = try fieldValue(&position, end, key: key) {
-                    name.removeSubrange(prefixCount...)
+                    name.removeLast(name.count - prefixCount)
                     name.append(Byte.dot)
                     appendUnescaped(key)
-                    try sanitize(&name)
+                    try LineProtocol.checkLength(name)
+                    LineProtocol.sanitizeBytes(&name, from: prefixCount + 1)
                     let metric = MetricValue(name: sharedName(at: field), value: value)
                     field += 1
                     // A repeated field: the last one counts.
@@ -102,7 +113,7 @@ extension LineProtocol {
 
         /// `name` as a `String`, the one made for the same position before when the bytes are the same.
         private mutating func sharedName(at position: Int) -> String {
-            if position < recentNames.count, recentNames[position].bytes == name { return recentNames[position].name }
+            if position < recentNames.count, Self.sameBytes(recentNames[position].bytes, name) { return recentNames[position].name }
             let made = String(decoding: name, as: UTF8.self)
             if position < recentNames.count {
                 recentNames[position] = (name, made)
@@ -110,6 +121,14 @@ extension LineProtocol {
                 recentNames.append((name, made))
             }
             return made
+        }
+
+        /// A `memcmp` where `==` on two arrays went through the generic element-by-element path.
+        private static func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+            a.count == b.count
+                && a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+                }
         }
 
         /// The message bounds of ingest, so the door stores nothing ingest would refuse.
@@ -176,8 +195,14 @@ extension LineProtocol {
             Unescaped(bytes: bytes, range: range)
         }
 
+        /// Most tokens have no escape: those are copied as one block.
         private mutating func appendUnescaped(_ range: Range<Int>) {
-            name.append(contentsOf: unescaped(range))
+            let raw = UnsafeBufferPointer(rebasing: bytes[range])
+            if raw.contains(Byte.backslash) {
+                name.append(contentsOf: unescaped(range))
+            } else {
+                name.append(contentsOf: raw)
+            }
         }
 
         private func quoted(_ range: Range<Int>) -> String {

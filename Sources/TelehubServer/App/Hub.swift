@@ -13,6 +13,8 @@ struct Hub: Sendable {
     /// Connections against the descriptors the process may open.
     let descriptors: DescriptorBudget
     let ingest: IngestActor
+    /// HTTP requests' messages on their way to `ingest`, in batches.
+    let submissions: SubmissionGatherer
     let metrics: HubMetrics
     let health: StoreHealth
     let alerts: AlertAnnouncer
@@ -54,6 +56,7 @@ struct Hub: Sendable {
         self.ingest = IngestActor(
             store: store, live: live, configuration: configuration, metrics: metrics, rateLimiter: rateLimiter,
             health: health, announcer: alerts, feed: feed, commands: commands)
+        self.submissions = SubmissionGatherer(ingest: ingest)
     }
 
     /// Devices from the store, with `online` from the live connections.

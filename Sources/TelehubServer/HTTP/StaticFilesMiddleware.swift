@@ -23,9 +23,7 @@ struct StaticFilesMiddleware: RouterMiddleware {
         -> Response
     {
         let path = request.uri.path
-        if path.hasPrefix("/v1/") || path == "/healthz" || path == "/metrics" {
-            return try await next(request, context)
-        }
+        if Self.isAPI(path) { return try await next(request, context) }
         if path.hasPrefix("/vendor/") || path == "/vendor", !path.hasPrefix(Self.vendorPrefix) { throw APIError.notFound }
         let serve = path.hasPrefix(Self.vendorPrefix) ? vendor : files
         var response = try await serve.handle(request, context: context, next: next)
@@ -37,6 +35,15 @@ struct StaticFilesMiddleware: RouterMiddleware {
         response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
         response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
         return response
+    }
+
+    /// The hub's own API and the doors' (InfluxDB's `/write`, `/api/v2/write`,
+    /// `/ping`, `/query`; Prometheus's `/api/v1/…`): the router's, never a
+    /// file. Each file lookup is a trip to the file system's threads, which
+    /// every line-protocol write paid before it reached its route.
+    static func isAPI(_ path: String) -> Bool {
+        path.hasPrefix("/v1/") || path.hasPrefix("/api/")
+            || path == "/healthz" || path == "/metrics" || path == "/write" || path == "/ping" || path == "/query"
     }
 
     /// Only the hub's own origin; no inline script.

@@ -3,17 +3,18 @@ import Synchronization
 import TelehubCore
 
 extension Hub {
-    /// Hands one message of an HTTP request to the ingest actor and waits for
-    /// its outcome: committed (then acknowledged) or rejected.
+    /// Hands one message of an HTTP request to the ingest actor (in the next
+    /// batch of `submissions`) and waits for its outcome: committed (then
+    /// acknowledged) or rejected.
     func submit(_ message: IngestMessage, identity: TokenIdentity, now: Int64) async -> IngestActor.Outcome {
         // Only device identities reach here (`requireDevice`).
         guard let deviceID = identity.deviceID, let device = identity.deviceName else {
             return .rejected(IngestRejection(.invalidMessage, "not a device token", seq: message.seq))
         }
-        // The actor calls the completion exactly once (committed or refused),
-        // perhaps before `submit` returns: the request's own task waits for it.
+        // The actor calls the completion exactly once (committed or refused):
+        // the request's own task waits for it.
         let outcome = PendingOutcome()
-        await ingest.submit(.init(deviceID: deviceID, device: device, message: message, receivedAt: now) { outcome.deliver($0) })
+        submissions.submit(.init(deviceID: deviceID, device: device, message: message, receivedAt: now) { outcome.deliver($0) })
         return await outcome.value
     }
 }

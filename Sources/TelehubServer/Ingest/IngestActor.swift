@@ -99,20 +99,27 @@ public actor IngestActor: Service {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Queues the messages of one event loop's turn, in order: one hop to the
-    /// actor for many device connections.
+    /// Queues the messages of one event loop's turn, or of the HTTP requests
+    /// that arrived meanwhile, in order: one hop to the actor for many. They
+    /// share one wait for room, so a full queue refuses a batch's messages
+    /// after `overloadWait`, not after that times the batch's length.
     public func submit(batch: [Submission]) async {
-        for submission in batch { await submit(submission) }
+        let deadline = ContinuousClock.now + overloadWait
+        for submission in batch { await submit(submission, roomBy: deadline) }
     }
 
     /// Queues a message; waits while the queue is full (backpressure).
     /// A message at or below the device's accepted `seq` is acknowledged after
     /// the next commit and not stored again.
     public func submit(_ submission: Submission) async {
+        await submit(submission, roomBy: ContinuousClock.now + overloadWait)
+    }
+
+    /// - Parameter deadline: when a message still without room in the queue is refused (503).
+    private func submit(_ submission: Submission, roomBy deadline: ContinuousClock.Instant) async {
         if let refusal = admit(submission) {
             return refuse(submission, refusal)
         }
-        let deadline = ContinuousClock.now + overloadWait
         while !pending.hasRoom, !stopping {
             guard ContinuousClock.now < deadline else {
                 let message = "the ingest queue is full; send again in \(overloadWait.milliseconds) ms"
