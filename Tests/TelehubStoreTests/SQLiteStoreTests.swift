@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 import TelehubAuth
 import TelehubCore
@@ -54,6 +55,49 @@ struct TemporaryDatabase {
         #expect(try await store.token(hash: secret.hash)?.record.revoked == true)
         #expect(try await store.revokeToken(id: 12345) == false)
         #expect(try await store.devices().first?.tokens == 0)
+    }
+
+    /// Lookups from many threads at once share a few connections: each finds
+    /// its own token, and a revocation shows at the next lookup on every one of them.
+    @Test func concurrentTokenLookupsEachFindTheirOwnAndSeeARevocationAtOnce() async throws {
+        let database = try TemporaryDatabase()
+        let store = try SQLiteStore(path: database.path)
+        var minted: [(hash: [UInt8], label: String, id: Int64)] = []
+        for index in 0..<12 {
+            let (secret, record) = try await store.mintToken(kind: .device, device: "d\(index)", label: "l\(index)", expiresAt: nil)
+            minted.append((secret.hash, "l\(index)", record.id))
+        }
+        let tokens = minted
+        /// Every lookup's answer, made from 8 threads at once.
+        func lookUp(_ pick: @escaping @Sendable (Int) -> [UInt8]) async -> [StoredToken?] {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    let answers = Mutex([StoredToken?](repeating: nil, count: 400))
+                    DispatchQueue.concurrentPerform(iterations: 8) { thread in
+                        for index in stride(from: thread, to: 400, by: 8) {
+                            let found = try? store.tokens.read { db in
+                                try GRDB.Row.fetchOne(db, sql: "SELECT id, revoked_at, label FROM token WHERE hash = ?", arguments: [Data(pick(index))])
+                                    .map { row in
+                                        StoredToken(
+                                            record: TokenRecord(
+                                                id: row[0], kind: .device, device: nil, label: row[2], createdAt: 0, lastUsedAt: nil,
+                                                expiresAt: nil, revoked: (row[1] as Int64?) != nil),
+                                            deviceID: nil, hash: [])
+                                    }
+                            }
+                            answers.withLock { $0[index] = found ?? nil }
+                        }
+                    }
+                    continuation.resume(returning: answers.withLock { $0 })
+                }
+            }
+        }
+        let answers = await lookUp { tokens[$0 % tokens.count].hash }
+        #expect(answers.enumerated().allSatisfy { $0.element?.record.label == tokens[$0.offset % tokens.count].label })
+        #expect(try await store.revokeToken(id: tokens[3].id))
+        let afterwards = await lookUp { _ in tokens[3].hash }
+        #expect(afterwards.allSatisfy { $0?.record.revoked == true })
+        #expect(try await store.token(hash: tokens[4].hash)?.record.revoked == false)
     }
 
     @Test func deletingADeviceRemovesItsDataAndTokens() async throws {

@@ -38,6 +38,19 @@ import Testing
         #expect(try metrics(#"m s="a \"quoted\" \\ thing, with = and spaces",v=2"#) == ["m.v": 2])
         #expect(try metrics("1m,room=Küche v=1") == ["_m.K__che.v": 1])
         #expect(try metrics("m,a=x=y v=1") == ["m.x_y.v": 1])
+        // The prefix is mapped once a line; every field of the line keeps it, and only its own key is mapped.
+        #expect(try metrics("1m,room=Küche v=1,w-x=2,ü=3,a\\ b=4") == [
+            "_m.K__che.v": 1, "_m.K__che.w-x": 2, "_m.K__che.__": 3, "_m.K__che.a_b": 4,
+        ])
+        #expect(try parse("1m,room=Küche v=1\n1m,room=Küche v=5").flatMap { $0.metrics.map(\.name) } == ["_m.K__che.v", "_m.K__che.v"])
+    }
+
+    @Test func aNameLongerThan64IsRefusedWhicheverPartMakesItLong() throws {
+        let long = String(repeating: "x", count: 60)
+        for line in ["\(long)abcde v=1", "m,t=\(long)xx v=1", "m \(long)xxx=1", "m short=1,\(long)xxx=2"] {
+            #expect(throws: LineProtocol.ParseError.self) { try parse(line) }
+        }
+        #expect(try metrics("m,t=\(long) v=1").keys.first?.count == 64)
     }
 
     @Test func blankLinesCommentsAndCRLFAreFine() throws {
