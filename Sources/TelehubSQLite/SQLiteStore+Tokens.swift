@@ -37,6 +37,10 @@ extension SQLiteStore {
     /// Every HTTP request and WebSocket upgrade asks this: read in place on
     /// a connection kept for it (`TokenLookup`), never cached.
     public func token(hash: [UInt8]) async throws -> StoredToken? {
+        try tokenNow(hash: hash)
+    }
+
+    public func tokenNow(hash: [UInt8]) throws -> StoredToken? {
         try tokens.read { db in
             let statement = try db.cachedStatement(sql: "\(Self.tokenQuery) WHERE t.hash = ?")
             return try GRDB.Row.fetchOne(statement, arguments: [Data(hash)]).map(Self.storedToken)

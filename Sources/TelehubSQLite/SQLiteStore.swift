@@ -5,7 +5,7 @@ public import TelehubStore
 
 /// The embedded default store: one SQLite file in WAL mode, shared safely by a
 /// running hub and the admin CLI (busy timeout, one writer at a time).
-public final class SQLiteStore: TelemetryStore {
+public final class SQLiteStore: TelemetryStore, ImmediateTokenLookup {
     let pool: DatabasePool
     /// The database file.
     public let path: String

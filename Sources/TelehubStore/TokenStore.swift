@@ -22,3 +22,11 @@ public protocol TokenStore: Sendable {
     /// Records when tokens were last used; callers coalesce these writes.
     func markTokensUsed(_ usage: [Int64: Int64]) async throws
 }
+
+/// A store that finds a token without waiting: an embedded database read in
+/// place. An event loop may check a credential itself through it, where a
+/// network round trip (PostgreSQL) must not block the loop.
+public protocol ImmediateTokenLookup: Sendable {
+    /// The same answer as `TokenStore.token(hash:)`, on the calling thread.
+    func tokenNow(hash: [UInt8]) throws -> StoredToken?
+}

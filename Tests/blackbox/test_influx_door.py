@@ -203,3 +203,82 @@ def test_door_values_reach_the_live_stream_and_acks_follow_the_commit(hub):
         assert write(hub, f"t v={index} {ts}", token, params={"precision": "ms"}).status_code == 204
         status = httpx.get(f"{hub.url}/v1/devices/live", headers=bearer(reader)).json()
         assert status["metrics"]["t.v"] == {"ts": ts, "value": index}
+
+
+# ---------------------------------------------------------------------------
+# Answer order on one keep-alive connection
+
+
+def pipelined(hub, requests, timeout=10.0):
+    """Sends raw HTTP/1.1 requests back to back on one socket, then reads
+    one answer per request, in order: (status, headers, body) each."""
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", hub.port), timeout=timeout)
+    try:
+        sock.sendall(b"".join(requests))
+        buffered = b""
+        answers = []
+        while len(answers) < len(requests):
+            while b"\r\n\r\n" not in buffered:
+                chunk = sock.recv(65536)
+                assert chunk, f"connection closed after {len(answers)} answers"
+                buffered += chunk
+            head, buffered = buffered.split(b"\r\n\r\n", 1)
+            lines = head.decode().split("\r\n")
+            status = int(lines[0].split()[1])
+            headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+            length = int(headers.get("content-length", "0"))
+            while len(buffered) < length:
+                chunk = sock.recv(65536)
+                assert chunk
+                buffered += chunk
+            answers.append((status, headers, buffered[:length]))
+            buffered = buffered[length:]
+        return answers
+    finally:
+        sock.close()
+
+
+def raw_post(path, body, token=None, extra=b""):
+    auth = f"Authorization: Token {token}\r\n".encode() if token else b""
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n".encode()
+            + auth + extra + b"\r\n" + body)
+
+
+def raw_get(path, token=None):
+    auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode() + auth + b"\r\n"
+
+
+def test_pipelined_writes_and_other_requests_are_answered_in_order(hub):
+    """Writes and the API's other requests sent back to back on one
+    connection get their answers in the order they were sent, whatever
+    answers each: good writes, a wrong token, a bad body, reads between them."""
+    token = hub.device_token("pipelined")
+    reader = hub.read_token()
+    t0 = now_ms() - 60_000
+    requests = [
+        raw_post("/write?precision=ms", f"m v=1 {t0}".encode(), token),
+        raw_get("/healthz"),
+        raw_post("/write?precision=ms", f"m v=2 {t0 + 1}".encode(), "thd_wrong"),
+        raw_post("/write?precision=ms", f"m v=3 {t0 + 2}".encode(), token),
+        raw_post("/write?precision=ms", b"m v=not-a-number", token),
+        raw_get("/v1/devices/pipelined", reader),
+        raw_post("/api/v2/write?precision=ms", f"m v=4 {t0 + 3}".encode(), token),
+        raw_post("/write?precision=ms", f"m v=5 {t0 + 4}".encode(), token),
+    ]
+    answers = pipelined(hub, requests)
+    assert [status for status, _, _ in answers] == [204, 200, 401, 204, 400, 200, 204, 204]
+    assert b"not a number" in answers[4][2]
+    assert all("date" in headers and headers.get("server") == "telehub" for _, headers, _ in answers)
+    assert stored_readings(hub, "pipelined") == {("m.v", t0): 1, ("m.v", t0 + 2): 3, ("m.v", t0 + 3): 4, ("m.v", t0 + 4): 5}
+
+
+def test_many_pipelined_writes_on_one_connection_are_each_answered_and_stored(hub):
+    token = hub.device_token("burst")
+    t0 = now_ms() - 120_000
+    requests = [raw_post("/write?precision=ms", f"m v={i} {t0 + i}".encode(), token) for i in range(200)]
+    answers = pipelined(hub, requests)
+    assert [status for status, _, _ in answers] == [204] * 200
+    assert len(stored_readings(hub, "burst")) == 200

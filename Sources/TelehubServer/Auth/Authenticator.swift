@@ -45,6 +45,30 @@ public final class Authenticator: Sendable {
         return live(stored, granting: needed, at: now)
     }
 
+    /// `identify` without waiting, for an event loop: nil when the store
+    /// cannot look a token up in place (then the caller takes the awaiting
+    /// path), `.some(nil)` when the token is not live or does not grant `needed`.
+    func identifyNow(_ token: String, as needed: TokenKind) -> TokenIdentity?? {
+        guard let immediate = store as? any ImmediateTokenLookup else { return nil }
+        guard token.utf8.count <= 256, let presented = TokenKind(token: token), presented.grants(needed) else {
+            return .some(nil)
+        }
+        let hash = TokenSecret.hash(token)
+        if presented == .read, let sessionTokenHash, Crypto.constantTimeEquals(hash, sessionTokenHash) {
+            return .some(TokenIdentity(tokenID: 0, kind: .read, deviceID: nil, deviceName: nil))
+        }
+        let found: StoredToken?
+        do {
+            found = try immediate.tokenNow(hash: hash)
+        } catch {
+            return nil  // the awaiting path meets the same error and answers it
+        }
+        guard let stored = found, Crypto.constantTimeEquals(stored.hash, hash), stored.record.kind == presented else {
+            return .some(nil)
+        }
+        return .some(live(stored, granting: needed, at: EpochClock.nowMs()))
+    }
+
     private func live(_ stored: StoredToken, granting needed: TokenKind, at now: Int64) -> TokenIdentity? {
         guard stored.record.kind.grants(needed), stored.record.isLive(at: now) else { return nil }
         usage.note(tokenID: stored.record.id, at: now)

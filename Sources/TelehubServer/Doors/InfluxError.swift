@@ -69,9 +69,15 @@ struct InfluxError: Error {
     }
 
     func response() -> Response {
-        var response = WireResponseEncoder.response(InfluxErrorAnswer(code: code, message: message), status: status)
-        response.headers.append(contentsOf: headers)
-        return response
+        let (head, body) = answer()
+        return Response(status: head.status, headers: head.headerFields, body: .init(byteBuffer: body))
+    }
+
+    /// The answer's head and body, where no `Response` is made (`LoopWriteHandler`).
+    func answer() -> (head: HTTPResponse, body: ByteBuffer) {
+        var (fields, body) = WireResponseEncoder.json(InfluxErrorAnswer(code: code, message: message))
+        fields.append(contentsOf: headers)
+        return (HTTPResponse(status: status, headerFields: fields), body)
     }
 }
 

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 import TelehubCore
 import Foundation
@@ -65,14 +66,20 @@ enum Credentials {
     /// `Authorization: Token …` (2.x), `Bearer …`, basic authentication's
     /// password or the `p` parameter (1.x), and `?token=` as everywhere.
     static func influx(_ request: Request) -> String? {
-        if let value = request.headers[.authorization] {
+        influx(headers: request.headers, uri: request.uri)
+    }
+
+    /// The same from a request's parts, where no `Request` is made (`LoopWriteHandler`).
+    static func influx(headers: HTTPFields, uri: URI) -> String? {
+        if let value = headers[.authorization] {
             switch authorization(value) {
             case ("token", let credential)?, ("bearer", let credential)?: return credential
             case ("basic", let credential)?: return basicPassword(credential)
             default: return nil
             }
         }
-        return request.uri.queryParameters["p"].map(String.init) ?? query(request)
+        let parameters = uri.queryParameters
+        return (parameters["p"] ?? parameters["token"]).map(String.init)
     }
 
     /// The Prometheus door: `Bearer …`, or basic authentication's password (any user name).

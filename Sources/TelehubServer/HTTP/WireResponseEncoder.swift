@@ -11,12 +11,16 @@ struct WireResponseEncoder: ResponseEncoder {
 
     /// The same answer where no request context is at hand.
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let (headers, body) = json(value)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// The headers and body of that answer, where no `Response` is made (`LoopWriteHandler`).
+    static func json(_ value: some Encodable) -> (headers: HTTPFields, body: ByteBuffer) {
         // The contract's types hold only strings, integers and finite numbers,
         // so encoding cannot fail; an empty object is the last resort.
         let data = (try? JSONEncoder.wire.encode(value)) ?? Data("{}".utf8)
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return ([.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"], ByteBuffer(bytes: data))
     }
 }
 

@@ -18,7 +18,7 @@ import CoreMetrics
 /// kernel discard the acks it has not read yet. So when the connection ends,
 /// reading goes on while nothing more is submitted (the gate), until the
 /// device answers the close or the close times out.
-final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, LoopIngestSource {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -259,7 +259,7 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard submitting, let context else { return }
         handle(.submitted)
         handOffs += 1
-        let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let connection = NIOLoopBound<any LoopIngestSource>(self, eventLoop: context.eventLoop)
         let outbox = loop.outbox
         loop.gather(
             .init(deviceID: opening.deviceID, device: opening.device, message: message, receivedAt: now) { outcome in

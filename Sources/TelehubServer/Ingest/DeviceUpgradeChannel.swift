@@ -124,6 +124,11 @@ struct DeviceUpgradeChannel: ServerChildChannel, HTTPChannelHandler {
         try pipeline.addHandlers(http1.additionalChannelHandlers())
         try pipeline.addHandler(
             HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .nanoseconds($0.nanoseconds) }, logger: logger))
+        // After the state handler, so it sees the loop's requests and answers as the router's.
+        try pipeline.addHandler(
+            LoopWriteHandler(
+                hub: connections.hub, loop: connections.loopConnections(on: channel.eventLoop),
+                peer: channel.remoteAddress?.ipAddress ?? "unknown"))
         let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         return attempted.value ? .failedUpgrade(asyncChannel) : .notUpgraded(asyncChannel)

@@ -16,7 +16,7 @@ final class LoopConnections {
 
     /// Messages read in this loop turn, and the connection of each.
     private var gathered: [IngestActor.Submission] = []
-    private var gatheredFrom: [DeviceConnectionHandler] = []
+    private var gatheredFrom: [any LoopIngestSource] = []
     private var handOffScheduled = false
     /// A batch is with the actor (it may wait for room in its queue); the
     /// next one goes once it was taken, so a device's messages keep their order.
@@ -31,7 +31,7 @@ final class LoopConnections {
 
     /// Queues a message for the next hand-over; the connection reads no more
     /// until `handedOff` (backpressure reaches the device's socket).
-    func gather(_ submission: IngestActor.Submission, from connection: DeviceConnectionHandler) {
+    func gather(_ submission: IngestActor.Submission, from connection: any LoopIngestSource) {
         gathered.append(submission)
         gatheredFrom.append(connection)
         guard !handOffScheduled, !handingOff else { return }
@@ -57,11 +57,24 @@ final class LoopConnections {
         }
     }
 
-    private func accepted(_ connections: [DeviceConnectionHandler]) {
+    private func accepted(_ connections: [any LoopIngestSource]) {
         handingOff = false
         for connection in connections { connection.handedOff() }
         if !gathered.isEmpty { handOff() }
     }
+}
+
+/// What hands messages to its loop's batch: a device connection, or an HTTP
+/// connection whose writes the loop answers itself (`LoopWriteHandler`).
+/// Called on the loop only.
+protocol LoopIngestSource: AnyObject {
+    /// The loop's batch with one of this source's messages was taken by the ingest actor.
+    func handedOff()
+    /// A message's outcome; its reply is written but not flushed.
+    /// - Returns: true when this outcome gave the source its first reply to flush.
+    func completed(_ outcome: IngestActor.Outcome) -> Bool
+    /// Sends what `completed` wrote, once for all the outcomes of a commit.
+    func flushReplies()
 }
 
 /// Where the ingest actor leaves the outcomes of one loop's messages. The
@@ -69,7 +82,7 @@ final class LoopConnections {
 /// every outcome that arrived by then.
 final class AckOutbox: Sendable {
     struct Delivery: Sendable {
-        let connection: NIOLoopBound<DeviceConnectionHandler>
+        let connection: NIOLoopBound<any LoopIngestSource>
         let outcome: IngestActor.Outcome
     }
 
@@ -93,7 +106,7 @@ final class AckOutbox: Sendable {
             defer { pending = [] }
             return pending
         }
-        var toFlush: [DeviceConnectionHandler] = []
+        var toFlush: [any LoopIngestSource] = []
         for delivery in deliveries {
             let connection = delivery.connection.value
             if connection.completed(delivery.outcome) { toFlush.append(connection) }
