@@ -31,18 +31,12 @@ public final class Authenticator: Sendable {
     /// control token passes where a read token is needed); the identity
     /// carries the token's own kind.
     public func identify(_ token: String?, as needed: TokenKind) async -> TokenIdentity? {
-        guard let token, token.utf8.count <= 256, let presented = TokenKind(token: token), presented.grants(needed) else {
-            return nil
+        switch presented(token, as: needed) {
+        case .refused: return nil
+        case .identified(let identity): return identity
+        case .stored(let hash, let kind):
+            return verify(try? await store.token(hash: hash), hash: hash, kind: kind, granting: needed)
         }
-        let hash = TokenSecret.hash(token)
-        if presented == .read, let sessionTokenHash, Crypto.constantTimeEquals(hash, sessionTokenHash) {
-            return TokenIdentity(tokenID: 0, kind: .read, deviceID: nil, deviceName: nil)
-        }
-        let now = EpochClock.nowMs()
-        guard let stored = try? await store.token(hash: hash),
-            Crypto.constantTimeEquals(stored.hash, hash), stored.record.kind == presented
-        else { return nil }
-        return live(stored, granting: needed, at: now)
     }
 
     /// `identify` without waiting, for an event loop: nil when the store
@@ -50,23 +44,44 @@ public final class Authenticator: Sendable {
     /// path), `.some(nil)` when the token is not live or does not grant `needed`.
     func identifyNow(_ token: String, as needed: TokenKind) -> TokenIdentity?? {
         guard let immediate = store as? any ImmediateTokenLookup else { return nil }
-        guard token.utf8.count <= 256, let presented = TokenKind(token: token), presented.grants(needed) else {
-            return .some(nil)
+        switch presented(token, as: needed) {
+        case .refused: return .some(nil)
+        case .identified(let identity): return .some(identity)
+        case .stored(let hash, let kind):
+            let found: StoredToken?
+            do {
+                found = try immediate.tokenNow(hash: hash)
+            } catch {
+                return nil  // the awaiting path meets the same error and answers it
+            }
+            return .some(verify(found, hash: hash, kind: kind, granting: needed))
+        }
+    }
+
+    private enum Presented {
+        case refused
+        /// The per-process read token `serve` printed.
+        case identified(TokenIdentity)
+        /// To be looked up by its hash.
+        case stored(hash: [UInt8], kind: TokenKind)
+    }
+
+    /// What a presented token is before any lookup: too long, of no kind or
+    /// one that cannot grant `needed` is refused without one.
+    private func presented(_ token: String?, as needed: TokenKind) -> Presented {
+        guard let token, token.utf8.count <= 256, let kind = TokenKind(token: token), kind.grants(needed) else {
+            return .refused
         }
         let hash = TokenSecret.hash(token)
-        if presented == .read, let sessionTokenHash, Crypto.constantTimeEquals(hash, sessionTokenHash) {
-            return .some(TokenIdentity(tokenID: 0, kind: .read, deviceID: nil, deviceName: nil))
+        if kind == .read, let sessionTokenHash, Crypto.constantTimeEquals(hash, sessionTokenHash) {
+            return .identified(TokenIdentity(tokenID: 0, kind: .read, deviceID: nil, deviceName: nil))
         }
-        let found: StoredToken?
-        do {
-            found = try immediate.tokenNow(hash: hash)
-        } catch {
-            return nil  // the awaiting path meets the same error and answers it
-        }
-        guard let stored = found, Crypto.constantTimeEquals(stored.hash, hash), stored.record.kind == presented else {
-            return .some(nil)
-        }
-        return .some(live(stored, granting: needed, at: EpochClock.nowMs()))
+        return .stored(hash: hash, kind: kind)
+    }
+
+    private func verify(_ stored: StoredToken?, hash: [UInt8], kind: TokenKind, granting needed: TokenKind) -> TokenIdentity? {
+        guard let stored, Crypto.constantTimeEquals(stored.hash, hash), stored.record.kind == kind else { return nil }
+        return live(stored, granting: needed, at: EpochClock.nowMs())
     }
 
     private func live(_ stored: StoredToken, granting needed: TokenKind, at now: Int64) -> TokenIdentity? {
