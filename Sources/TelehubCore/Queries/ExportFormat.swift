@@ -52,8 +52,9 @@ public enum RFC3339 {
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hours, 2)):\(pad(minutes, 2)):\(pad(seconds, 2)).\(pad(millis, 3))Z"
     }
 
-    /// Howard Hinnant's days-to-civil algorithm.
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+    /// Year, month and day of a day count from 1970-01-01 (Howard Hinnant's
+    /// days-to-civil algorithm); also the `Date` header's (`HTTPDate`).
+    public static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = floorDiv(z, 146_097)
         let dayOfEra = z - era * 146_097

@@ -19,11 +19,11 @@ enum HTTPDate {
     static func format(epochSecond: Int64) -> String {
         let days = floorDivide(epochSecond, 86_400)
         let secondOfDay = epochSecond - days * 86_400
-        let (year, month, day) = civil(daysSinceEpoch: days)
+        let (year, month, day) = RFC3339.civil(fromDays: days)
         let weekday = Int((days % 7 + 7 + 4) % 7)  // 1970-01-01 was a Thursday
         let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        return "\(names[weekday]), \(two(day)) \(months[month - 1]) \(year) "
+        return "\(names[weekday]), \(two(day)) \(months[Int(month) - 1]) \(year) "
             + "\(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60)):\(two(secondOfDay % 60)) GMT"
     }
 
@@ -33,18 +33,5 @@ enum HTTPDate {
 
     private static func floorDivide(_ value: Int64, _ by: Int64) -> Int64 {
         value >= 0 ? value / by : -((-value - 1) / by) - 1
-    }
-
-    /// Year, month and day of a day count from 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    private static func civil(daysSinceEpoch: Int64) -> (Int64, Int, Int64) {
-        let z = daysSinceEpoch + 719_468
-        let era = floorDivide(z, 146_097)
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), Int(month), day)
     }
 }
