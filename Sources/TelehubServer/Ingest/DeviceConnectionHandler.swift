@@ -54,8 +54,14 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// Set while the outbox hands over outcomes: it flushes once after all of them.
     private var holdingFlush = false
     /// Messages in the loop's batch not yet taken by the ingest actor; no
-    /// read while there are any.
+    /// read while there are `handOffsBeforeHold` of them.
     private var handOffs = 0
+    /// One message waiting for the hand-off does not stop reading: NIO asks
+    /// to read again at the end of the very turn that gathered it, and
+    /// refusing then costs two `epoll_ctl` calls a message (read interest
+    /// dropped, then restored after the hand-off). A second one does, so
+    /// backpressure still reaches the socket within one more read.
+    static let handOffsBeforeHold = 2
     private var readHeld = false
     private var connectionID: Int?
     private var drainTimer: Scheduled<Void>?
@@ -179,7 +185,7 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     // MARK: - Reading
 
     func read(context: ChannelHandlerContext) {
-        if !ready || handOffs > 0 {
+        if !ready || handOffs >= Self.handOffsBeforeHold {
             readHeld = true
             return
         }
@@ -187,7 +193,7 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func resumeReading() {
-        guard readHeld, ready, handOffs == 0, let context else { return }
+        guard readHeld, ready, handOffs < Self.handOffsBeforeHold, let context else { return }
         readHeld = false
         context.read()
     }
