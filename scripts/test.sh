@@ -46,13 +46,23 @@ echo "== black-box suites"
 # Two workers, a test file each at a time: most of a black-box test's time is
 # waiting on the hub (timeouts, reconnects, heartbeats), so two halve the wall
 # time on two cores; each file keeps its own order and module fixtures. Every
-# hub is on a port, folder and PostgreSQL schema of its own.
+# hub is on a port, folder and PostgreSQL schema of its own. The files in
+# serial-suites.txt load the machine or race the hub against a clock, so they
+# run afterwards, alone.
 parallel="-q -n 2 --dist loadfile"
+serial=$(grep -v "^#" Tests/blackbox/serial-suites.txt)
+skip_serial=$(for file in $serial; do echo "--ignore=$file"; done)
 export TELEHUB_BIN="$(swift build --show-bin-path)/telehub"
 export TELEHUB_ARTIFACTS="${TELEHUB_ARTIFACTS:-$PWD/.test-artifacts}"
-python3 -m pytest Tests/blackbox $parallel "$@"
+python3 -m pytest Tests/blackbox $parallel $skip_serial "$@"
+python3 -m pytest -q "$@" $serial
 echo "== black-box suites on PostgreSQL"
-TELEHUB_BLACKBOX_STORE=postgres python3 -m pytest $parallel "$@" $(grep -v "^#" Tests/blackbox/postgres-suites.txt)
+together=() alone=()
+for entry in $(grep -v "^#" Tests/blackbox/postgres-suites.txt); do
+    if grep -qx "${entry%%::*}" <<<"$serial"; then alone+=("$entry"); else together+=("$entry"); fi
+done
+TELEHUB_BLACKBOX_STORE=postgres python3 -m pytest $parallel "$@" "${together[@]}"
+[ ${#alone[@]} -eq 0 ] || TELEHUB_BLACKBOX_STORE=postgres python3 -m pytest -q "$@" "${alone[@]}"
 echo "== Python device client"
 python3 -m pytest devices/python/tests $parallel "$@"
 echo "== all suites passed in $(( $(date +%s) - started )) s; screenshots in $TELEHUB_ARTIFACTS/screenshots"

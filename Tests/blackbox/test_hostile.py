@@ -380,8 +380,10 @@ def test_websocket_device_that_never_reads_is_closed_1008_and_memory_stays_bound
     takes them, by a client with a 4 KiB receive buffer that never reads. Its
     replies pile up in the hub: past 1000 messages or 1 MiB the hub must close
     the connection with 1008 (so sending fails, or the close frame is there
-    when the client finally reads) within 15 s, while its memory stays bounded
-    and another device ingests as usual."""
+    when the client finally reads), while its memory stays bounded and another
+    device ingests as usual. The flood goes on for up to 30 s: the kernel's
+    buffers take some 4 MB of pongs before any pile up in the hub, and a debug
+    build on a busy machine answers only a few thousand pings a second."""
     bystander = Bystander(hub)
     bystander.ingest()  # warm up before the baseline
     attacker = RawDevice(hub, hub.device_token("deaf"), rcvbuf=4096)
@@ -402,27 +404,26 @@ def test_websocket_device_that_never_reads_is_closed_1008_and_memory_stays_bound
     assert attacker.recv_json() == {"type": "ack", "seq": 1}
 
     def flood():
-        """Sends until the hub ends the connection, stops reading, or 10 s pass."""
+        """Sends until the hub ends the connection, stops reading, or 30 s pass."""
         seq, sent, started = 1, 0, time.monotonic()
-        while time.monotonic() - started < 10:
+        while time.monotonic() - started < 30:
             seq += 1
             outcome = send_all_or_closed(attacker.sock, pings + batch_frame(seq), timeout=2.0)
             if outcome != "sent":
                 return outcome, sent, time.monotonic() - started
             sent += len(ids)
-        return "sent for 10 s", sent, time.monotonic() - started
+        return "sent for 30 s", sent, time.monotonic() - started
 
     try:
-        started = time.monotonic()
         with MemoryWatch(hub) as memory:
             flooding = run_in_thread(flood)
             time.sleep(1.0)
             bystander.ingest()  # while the replies pile up
-            outcome, pings_sent, flood_seconds = flooding(timeout=30)
-            kind, code, frames = attacker.read_until_closed(deadline=started + 15)
+            outcome, pings_sent, flood_seconds = flooding(timeout=50)
+            kind, code, frames = attacker.read_until_closed(deadline=time.monotonic() + 10)
         assert kind != "open", (
             f"after {pings_sent} unread pings ({outcome} after {flood_seconds:.1f} s) the hub had not closed the "
-            f"connection within 15 s; the client then read {frames} frames ({attacker.received} bytes)")
+            f"connection; the client then read {frames} frames ({attacker.received} bytes) in 10 s")
         if kind == "close":
             assert code == 1008, f"closed with {code}, expected 1008"
             # Bounded: what reached the client is kernel buffers plus the bound, not every reply.
