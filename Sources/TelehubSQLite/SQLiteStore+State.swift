@@ -57,18 +57,25 @@ extension SQLiteStore {
         }
     }
 
+    /// Asked four times a second with every device connected here: the rows
+    /// that have a desired object are read and matched in memory, so the cost
+    /// follows the devices that have one, not the connected ones (passing
+    /// 10,000 connected names as a JSON array for `json_each` was 2.8% of a
+    /// busy hub's CPU).
     public func desiredVersions(devices: Set<String>) async throws -> [String: Int64] {
         guard !devices.isEmpty else { return [:] }
         return try await pool.read { db in
             var versions: [String: Int64] = [:]
-            let rows = try GRDB.Row.fetchAll(
+            let rows = try GRDB.Row.fetchCursor(
                 db,
                 sql: """
                     SELECT d.name, s.desired_version FROM device_state s JOIN device d ON d.id = s.device_id
-                    WHERE s.desired_version > 0 AND d.name IN (SELECT value FROM json_each(?))
-                    """,
-                arguments: [JSONValue.array(devices.map { .string($0) }).text])
-            for row in rows { versions[row[0]] = row[1] }
+                    WHERE s.desired_version > 0
+                    """)
+            while let row = try rows.next() {
+                let name: String = row[0]
+                if devices.contains(name) { versions[name] = row[1] }
+            }
             return versions
         }
     }

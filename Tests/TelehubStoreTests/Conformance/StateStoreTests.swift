@@ -31,6 +31,8 @@ import TelehubStore
             reports: [PendingReport(deviceID: id, report: StateReport(patch: json(#"{"a":1,"fw":"1"}"#), applied: 2))]))
         #expect(result.states[id]?.reported == ReportedState(version: 1, state: json(#"{"a":1,"fw":"1"}"#), updatedAt: result.states[id]?.reported.updatedAt, applied: 2))
         #expect(try await store!.desiredVersions(devices: ["gh", "other"]) == ["gh": 2])
+        // Only the devices asked about, though others have a desired object.
+        #expect(try await store!.desiredVersions(devices: ["other"]) == [:])
         _ = try await store!.ensureDevice(named: "stateless")
         #expect(try await store!.stateVersions() == ["gh": StateVersions(desired: 2, reported: 1, applied: 2)])
         store = nil
