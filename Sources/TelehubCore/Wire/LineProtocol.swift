@@ -30,17 +30,13 @@ public enum LineProtocol {
         /// A timestamp in this precision as epoch milliseconds; nil when it does not fit.
         func milliseconds(_ value: Int64) -> Int64? {
             switch self {
-            case .nanoseconds: floorDivide(value, 1_000_000)
-            case .microseconds: floorDivide(value, 1000)
+            case .nanoseconds: floorDiv(value, 1_000_000)
+            case .microseconds: floorDiv(value, 1000)
             case .milliseconds: value
             case .seconds: multiplied(value, 1000)
             case .minutes: multiplied(value, 60_000)
             case .hours: multiplied(value, 3_600_000)
             }
-        }
-
-        private func floorDivide(_ value: Int64, _ by: Int64) -> Int64 {
-            value >= 0 ? value / by : -((-(value + 1)) / by) - 1
         }
 
         private func multiplied(_ value: Int64, _ by: Int64) -> Int64? {

@@ -17,7 +17,7 @@ enum HTTPDate {
     }
 
     static func format(epochSecond: Int64) -> String {
-        let days = floorDivide(epochSecond, 86_400)
+        let days = floorDiv(epochSecond, 86_400)
         let secondOfDay = epochSecond - days * 86_400
         let (year, month, day) = RFC3339.civil(fromDays: days)
         let weekday = Int((days % 7 + 7 + 4) % 7)  // 1970-01-01 was a Thursday
@@ -29,9 +29,5 @@ enum HTTPDate {
 
     private static func two(_ value: Int64) -> String {
         value < 10 ? "0\(value)" : "\(value)"
-    }
-
-    private static func floorDivide(_ value: Int64, _ by: Int64) -> Int64 {
-        value >= 0 ? value / by : -((-value - 1) / by) - 1
     }
 }

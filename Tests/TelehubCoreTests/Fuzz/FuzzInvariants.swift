@@ -391,11 +391,6 @@ public enum FuzzInvariants {
         }
     }
 
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-    }
-
     // MARK: - Header values and parsers of single values
 
     /// One text through everything that reads a short value: `Last-Event-ID`,
