@@ -104,46 +104,85 @@ extension PostgresStore {
                 ON CONFLICT (rule_id, device_id) DO UPDATE SET phase = excluded.phase, since = excluded.since, value = excluded.value
                 """)
         }
-        for record in changes.transitions where live.contains(record.transition.ruleID) && present.contains(record.deviceID) {
-            let transition = record.transition
-            let eventID = try await sql.value(
+        let kept = changes.transitions.filter { live.contains($0.transition.ruleID) && present.contains($0.deviceID) }
+        guard !kept.isEmpty else { return }
+        let eventIDs = try await insertEvents(kept.map(\.transition), now: now, sql)
+        let folding = zip(kept, eventIDs).compactMap { record, eventID in
+            record.delivery.map {
+                DeliveryFoldPlan.Transition(
+                    pair: .init(ruleID: record.transition.ruleID, device: record.transition.device), eventID: eventID, delivery: $0)
+            }
+        }
+        guard !folding.isEmpty else { return }
+        let plan = DeliveryFoldPlan(owed: try await owedDeliveries(of: Set(folding.map(\.pair)), sql), transitions: folding)
+        try await insertDeliveries(plan.inserts, now: now, sql)
+        for (id, row) in plan.updates {
+            try await sql.run(
                 """
-                INSERT INTO alert_event (rule_id, device, state, value, ts, starts_at, recorded_at)
-                VALUES (\(transition.ruleID), \(transition.device), \(transition.state.rawValue), \(transition.value), \(transition.ts),
-                        \(transition.startsAt), \(now)) RETURNING id
-                """, as: Int64.self)
-            guard let delivery = record.delivery, let eventID else { continue }
-            try await queue(delivery, eventID: eventID, ruleID: transition.ruleID, device: transition.device, now: now, sql)
+                UPDATE alert_delivery SET event_id = \(row.eventID), url = \(row.delivery.url), secret = \(row.delivery.secret),
+                    body = \(row.delivery.body), idempotency_key = \(row.delivery.idempotencyKey), next_attempt_at = \(now),
+                    deadline = \(row.delivery.deadline), updated_at = \(now), folded = folded + \(row.folded)
+                WHERE id = \(id)
+                """)
         }
     }
 
-    /// Queues a transition's delivery, or folds it into the one its rule and
-    /// device already have waiting (see `DeliveryFolding`).
-    private static func queue(
-        _ delivery: NewDelivery, eventID: Int64, ruleID: Int64, device: String, now: Int64, _ sql: SQLSession
-    ) async throws {
-        // The pair's rows are locked, so two hubs committing for one device fold in turn.
-        let owed = try await sql.rows(
+    /// Records transitions in one statement. - Returns: their events' ids, in the transitions' order.
+    private static func insertEvents(_ transitions: [AlertTransition], now: Int64, _ sql: SQLSession) async throws -> [Int64] {
+        let ids = try await sql.column(
             """
-            SELECT id, attempts FROM alert_delivery WHERE rule_id = \(ruleID) AND device = \(device) AND status = 'pending'
+            INSERT INTO alert_event (rule_id, device, state, value, ts, starts_at, recorded_at)
+            SELECT rule_id, device, state, CASE WHEN has_value THEN value END, ts, starts_at, \(now)
+            FROM unnest(\(transitions.map(\.ruleID))::int8[], \(transitions.map(\.device))::text[],
+                        \(transitions.map(\.state.rawValue))::text[], \(transitions.map { $0.value ?? 0 })::float8[],
+                        \(transitions.map { $0.value != nil })::bool[], \(transitions.map(\.ts))::int8[],
+                        \(transitions.map(\.startsAt))::int8[])
+                 WITH ORDINALITY AS t(rule_id, device, state, value, has_value, ts, starts_at, position)
+            ORDER BY position
+            RETURNING id
+            """, as: Int64.self)
+        guard ids.count == transitions.count else { throw PostgresStoreError.client("\(ids.count) alert events stored of \(transitions.count)") }
+        // Rows are inserted, and their identities drawn, in `position` order.
+        return ids.sorted()
+    }
+
+    /// The pending deliveries of `pairs`, oldest first, locked: two hubs
+    /// committing for one device fold in turn.
+    private static func owedDeliveries(
+        of pairs: Set<DeliveryFoldPlan.Pair>, _ sql: SQLSession
+    ) async throws -> [DeliveryFoldPlan.Pair: [OwedDelivery]] {
+        let list = Array(pairs)
+        let rows = try await sql.rows(
+            """
+            SELECT id, attempts, rule_id, device FROM alert_delivery
+            WHERE status = 'pending'
+              AND (rule_id, device) IN (SELECT * FROM unnest(\(list.map(\.ruleID))::int8[], \(list.map(\.device))::text[]))
             ORDER BY id FOR UPDATE
-            """, as: (Int64, Int64).self
-        ).map { OwedDelivery(id: $0.0, attempts: Int($0.1)) }
-        if let waiting = DeliveryFolding.target(owed) {
-            try await sql.run(
-                """
-                UPDATE alert_delivery SET event_id = \(eventID), url = \(delivery.url), secret = \(delivery.secret),
-                    body = \(delivery.body), idempotency_key = \(delivery.idempotencyKey), next_attempt_at = \(now),
-                    deadline = \(delivery.deadline), updated_at = \(now), folded = folded + 1
-                WHERE id = \(waiting)
-                """)
-            return
+            """, as: (Int64, Int64, Int64, String).self)
+        var owed: [DeliveryFoldPlan.Pair: [OwedDelivery]] = [:]
+        for (id, attempts, ruleID, device) in rows {
+            owed[DeliveryFoldPlan.Pair(ruleID: ruleID, device: device), default: []].append(OwedDelivery(id: id, attempts: Int(attempts)))
         }
+        return owed
+    }
+
+    /// New pending deliveries in one statement, their ids in the given order
+    /// (a pair's deliveries go out oldest id first).
+    private static func insertDeliveries(_ rows: [DeliveryFoldPlan.Row], now: Int64, _ sql: SQLSession) async throws {
+        guard !rows.isEmpty else { return }
         try await sql.run(
             """
-            INSERT INTO alert_delivery (event_id, rule_id, device, url, secret, body, idempotency_key, status, next_attempt_at, deadline, updated_at)
-            VALUES (\(eventID), \(ruleID), \(device), \(delivery.url), \(delivery.secret), \(delivery.body), \(delivery.idempotencyKey),
-                    'pending', \(now), \(delivery.deadline), \(now))
+            INSERT INTO alert_delivery (event_id, rule_id, device, url, secret, body, idempotency_key, status, next_attempt_at,
+                                        deadline, updated_at, folded)
+            SELECT event_id, rule_id, device, url, CASE WHEN has_secret THEN secret END, body, idempotency_key, 'pending', \(now),
+                   deadline, \(now), folded
+            FROM unnest(\(rows.map(\.eventID))::int8[], \(rows.map(\.pair.ruleID))::int8[], \(rows.map(\.pair.device))::text[],
+                        \(rows.map(\.delivery.url))::text[], \(rows.map { $0.delivery.secret ?? "" })::text[],
+                        \(rows.map { $0.delivery.secret != nil })::bool[], \(rows.map(\.delivery.body))::text[],
+                        \(rows.map(\.delivery.idempotencyKey))::text[], \(rows.map(\.delivery.deadline))::int8[],
+                        \(rows.map(\.folded))::int8[])
+                 WITH ORDINALITY AS t(event_id, rule_id, device, url, secret, has_secret, body, idempotency_key, deadline, folded, position)
+            ORDER BY position
             """)
     }
 

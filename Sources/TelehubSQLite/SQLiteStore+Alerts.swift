@@ -168,50 +168,65 @@ extension SQLiteStore {
                 change.ruleID, change.deviceID, change.state.phase.rawValue, change.state.since, change.state.value,
             ])
         }
+        var folding: [DeliveryFoldPlan.Transition] = []
+        let event = try db.cachedStatement(
+            sql: "INSERT INTO alert_event (rule_id, device, state, value, ts, starts_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
         for record in changes.transitions where live.contains(record.transition.ruleID) && present.contains(record.deviceID) {
             let transition = record.transition
-            try db.execute(
-                sql: "INSERT INTO alert_event (rule_id, device, state, value, ts, starts_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [
-                    transition.ruleID, transition.device, transition.state.rawValue, transition.value, transition.ts,
-                    transition.startsAt, now,
-                ])
+            try event.execute(arguments: [
+                transition.ruleID, transition.device, transition.state.rawValue, transition.value, transition.ts,
+                transition.startsAt, now,
+            ])
             guard let delivery = record.delivery else { continue }
-            try queue(delivery, eventID: db.lastInsertedRowID, ruleID: transition.ruleID, device: transition.device, now: now, db)
+            folding.append(DeliveryFoldPlan.Transition(
+                pair: .init(ruleID: transition.ruleID, device: transition.device), eventID: db.lastInsertedRowID, delivery: delivery))
         }
+        guard !folding.isEmpty else { return }
+        let plan = DeliveryFoldPlan(owed: try owedDeliveries(of: Set(folding.map(\.pair)), db), transitions: folding)
+        try write(plan, now: now, db)
     }
 
-    /// Queues a transition's delivery, or folds it into the one its rule and
-    /// device already have waiting (see `DeliveryFolding`).
-    private static func queue(
-        _ delivery: NewDelivery, eventID: Int64, ruleID: Int64, device: String, now: Int64, _ db: Database
-    ) throws {
-        let owed = try GRDB.Row.fetchAll(
-            db, sql: "SELECT id, attempts FROM alert_delivery WHERE rule_id = ? AND device = ? AND status = 'pending' ORDER BY id",
-            arguments: [ruleID, device]
-        ).map { OwedDelivery(id: $0[0], attempts: $0[1]) }
-        if let waiting = DeliveryFolding.target(owed) {
+    /// The pending deliveries of `pairs`, oldest first.
+    private static func owedDeliveries(
+        of pairs: Set<DeliveryFoldPlan.Pair>, _ db: Database
+    ) throws -> [DeliveryFoldPlan.Pair: [OwedDelivery]] {
+        let statement = try db.cachedStatement(
+            sql: "SELECT id, attempts FROM alert_delivery WHERE rule_id = ? AND device = ? AND status = 'pending' ORDER BY id")
+        var owed: [DeliveryFoldPlan.Pair: [OwedDelivery]] = [:]
+        for pair in pairs {
+            owed[pair] = try GRDB.Row.fetchAll(statement, arguments: [pair.ruleID, pair.device])
+                .map { OwedDelivery(id: $0[0], attempts: $0[1]) }
+        }
+        return owed
+    }
+
+    /// New pending deliveries in the plan's order (a pair's go out oldest id
+    /// first), and the waiting ones that transitions were folded into.
+    private static func write(_ plan: DeliveryFoldPlan, now: Int64, _ db: Database) throws {
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO alert_delivery (event_id, rule_id, device, url, secret, body, idempotency_key, status, next_attempt_at,
+                                            deadline, updated_at, folded)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+                """)
+        for row in plan.inserts {
+            try insert.execute(arguments: [
+                row.eventID, row.pair.ruleID, row.pair.device, row.delivery.url, row.delivery.secret, row.delivery.body,
+                row.delivery.idempotencyKey, now, row.delivery.deadline, now, row.folded,
+            ])
+        }
+        for (id, row) in plan.updates {
             try db.execute(
                 sql: """
                     UPDATE alert_delivery SET event_id = ?, url = ?, secret = ?, body = ?, idempotency_key = ?,
-                        next_attempt_at = ?, deadline = ?, updated_at = ?, folded = folded + 1
+                        next_attempt_at = ?, deadline = ?, updated_at = ?, folded = folded + ?
                     WHERE id = ?
                     """,
                 arguments: [
-                    eventID, delivery.url, delivery.secret, delivery.body, delivery.idempotencyKey, now, delivery.deadline, now,
-                    waiting,
+                    row.eventID, row.delivery.url, row.delivery.secret, row.delivery.body, row.delivery.idempotencyKey, now,
+                    row.delivery.deadline, now, row.folded, id,
                 ])
-            return
         }
-        try db.execute(
-            sql: """
-                INSERT INTO alert_delivery (event_id, rule_id, device, url, secret, body, idempotency_key, status, next_attempt_at, deadline, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
-                """,
-            arguments: [
-                eventID, ruleID, device, delivery.url, delivery.secret, delivery.body, delivery.idempotencyKey, now,
-                delivery.deadline, now,
-            ])
     }
 
     // MARK: History and deliveries

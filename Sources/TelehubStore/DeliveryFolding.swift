@@ -28,3 +28,81 @@ public enum DeliveryFolding {
         return waiting.id
     }
 }
+
+/// One commit's transitions with deliveries, folded as `DeliveryFolding` folds
+/// them one at a time, worked out in memory: a store then writes each rule and
+/// device's outcome in a few statements (new rows in one insert, at most one
+/// update of a waiting row), not a lock, a read and a write per transition.
+/// A flapping device sends hundreds of transitions in one commit.
+public struct DeliveryFoldPlan: Sendable, Equatable {
+    /// A rule and a device: the unit deliveries are owed and folded in.
+    public struct Pair: Hashable, Sendable {
+        public var ruleID: Int64
+        public var device: String
+
+        public init(ruleID: Int64, device: String) {
+            self.ruleID = ruleID
+            self.device = device
+        }
+    }
+
+    /// A transition's delivery, with its event's id.
+    public struct Transition: Sendable, Equatable {
+        public var pair: Pair
+        public var eventID: Int64
+        public var delivery: NewDelivery
+
+        public init(pair: Pair, eventID: Int64, delivery: NewDelivery) {
+            self.pair = pair
+            self.eventID = eventID
+            self.delivery = delivery
+        }
+    }
+
+    /// A pending row to insert, or the new content of a waiting one: the
+    /// latest transition folded into it, and how many were folded.
+    public struct Row: Sendable, Equatable {
+        public var pair: Pair
+        public var eventID: Int64
+        public var delivery: NewDelivery
+        public var folded: Int64
+    }
+
+    /// New rows, in the order they are to be inserted (a pair's in its transitions' order).
+    public private(set) var inserts: [Row] = []
+    /// Stored rows that transitions were folded into, by id; `folded` is what to add.
+    public private(set) var updates: [Int64: Row] = [:]
+
+    /// - Parameters:
+    ///   - owed: each pair's pending deliveries, oldest first, as stored now.
+    ///   - transitions: in the order they happened.
+    public init(owed: [Pair: [OwedDelivery]], transitions: [Transition]) {
+        var owed = owed
+        for transition in transitions {
+            var list = owed[transition.pair] ?? []
+            if let target = DeliveryFolding.target(list) {
+                fold(transition, into: target)
+            } else {
+                inserts.append(Row(pair: transition.pair, eventID: transition.eventID, delivery: transition.delivery, folded: 0))
+                // New rows stand in the list under negative ids until they have real ones.
+                list.append(OwedDelivery(id: -Int64(inserts.count), attempts: 0))
+                owed[transition.pair] = list
+            }
+        }
+    }
+
+    private mutating func fold(_ transition: Transition, into target: Int64) {
+        if target < 0 {
+            let index = Int(-target) - 1
+            inserts[index].eventID = transition.eventID
+            inserts[index].delivery = transition.delivery
+            inserts[index].folded += 1
+        } else {
+            var row = updates[target] ?? Row(pair: transition.pair, eventID: 0, delivery: transition.delivery, folded: 0)
+            row.eventID = transition.eventID
+            row.delivery = transition.delivery
+            row.folded += 1
+            updates[target] = row
+        }
+    }
+}

@@ -108,6 +108,12 @@ import TelehubStore
         let waiting = try #require(byDevice["d"]?.max { $0.id < $1.id })
         #expect(waiting.idempotencyKey == flaps.last?.delivery?.idempotencyKey)
         #expect(byDevice["d"]?.min { $0.id < $1.id }?.idempotencyKey == flaps.first?.delivery?.idempotencyKey)
+        // Events are numbered in the order their transitions happened, and each
+        // delivery points at the event it now stands for.
+        let events = history.events.filter { $0.transition.device == "d" }.sorted { $0.id < $1.id }
+        #expect(events.map(\.transition.ts) == flaps.map(\.transition.ts))
+        #expect(waiting.eventID == events.last?.id)
+        #expect(byDevice["d"]?.min { $0.id < $1.id }?.eventID == events.first?.id)
         // Both devices' oldest are due at once; the folded one waits for its first.
         #expect(try await store.dueDeliveries(now: .max, limit: 10).map(\.device).sorted() == ["d", "e"])
     }
