@@ -461,7 +461,6 @@ class TLSHub(Hub):
     def __init__(self, workdir: Path, cert: Path, key: Path, extra_args=(), env=None):
         super().__init__(workdir, ["--tls-cert", str(cert), "--tls-key", str(key), *extra_args], env)
         self.cert = cert
-        self.serve_line = None
 
     @property
     def url(self) -> str:
@@ -474,26 +473,11 @@ class TLSHub(Hub):
     def ssl_context(self):
         return ssl.create_default_context(cafile=str(self.cert))
 
-    def start(self, timeout=30.0):
-        log = open(self.log_path, "a")
-        self.proc = subprocess.Popen(
-            [str(BINARY), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC), "--token-url",
-             *self.extra_args],
-            stdout=subprocess.PIPE, stderr=log, text=True, env=self.env,
-        )
-        self.serve_line = self.proc.stdout.readline()
-        match = re.search(r"token=(thr_\S+)", self.serve_line or "")
-        assert match, f"serve printed no dashboard URL: {self.serve_line!r}; see {self.log_path}"
-        self.session_token = match.group(1)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1, verify=self.ssl_context()).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("TLS hub did not become healthy")
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1, verify=self.ssl_context()).status_code == 200
+        except httpx.HTTPError:
+            return False
 
 
 @pytest.fixture

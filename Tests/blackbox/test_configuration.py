@@ -72,3 +72,30 @@ def test_the_example_file_is_every_setting_with_its_default(tmp_path):
                             env={k: v for k, v in os.environ.items() if not k.startswith("TELEHUB_")})
     assert result.returncode == 0, result.stderr
     assert example.read_text() == result.stdout, "regenerate with: telehub serve --print-config > telehub.example.toml"
+
+
+def test_a_port_in_use_is_refused_in_plain_words_and_a_test_hub_moves_on(tmp_path):
+    """`serve` on a taken port exits at once and says so. The test harness's
+    hubs pick a free port and close it before the hub binds it, so beside a
+    second test worker the port may be taken meanwhile: a first start then
+    tries another port."""
+    import socket
+
+    from conftest import Hub
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([str(BINARY), "serve", "--db", str(tmp_path / "t.sqlite"), "--port", str(port)],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0
+        assert "Address already in use" in result.stderr, result.stderr[-500:]
+        hub = Hub(tmp_path / "moved")
+        hub.workdir.mkdir()
+        hub.port = port
+        try:
+            hub.start()
+            assert hub.port != port and hub.healthy()
+        finally:
+            hub.stop()

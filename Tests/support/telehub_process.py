@@ -67,6 +67,8 @@ class Hub:
         self.extra_args = list(extra_args)
         self.env = {**os.environ, **(env or {})}
         self.proc = None
+        self.started_once = False
+        self.serve_line = None
         self.session_token = None
         self.log_path = self.workdir / "serve.log"
 
@@ -118,28 +120,56 @@ class Hub:
         return rows
 
     def start(self, timeout=30.0) -> "Hub":
-        """Starts the hub and returns once `/healthz` answers 200."""
+        """Starts the hub and returns once `/healthz` answers 200.
+
+        `free_port` closes the port it found, so another test worker (or an
+        outgoing connection) may take it before the hub binds it: a first
+        start refused with "Address already in use" tries again on another
+        port. A restart keeps its port, as the devices of the test expect."""
+        for _ in range(5):
+            logged = self.log_path.stat().st_size if self.log_path.exists() else 0
+            line = self._launch()
+            if line or self.started_once:
+                break
+            self.proc.wait(timeout=10)
+            with open(self.log_path, errors="replace") as log:
+                log.seek(logged)
+                if "Address already in use" not in log.read():
+                    break
+            self.port = free_port()
+        return self._await_health(line, timeout)
+
+    def _launch(self) -> str:
+        """Runs `serve`; returns the first line it printed (empty when it exited first)."""
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [str(self.binary), "serve", "--db", str(self.db), "--port", str(self.port), "--public", str(PUBLIC), "--token-url",
              *self.extra_args],
             stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, env=self.env,
         )
+        return self.proc.stdout.readline()
+
+    def _await_health(self, line: str, timeout: float) -> "Hub":
         deadline = time.monotonic() + timeout
-        line = self.proc.stdout.readline()
+        self.serve_line = line
         match = re.search(r"token=(thr_\S+)", line or "")
         assert match, f"serve printed no dashboard URL: {line!r}; see {self.log_path}"
         self.session_token = match.group(1)
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"hub exited with {self.proc.returncode}; see {self.log_path}"
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                pass
+            if self.healthy():
+                self.started_once = True
+                return self
             time.sleep(0.03)
         raise AssertionError(f"hub did not become healthy; see {self.log_path}")
+
+    def healthy(self) -> bool:
+        """Whether `/healthz` answers 200 now."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
 
     def stop(self, sig=signal.SIGTERM, timeout=10.0) -> int:
         if self.proc is None:
