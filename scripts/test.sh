@@ -60,12 +60,19 @@ export TELEHUB_ARTIFACTS="${TELEHUB_ARTIFACTS:-$PWD/.test-artifacts}"
 python3 -m pytest Tests/blackbox $parallel $skip_serial "$@"
 python3 -m pytest -q "$@" $serial
 echo "== black-box suites on PostgreSQL"
-together=() alone=()
-for entry in $(grep -v "^#" Tests/blackbox/postgres-suites.txt); do
-    if grep -qx "${entry%%::*}" <<<"$serial"; then alone+=("$entry"); else together+=("$entry"); fi
-done
+# Each line is a file or case, or `--deselect case`: it goes to the run of its file.
+together=() alone=() alone_cases=0
+while read -r flag target; do
+    [ "$flag" = "--deselect" ] || { target=$flag; flag=""; }
+    if grep -qx "${target%%::*}" <<<"$serial"; then
+        alone+=($flag "$target")
+        [ -n "$flag" ] || alone_cases=$((alone_cases + 1))
+    else
+        together+=($flag "$target")
+    fi
+done < <(grep -v -e "^#" -e "^$" Tests/blackbox/postgres-suites.txt)
 TELEHUB_BLACKBOX_STORE=postgres python3 -m pytest $parallel "$@" "${together[@]}"
-[ ${#alone[@]} -eq 0 ] || TELEHUB_BLACKBOX_STORE=postgres python3 -m pytest -q "$@" "${alone[@]}"
+[ "$alone_cases" -eq 0 ] || TELEHUB_BLACKBOX_STORE=postgres python3 -m pytest -q "$@" "${alone[@]}"
 echo "== Python device client"
 python3 -m pytest devices/python/tests $parallel "$@"
 echo "== all suites passed in $(( $(date +%s) - started )) s; screenshots in $TELEHUB_ARTIFACTS/screenshots"

@@ -108,10 +108,7 @@ extension PostgresStore {
         guard !kept.isEmpty else { return }
         let eventIDs = try await insertEvents(kept.map(\.transition), now: now, sql)
         let folding = zip(kept, eventIDs).compactMap { record, eventID in
-            record.delivery.map {
-                DeliveryFoldPlan.Transition(
-                    pair: .init(ruleID: record.transition.ruleID, device: record.transition.device), eventID: eventID, delivery: $0)
-            }
+            record.delivery.map { DeliveryFoldPlan.Transition(record.transition, eventID: eventID, delivery: $0) }
         }
         guard !folding.isEmpty else { return }
         let plan = DeliveryFoldPlan(owed: try await owedDeliveries(of: Set(folding.map(\.pair)), sql), transitions: folding)
@@ -119,9 +116,10 @@ extension PostgresStore {
         for (id, row) in plan.updates {
             try await sql.run(
                 """
-                UPDATE alert_delivery SET event_id = \(row.eventID), url = \(row.delivery.url), secret = \(row.delivery.secret),
-                    body = \(row.delivery.body), idempotency_key = \(row.delivery.idempotencyKey), next_attempt_at = \(now),
-                    deadline = \(row.delivery.deadline), updated_at = \(now), folded = folded + \(row.folded)
+                UPDATE alert_delivery SET event_id = \(row.latest.eventID), url = \(row.latest.delivery.url),
+                    secret = \(row.latest.delivery.secret), body = \(row.latest.delivery.body),
+                    idempotency_key = \(row.latest.delivery.idempotencyKey), next_attempt_at = \(now),
+                    deadline = \(row.latest.delivery.deadline), updated_at = \(now), folded = folded + \(row.folded)
                 WHERE id = \(id)
                 """)
         }
@@ -170,16 +168,17 @@ extension PostgresStore {
     /// (a pair's deliveries go out oldest id first).
     private static func insertDeliveries(_ rows: [DeliveryFoldPlan.Row], now: Int64, _ sql: SQLSession) async throws {
         guard !rows.isEmpty else { return }
+        let latest = rows.map(\.latest)
         try await sql.run(
             """
             INSERT INTO alert_delivery (event_id, rule_id, device, url, secret, body, idempotency_key, status, next_attempt_at,
                                         deadline, updated_at, folded)
             SELECT event_id, rule_id, device, url, CASE WHEN has_secret THEN secret END, body, idempotency_key, 'pending', \(now),
                    deadline, \(now), folded
-            FROM unnest(\(rows.map(\.eventID))::int8[], \(rows.map(\.pair.ruleID))::int8[], \(rows.map(\.pair.device))::text[],
-                        \(rows.map(\.delivery.url))::text[], \(rows.map { $0.delivery.secret ?? "" })::text[],
-                        \(rows.map { $0.delivery.secret != nil })::bool[], \(rows.map(\.delivery.body))::text[],
-                        \(rows.map(\.delivery.idempotencyKey))::text[], \(rows.map(\.delivery.deadline))::int8[],
+            FROM unnest(\(latest.map(\.eventID))::int8[], \(latest.map(\.pair.ruleID))::int8[], \(latest.map(\.pair.device))::text[],
+                        \(latest.map(\.delivery.url))::text[], \(latest.map { $0.delivery.secret ?? "" })::text[],
+                        \(latest.map { $0.delivery.secret != nil })::bool[], \(latest.map(\.delivery.body))::text[],
+                        \(latest.map(\.delivery.idempotencyKey))::text[], \(latest.map(\.delivery.deadline))::int8[],
                         \(rows.map(\.folded))::int8[])
                  WITH ORDINALITY AS t(event_id, rule_id, device, url, secret, has_secret, body, idempotency_key, deadline, folded, position)
             ORDER BY position

@@ -178,8 +178,7 @@ extension SQLiteStore {
                 transition.startsAt, now,
             ])
             guard let delivery = record.delivery else { continue }
-            folding.append(DeliveryFoldPlan.Transition(
-                pair: .init(ruleID: transition.ruleID, device: transition.device), eventID: db.lastInsertedRowID, delivery: delivery))
+            folding.append(DeliveryFoldPlan.Transition(transition, eventID: db.lastInsertedRowID, delivery: delivery))
         }
         guard !folding.isEmpty else { return }
         let plan = DeliveryFoldPlan(owed: try owedDeliveries(of: Set(folding.map(\.pair)), db), transitions: folding)
@@ -210,9 +209,10 @@ extension SQLiteStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
                 """)
         for row in plan.inserts {
+            let latest = row.latest
             try insert.execute(arguments: [
-                row.eventID, row.pair.ruleID, row.pair.device, row.delivery.url, row.delivery.secret, row.delivery.body,
-                row.delivery.idempotencyKey, now, row.delivery.deadline, now, row.folded,
+                latest.eventID, latest.pair.ruleID, latest.pair.device, latest.delivery.url, latest.delivery.secret,
+                latest.delivery.body, latest.delivery.idempotencyKey, now, latest.delivery.deadline, now, row.folded,
             ])
         }
         for (id, row) in plan.updates {
@@ -223,8 +223,8 @@ extension SQLiteStore {
                     WHERE id = ?
                     """,
                 arguments: [
-                    row.eventID, row.delivery.url, row.delivery.secret, row.delivery.body, row.delivery.idempotencyKey, now,
-                    row.delivery.deadline, now, row.folded, id,
+                    row.latest.eventID, row.latest.delivery.url, row.latest.delivery.secret, row.latest.delivery.body,
+                    row.latest.delivery.idempotencyKey, now, row.latest.delivery.deadline, now, row.folded, id,
                 ])
         }
     }

@@ -1,3 +1,5 @@
+public import TelehubCore
+
 /// A delivery its rule and device still owe, as folding sees it.
 public struct OwedDelivery: Sendable, Equatable {
     public var id: Int64
@@ -57,15 +59,23 @@ public struct DeliveryFoldPlan: Sendable, Equatable {
             self.eventID = eventID
             self.delivery = delivery
         }
+
+        /// `transition`'s delivery, its rule and device the pair.
+        public init(_ transition: AlertTransition, eventID: Int64, delivery: NewDelivery) {
+            self.init(pair: Pair(ruleID: transition.ruleID, device: transition.device), eventID: eventID, delivery: delivery)
+        }
     }
 
     /// A pending row to insert, or the new content of a waiting one: the
     /// latest transition folded into it, and how many were folded.
     public struct Row: Sendable, Equatable {
-        public var pair: Pair
-        public var eventID: Int64
-        public var delivery: NewDelivery
+        public var latest: Transition
         public var folded: Int64
+
+        mutating func fold(_ transition: Transition) {
+            latest = transition
+            folded += 1
+        }
     }
 
     /// New rows, in the order they are to be inserted (a pair's in its transitions' order).
@@ -79,30 +89,16 @@ public struct DeliveryFoldPlan: Sendable, Equatable {
     public init(owed: [Pair: [OwedDelivery]], transitions: [Transition]) {
         var owed = owed
         for transition in transitions {
-            var list = owed[transition.pair] ?? []
-            if let target = DeliveryFolding.target(list) {
-                fold(transition, into: target)
-            } else {
-                inserts.append(Row(pair: transition.pair, eventID: transition.eventID, delivery: transition.delivery, folded: 0))
+            switch DeliveryFolding.target(owed[transition.pair] ?? []) {
+            case let target? where target < 0:
+                inserts[Int(-target) - 1].fold(transition)
+            case let target?:
+                updates[target, default: Row(latest: transition, folded: 0)].fold(transition)
+            case nil:
+                inserts.append(Row(latest: transition, folded: 0))
                 // New rows stand in the list under negative ids until they have real ones.
-                list.append(OwedDelivery(id: -Int64(inserts.count), attempts: 0))
-                owed[transition.pair] = list
+                owed[transition.pair, default: []].append(OwedDelivery(id: -Int64(inserts.count), attempts: 0))
             }
-        }
-    }
-
-    private mutating func fold(_ transition: Transition, into target: Int64) {
-        if target < 0 {
-            let index = Int(-target) - 1
-            inserts[index].eventID = transition.eventID
-            inserts[index].delivery = transition.delivery
-            inserts[index].folded += 1
-        } else {
-            var row = updates[target] ?? Row(pair: transition.pair, eventID: 0, delivery: transition.delivery, folded: 0)
-            row.eventID = transition.eventID
-            row.delivery = transition.delivery
-            row.folded += 1
-            updates[target] = row
         }
     }
 }

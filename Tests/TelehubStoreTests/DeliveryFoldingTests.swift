@@ -24,9 +24,9 @@ import TelehubStore
     /// Nothing owed: the first two queue, every later one folds into the second.
     @Test func aBurstQueuesTwoAndFoldsTheRestIntoTheSecond() {
         let plan = DeliveryFoldPlan(owed: [:], transitions: (1...50).map { transition($0) })
-        #expect(plan.inserts.map(\.eventID) == [1, 50])
+        #expect(plan.inserts.map(\.latest.eventID) == [1, 50])
         #expect(plan.inserts.map(\.folded) == [0, 48])
-        #expect(plan.inserts[1].delivery.idempotencyKey == "k50")
+        #expect(plan.inserts[1].latest.delivery.idempotencyKey == "k50")
         #expect(plan.updates.isEmpty)
     }
 
@@ -35,7 +35,7 @@ import TelehubStore
         let owed = [pair: [OwedDelivery(id: 7, attempts: 2), OwedDelivery(id: 8, attempts: 0)]]
         let plan = DeliveryFoldPlan(owed: owed, transitions: (1...3).map { transition($0) })
         #expect(plan.inserts.isEmpty)
-        #expect(plan.updates[8]?.eventID == 3 && plan.updates[8]?.folded == 3)
+        #expect(plan.updates[8]?.latest.eventID == 3 && plan.updates[8]?.folded == 3)
         #expect(plan.updates[7] == nil)
     }
 
@@ -45,8 +45,8 @@ import TelehubStore
         let other = DeliveryFoldPlan.Pair(ruleID: 1, device: "e")
         let owed = [pair: [OwedDelivery(id: 7, attempts: 0)], other: [OwedDelivery(id: 3, attempts: 0), OwedDelivery(id: 4, attempts: 1)]]
         let plan = DeliveryFoldPlan(owed: owed, transitions: [transition(1), transition(2, other), transition(3), transition(4)])
-        #expect(plan.inserts.map(\.pair) == [pair, other])
-        #expect(plan.inserts.map(\.eventID) == [4, 2])
+        #expect(plan.inserts.map(\.latest.pair) == [pair, other])
+        #expect(plan.inserts.map(\.latest.eventID) == [4, 2])
         #expect(plan.inserts.map(\.folded) == [2, 0])
         #expect(plan.updates.isEmpty)
     }

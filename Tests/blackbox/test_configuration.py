@@ -2,13 +2,14 @@
 every setting in each, flags over variables over the file, and a bad value
 refused in the same words wherever it comes from."""
 import os
+import socket
 import subprocess
 
 from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, open_device
+from conftest import BINARY, Hub, open_device
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,10 +80,6 @@ def test_a_port_in_use_is_refused_in_plain_words_and_a_test_hub_moves_on(tmp_pat
     hubs pick a free port and close it before the hub binds it, so beside a
     second test worker the port may be taken meanwhile: a first start then
     tries another port."""
-    import socket
-
-    from conftest import Hub
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

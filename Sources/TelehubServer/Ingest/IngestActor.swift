@@ -11,8 +11,7 @@ import CoreMetrics
 /// a short interval has passed, runs in one transaction, and only then are
 /// the messages acknowledged and published to the live stream.
 public actor IngestActor: Service {
-    /// A validated message on its way to the store.
-    /// One message on its way to a commit. A class of constants: the actor
+    /// A validated message on its way to a commit. A class of constants: the actor
     /// queues, batches and acknowledges it through several arrays, and a
     /// struct of five references was retained five times at every copy
     /// (2.5% of the hub's samples with 100 devices sending one reading a
