@@ -50,7 +50,7 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// Frames that arrived while opening, handled once open.
     private var early: [WebSocketFrame] = []
     /// Replies queued in this turn, written together.
-    private var outgoing: [String] = []
+    private var outgoing = OutgoingReplies()
     /// Set while the outbox hands over outcomes: it flushes once after all of them.
     private var holdingFlush = false
     /// Messages in the loop's batch not yet taken by the ingest actor; no
@@ -92,10 +92,11 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let configuration = hub.configuration
-        outgoing.append(ServerMessage.hello(.init(
+        let hello = ServerMessage.hello(.init(
             device: opening.device, lastSeq: opening.lastSeq, limits: configuration.limits,
-            heartbeatSeconds: configuration.heartbeatSeconds)).json)
-        _ = replies.take(outgoing[0].utf8.count)
+            heartbeatSeconds: configuration.heartbeatSeconds)).json
+        outgoing.append(hello)
+        _ = replies.take(hello.utf8.count)
         flushReplies()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
@@ -143,7 +144,7 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         closeTimer?.cancel()
         if let wheelSlot { loop.wheel.remove(self, slot: wheelSlot) }
         wheelSlot = nil
-        outgoing = []
+        _ = outgoing.removeAll()
         if ready { announceLeaving() }
         context.fireChannelInactive()
     }
@@ -288,13 +289,26 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         holdingFlush = true
         defer { holdingFlush = false }
         switch outcome {
-        case .committed(let seq):
-            _ = send(.completed(seq.map { ServerMessage.ack(seq: $0).json }))
+        case .committed(let seq?):
+            acknowledge(seq)
+        case .committed(nil):
+            _ = send(.completed(nil))
         case .rejected(let rejection):
             hub.metrics.rejected(device: opening.device, reason: rejection.code.rawValue)
             _ = send(.completed(ServerMessage.error(ErrorBody(rejection)).json))
         }
         return !hadReplies && !outgoing.isEmpty
+    }
+
+    /// Queues the ack of a committed message, in place of the ack queued
+    /// just before it, if any (`OutgoingReplies`).
+    private func acknowledge(_ seq: Int64) {
+        if let replaced = outgoing.removeAck(coveredBy: seq) {
+            replies.release(count: 1, bytes: replaced.utf8.count)
+        }
+        let queued = outgoing.count
+        guard send(.completed(ServerMessage.ack(seq: seq).json)) else { return }
+        if outgoing.count > queued { outgoing.lastIsAck(seq) }
     }
 
     // MARK: - Writing
@@ -322,7 +336,11 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             for action in actions {
                 switch action {
                 case .write(let text):
-                    if phase == .closed || phase == .closing { replies.release(count: 1, bytes: text.utf8.count) } else { outgoing.append(text) }
+                    if phase == .closed || phase == .closing {
+                        replies.release(count: 1, bytes: text.utf8.count)
+                    } else {
+                        outgoing.append(text)
+                    }
                 case .stopReader(let marker):
                     submitting = false
                     if marker { next = .submissionsOver }  // on the loop nothing can be handed over after this
@@ -352,8 +370,9 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func writeReplies() {
         guard !outgoing.isEmpty, let context, phase != .closed else { return }
         var bytes = 0
-        let count = outgoing.count
-        for (index, text) in outgoing.enumerated() {
+        let texts = outgoing.removeAll()
+        let count = texts.count
+        for (index, text) in texts.enumerated() {
             bytes += text.utf8.count
             let frame = WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: text))
             guard index == count - 1 else {
@@ -367,7 +386,6 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             promise.futureResult.whenComplete { _ in replies.release(count: count, bytes: total) }
             context.write(wrapOutboundOut(frame), promise: promise)
         }
-        outgoing = []
         context.flush()
     }
 
@@ -401,7 +419,7 @@ final class DeviceConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         hub.metrics.rejected(device: opening.device, reason: "unread_replies")
         submitting = false
         phase = .closing
-        outgoing = []
+        _ = outgoing.removeAll()
         let reason = "replies not read"
         var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.write(webSocketErrorCode: .policyViolation)
