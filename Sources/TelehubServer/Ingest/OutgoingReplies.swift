@@ -5,7 +5,9 @@
 /// place: the messages of one connection that went into one commit are
 /// answered with one frame, not one each. Only an ack that is the last reply
 /// queued is replaced; an error, a pong or a command in between keeps the ack
-/// before it, so what the device reads stays in the order it happened.
+/// before it, so what the device reads stays in the order it happened. An
+/// ack of the same `seq` again (a duplicate, acknowledged again) is kept:
+/// it answers a message of its own.
 struct OutgoingReplies {
     private(set) var texts: [String] = []
     /// The `seq` of the last reply, when it is an ack that a later one may replace.
@@ -19,11 +21,11 @@ struct OutgoingReplies {
         trailingAck = nil
     }
 
-    /// Removes the last reply when it is an ack at or below `seq`, which an
-    /// ack of `seq` covers. - Returns: the reply removed, whose budget the
-    /// caller gives back.
+    /// Removes the last reply when it is an ack below `seq`, which an ack of
+    /// `seq` covers. - Returns: the reply removed, whose budget the caller
+    /// gives back.
     mutating func removeAck(coveredBy seq: Int64) -> String? {
-        guard let previous = trailingAck, previous <= seq, let last = texts.popLast() else { return nil }
+        guard let previous = trailingAck, previous < seq, let last = texts.popLast() else { return nil }
         trailingAck = nil
         return last
     }

@@ -14,6 +14,7 @@ import TelehubStore
 import TelehubPostgres
 import TelehubAuth
 import NIOHTTP1
+import NIOWebSocket
 
 /// End to end through real sockets: the app from `buildApplication`, a real
 /// SQLite file, a WebSocket device and an SSE reader.
@@ -48,6 +49,13 @@ import NIOHTTP1
             configuration: .init(additionalHeaders: [.authorization: "Bearer \(token)"]),
             logger: Logger(label: "test-device")
         ) { inbound, outbound, _ in
+            // A hub that never sends what `done` waits for fails the test instead of hanging the run.
+            let deadline = Task {
+                try await Task.sleep(for: .seconds(30))
+                await replies.timeOut()
+                try await outbound.close(.normalClosure, reason: "the test timed out")
+            }
+            defer { deadline.cancel() }
             var iterator = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
             if let hello = try await iterator.next(), case .text(let text) = hello { await replies.append(text) }
             for message in messages { try await outbound.write(.text(message)) }
@@ -55,12 +63,16 @@ import NIOHTTP1
                 if case .text(let text) = next { await replies.append(text) }
             }
         }
-        return Self.parse(await replies.texts)
+        let texts = await replies.texts
+        if await replies.timedOut, !done(Self.parse(texts)) { Issue.record("no awaited reply within 30 s; got \(texts)") }
+        return Self.parse(texts)
     }
 
     actor Replies {
         var texts: [String] = []
+        private(set) var timedOut = false
         func append(_ text: String) { texts.append(text) }
+        func timeOut() { timedOut = true }
     }
 
     static func parse(_ texts: [String]) -> [[String: Any]] {
@@ -79,8 +91,11 @@ import NIOHTTP1
                 #"{"type":"reading","seq":1,"metrics":{"temperature":99}}"#,
                 #"{"type":"ping","id":"p"}"#,
             ]
+            // Acks are cumulative: 1 and 3 may come as one ack of 3; the
+            // duplicate's ack of 1 comes last, since it queued behind 3.
             let replies = try await converse(port: port, token: fixture.deviceToken, messages: messages) { replies in
-                replies.contains { $0["type"] as? String == "pong" } && replies.filter { $0["type"] as? String == "ack" }.count >= 3
+                let acks = replies.compactMap { $0["type"] as? String == "ack" ? $0["seq"] as? Int : nil }
+                return replies.contains { $0["type"] as? String == "pong" } && acks.contains(3) && acks.last == 1
             }
             let hello = try #require(replies.first)
             #expect(hello["type"] as? String == "hello")

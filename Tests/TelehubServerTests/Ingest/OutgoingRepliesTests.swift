@@ -26,12 +26,14 @@ import Testing
         #expect(replies.texts == ["ack 1", "error 2", "ack 3"])
     }
 
-    /// An ack never replaces a higher one (a duplicate's ack may come late).
-    @Test func aLowerAckDoesNotReplaceAHigherOne() {
+    /// An ack never replaces a higher one (a duplicate's ack may come late),
+    /// nor one of the same `seq` (a duplicate is acknowledged again).
+    @Test func aLowerOrEqualAckDoesNotReplaceTheOneBefore() {
         var replies = OutgoingReplies()
         replies.append("ack 7")
         replies.lastIsAck(7)
         #expect(replies.removeAck(coveredBy: 5) == nil)
+        #expect(replies.removeAck(coveredBy: 7) == nil)
         #expect(replies.texts == ["ack 7"])
     }
 
