@@ -23,6 +23,16 @@ deps_log=$(mktemp /tmp/telehub-test-deps.XXXXXX)
 ) >"$deps_log" 2>&1 &
 deps=$!
 
+# A suite that hangs fails, saying so, instead of running into CI's limit.
+# Each bound is three to seven times what the suite takes on this machine.
+within() {
+    local seconds=$1 status=0
+    shift
+    timeout -s INT -k 60 "$seconds" "$@" || status=$?
+    [ "$status" -ne 124 ] || echo "== stopped after $seconds s, still running: $*"
+    return "$status"
+}
+
 started=$(date +%s)
 echo "== build (debug, with tests)"
 swift build --build-tests
@@ -42,7 +52,7 @@ export TELEHUB_REQUIRE_POSTGRES=1
 echo "== Swift suites"
 # Their databases and buffers go to a scratch folder removed afterwards.
 scratch=$(mktemp -d /tmp/telehub-swift-tests.XXXXXX)
-TMPDIR="$scratch" swift test --skip-build || { rm -rf "$scratch"; exit 1; }
+TMPDIR="$scratch" within 900 swift test --skip-build || { rm -rf "$scratch"; exit 1; }
 rm -rf "$scratch"
 
 echo "== black-box suites"
@@ -57,8 +67,8 @@ serial=$(grep -v "^#" Tests/blackbox/serial-suites.txt)
 skip_serial=$(for file in $serial; do echo "--ignore=$file"; done)
 export TELEHUB_BIN="$(swift build --show-bin-path)/telehub"
 export TELEHUB_ARTIFACTS="${TELEHUB_ARTIFACTS:-$PWD/.test-artifacts}"
-python3 -m pytest Tests/blackbox $parallel $skip_serial "$@"
-python3 -m pytest -q "$@" $serial
+within 900 python3 -m pytest Tests/blackbox $parallel $skip_serial "$@"
+within 900 python3 -m pytest -q "$@" $serial
 echo "== black-box suites on PostgreSQL"
 # Each line is a file or case, or `--deselect case`: it goes to the run of its file.
 together=() alone=() alone_cases=0
@@ -71,8 +81,8 @@ while read -r flag target; do
         together+=($flag "$target")
     fi
 done < <(grep -v -e "^#" -e "^$" Tests/blackbox/postgres-suites.txt)
-TELEHUB_BLACKBOX_STORE=postgres python3 -m pytest $parallel "$@" "${together[@]}"
-[ "$alone_cases" -eq 0 ] || TELEHUB_BLACKBOX_STORE=postgres python3 -m pytest -q "$@" "${alone[@]}"
+TELEHUB_BLACKBOX_STORE=postgres within 900 python3 -m pytest $parallel "$@" "${together[@]}"
+[ "$alone_cases" -eq 0 ] || TELEHUB_BLACKBOX_STORE=postgres within 300 python3 -m pytest -q "$@" "${alone[@]}"
 echo "== Python device client"
-python3 -m pytest devices/python/tests $parallel "$@"
+within 300 python3 -m pytest devices/python/tests $parallel "$@"
 echo "== all suites passed in $(( $(date +%s) - started )) s; screenshots in $TELEHUB_ARTIFACTS/screenshots"
